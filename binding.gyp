@@ -1,0 +1,41 @@
+# mbedtls-stream: the addon (engine + N-API shim) and the engine's own C test program.
+# Mbed TLS itself comes from deps/mbedtls.gyp, which also carries our configuration header.
+{
+  'target_defaults': {
+    'include_dirs': ['src/core'],
+    'dependencies': ['deps/mbedtls.gyp:mbedtls'],
+    'cflags': ['-Wall', '-Wextra', '-fvisibility=hidden'],
+    'cflags_c': ['-std=c11'],
+    'xcode_settings': {
+      'GCC_SYMBOLS_PRIVATE_EXTERN': 'YES',
+      'OTHER_CFLAGS': ['-std=c11', '-Wall', '-Wextra'],
+    },
+    'conditions': [
+      ['OS=="linux"', {'ldflags': ['-Wl,--exclude-libs,ALL']}],
+    ],
+  },
+  'targets': [
+    {
+      'target_name': 'mbedtls_stream',
+      'sources': [
+        'src/core/config.c',
+        'src/core/memory.c',
+        'src/core/session.c',
+        'src/napi/addon.cc',
+      ],
+      'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
+      'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+    },
+    {
+      'target_name': 'engine_test',
+      'type': 'executable',
+      'sources': [
+        'src/core/config.c',
+        'src/core/memory.c',
+        'src/core/session.c',
+        'test/c/engine_test.c',
+      ],
+      'libraries': ['-lpthread'],
+    },
+  ],
+}

@@ -1,0 +1,126 @@
+/*
+ * mbedtls-stream's Mbed TLS 3.6 configuration (MBEDTLS_CONFIG_FILE).
+ *
+ * This header replaces Mbed TLS's default mbedtls_config.h. It enables exactly what
+ * mbedtls-stream uses: TLS 1.2 and 1.3 client and server, DTLS 1.2, certificates and PSK,
+ * and nothing that touches a socket or a file (no NET_C, no FS_IO): the engine works over
+ * memory buffers only. Both Mbed TLS and the addon are compiled against this one file.
+ */
+#ifndef MBEDTLS_STREAM_CONFIG_H
+#define MBEDTLS_STREAM_CONFIG_H
+
+/* ---- System and platform ---- */
+#define MBEDTLS_HAVE_ASM
+#define MBEDTLS_HAVE_TIME
+#define MBEDTLS_HAVE_TIME_DATE                 /* certificate validity periods */
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY                /* the engine counts each session's bytes */
+#define MBEDTLS_THREADING_C                    /* crypto may later run on worker threads */
+#define MBEDTLS_THREADING_PTHREAD
+#define MBEDTLS_ERROR_C                        /* mbedtls_strerror() for error texts */
+#define MBEDTLS_DEBUG_C                        /* the debug option; costs nothing at level 0 */
+#define MBEDTLS_VERSION_C
+
+/* ---- Randomness ---- */
+#define MBEDTLS_ENTROPY_C
+#define MBEDTLS_CTR_DRBG_C
+#define MBEDTLS_HMAC_DRBG_C
+#define MBEDTLS_ECDSA_DETERMINISTIC
+
+/* ---- Symmetric crypto and hashes ---- */
+#define MBEDTLS_AES_C
+#define MBEDTLS_AESNI_C                        /* used only on x86-64; a no-op elsewhere */
+#define MBEDTLS_GCM_C
+#define MBEDTLS_CCM_C                          /* AES-CCM suites used by embedded peers */
+#define MBEDTLS_CHACHA20_C
+#define MBEDTLS_POLY1305_C
+#define MBEDTLS_CHACHAPOLY_C
+#define MBEDTLS_CIPHER_C
+#define MBEDTLS_CIPHER_MODE_CBC                /* CBC suites and encrypted PEM/PKCS#8 keys */
+#define MBEDTLS_CIPHER_PADDING_PKCS7
+#define MBEDTLS_MD_C
+#define MBEDTLS_MD5_C                          /* legacy encrypted PEM key derivation only */
+#define MBEDTLS_SHA1_C                         /* HMAC-SHA1 suites; SHA-1 signatures stay refused */
+#define MBEDTLS_SHA224_C
+#define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA384_C
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_HKDF_C                         /* TLS 1.3 key schedule (PSA HKDF parts) */
+
+/* ---- Public-key crypto ---- */
+#define MBEDTLS_BIGNUM_C
+#define MBEDTLS_GENPRIME
+#define MBEDTLS_RSA_C
+#define MBEDTLS_PKCS1_V15
+#define MBEDTLS_PKCS1_V21                      /* RSA-PSS, required by TLS 1.3 */
+#define MBEDTLS_ECP_C
+#define MBEDTLS_ECP_NIST_OPTIM
+#define MBEDTLS_ECP_DP_SECP256R1_ENABLED
+#define MBEDTLS_ECP_DP_SECP384R1_ENABLED
+#define MBEDTLS_ECP_DP_SECP521R1_ENABLED
+#define MBEDTLS_ECP_DP_CURVE25519_ENABLED      /* X25519 key exchange */
+#define MBEDTLS_ECDH_C
+#define MBEDTLS_ECDSA_C
+#define MBEDTLS_PK_C
+#define MBEDTLS_PK_PARSE_C
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_PK_PARSE_EC_COMPRESSED
+#define MBEDTLS_PSA_CRYPTO_C                   /* TLS 1.3 key schedule runs on PSA */
+
+/* ---- Encodings and key containers ---- */
+#define MBEDTLS_ASN1_PARSE_C
+#define MBEDTLS_ASN1_WRITE_C
+#define MBEDTLS_OID_C
+#define MBEDTLS_BASE64_C
+#define MBEDTLS_PEM_PARSE_C
+#define MBEDTLS_PEM_WRITE_C
+#define MBEDTLS_PKCS5_C                        /* encrypted PKCS#8 (PBES2) keys */
+
+/* ---- X.509 ---- */
+#define MBEDTLS_X509_USE_C
+#define MBEDTLS_X509_CRT_PARSE_C
+#define MBEDTLS_X509_CRL_PARSE_C
+#define MBEDTLS_X509_CSR_PARSE_C
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT
+#define MBEDTLS_X509_CREATE_C
+#define MBEDTLS_X509_CRT_WRITE_C               /* self-signed development certificates */
+
+/* ---- TLS ---- */
+#define MBEDTLS_SSL_TLS_C
+#define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_SRV_C
+#define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_SSL_PROTO_TLS1_3
+#define MBEDTLS_SSL_TLS1_3_COMPATIBILITY_MODE
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_EPHEMERAL_ENABLED
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_ENABLED
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_PSK_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_PSK_ENABLED
+#define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE      /* getPeerCertificate() after the handshake */
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION
+#define MBEDTLS_SSL_ALPN
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+#define MBEDTLS_SSL_RECORD_SIZE_LIMIT
+#define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
+#define MBEDTLS_SSL_ENCRYPT_THEN_MAC
+#define MBEDTLS_SSL_KEYING_MATERIAL_EXPORT
+#define MBEDTLS_SSL_SESSION_TICKETS
+#define MBEDTLS_SSL_TICKET_C
+#define MBEDTLS_SSL_CACHE_C
+#define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+/* No MBEDTLS_SSL_RENEGOTIATION: renegotiation is refused, as node refuses it by default. */
+
+/* ---- DTLS 1.2 (datagram mode of the engine) ---- */
+#define MBEDTLS_SSL_PROTO_DTLS
+#define MBEDTLS_SSL_DTLS_ANTI_REPLAY
+#define MBEDTLS_SSL_DTLS_HELLO_VERIFY
+#define MBEDTLS_SSL_DTLS_CLIENT_PORT_REUSE
+#define MBEDTLS_SSL_COOKIE_C
+
+/* Deliberately absent: MBEDTLS_NET_C, MBEDTLS_FS_IO, MBEDTLS_TIMING_C. The engine never
+ * opens a socket or a file, and its DTLS timers run on a clock supplied by the embedder. */
+
+#endif /* MBEDTLS_STREAM_CONFIG_H */

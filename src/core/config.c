@@ -1,0 +1,459 @@
+/*
+ * config.c: process-wide set-up (RNG, PSA, memory accounting) and mst_config, the parsed,
+ * shared, reference-counted configuration every session is made from.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/pem.h>
+#include <mbedtls/platform_util.h>
+#include <psa/crypto.h>
+
+/* ---- Process-wide set-up ---- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_status;
+static mbedtls_entropy_context global_entropy;
+static mbedtls_ctr_drbg_context global_drbg;
+
+static void global_init_once(void)
+{
+    /* The counting allocator goes in first: a block must be freed by the allocator that
+     * made it. */
+    global_status = mst_memory_install();
+    if (global_status != 0)
+        return;
+    mbedtls_entropy_init(&global_entropy);
+    mbedtls_ctr_drbg_init(&global_drbg);
+    static const char personalization[] = "mbedtls-stream";
+    global_status = mbedtls_ctr_drbg_seed(&global_drbg, mbedtls_entropy_func, &global_entropy,
+                                          (const unsigned char *)personalization,
+                                          sizeof(personalization) - 1);
+    if (global_status != 0)
+        return;
+    if (psa_crypto_init() != PSA_SUCCESS)
+        global_status = MBEDTLS_ERR_ERROR_GENERIC_ERROR;
+}
+
+int mst_global_init(mst_error *err)
+{
+    pthread_once(&global_once, global_init_once);
+    if (global_status != 0 && err != NULL)
+        mst_error_set(err, global_status);
+    return global_status;
+}
+
+mbedtls_ctr_drbg_context *mst_global_rng(void) { return &global_drbg; }
+
+void mst_memory_totals(size_t *current, size_t *peak) { mst_memory_read_totals(current, peak); }
+
+/* ---- Errors ---- */
+
+static const char *engine_error_text(int code)
+{
+    switch (code) {
+    case MST_ERR_CONFIG_FROZEN: return "the configuration is in use by a session and can no longer change";
+    case MST_ERR_NOT_READY: return "application data cannot be sent before the handshake is done";
+    case MST_ERR_CLOSED: return "the session was closed with close_notify";
+    case MST_ERR_BAD_ARGUMENT: return "bad argument";
+    case MST_ERR_NO_CERTIFICATE: return "no certificate was found in the data";
+    case MST_ERR_KEY_MISMATCH: return "the private key does not match the certificate";
+    case MST_ERR_TOO_MANY: return "too many certificate and key pairs";
+    default: return NULL;
+    }
+}
+
+void mst_error_set(mst_error *err, int code)
+{
+    if (err == NULL)
+        return;
+    err->code = code;
+    const char *text = engine_error_text(code);
+    if (text != NULL)
+        snprintf(err->text, sizeof(err->text), "%s", text);
+    else
+        mbedtls_strerror(code, err->text, sizeof(err->text));
+}
+
+static int fail(mst_error *err, int code)
+{
+    mst_error_set(err, code);
+    return code;
+}
+
+/* ---- Configuration ---- */
+
+mst_config *mst_config_new(enum mst_endpoint endpoint, enum mst_transport transport, mst_error *err)
+{
+    if ((endpoint != MST_CLIENT && endpoint != MST_SERVER) ||
+        (transport != MST_STREAM && transport != MST_DATAGRAM)) {
+        fail(err, MST_ERR_BAD_ARGUMENT);
+        return NULL;
+    }
+    if (mst_global_init(err) != 0)
+        return NULL;
+    mst_config *config = calloc(1, sizeof(*config));
+    if (config == NULL) {
+        fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return NULL;
+    }
+    atomic_init(&config->references, 1);
+    atomic_init(&config->frozen, false);
+    config->endpoint = endpoint;
+    config->transport = transport;
+    mbedtls_ssl_config_init(&config->ssl);
+    mbedtls_x509_crt_init(&config->ca);
+    mbedtls_x509_crl_init(&config->crl);
+    for (size_t i = 0; i < MST_MAX_OWN_CERTIFICATES; i++) {
+        mbedtls_x509_crt_init(&config->own[i].chain);
+        mbedtls_pk_init(&config->own[i].key);
+    }
+    mbedtls_ssl_cookie_init(&config->cookies);
+
+    int ret = mbedtls_ssl_config_defaults(
+        &config->ssl, endpoint == MST_CLIENT ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+        transport == MST_STREAM ? MBEDTLS_SSL_TRANSPORT_STREAM : MBEDTLS_SSL_TRANSPORT_DATAGRAM,
+        MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret != 0) {
+        fail(err, ret);
+        mst_config_unref(config);
+        return NULL;
+    }
+    mbedtls_ssl_conf_rng(&config->ssl, mbedtls_ctr_drbg_random, &global_drbg);
+    /* node's defaults: TLS 1.2 minimum, clients verify servers, servers ask for nothing. */
+    mbedtls_ssl_conf_min_tls_version(&config->ssl, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_max_tls_version(&config->ssl,
+                                     transport == MST_STREAM ? MBEDTLS_SSL_VERSION_TLS1_3
+                                                             : MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_authmode(&config->ssl, endpoint == MST_CLIENT ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                                                   : MBEDTLS_SSL_VERIFY_NONE);
+#if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
+    /* Report TLS 1.3 tickets to the session so the embedder can learn of them. */
+    if (endpoint == MST_CLIENT)
+        mbedtls_ssl_conf_tls13_enable_signal_new_session_tickets(
+            &config->ssl, MBEDTLS_SSL_TLS1_3_SIGNAL_NEW_SESSION_TICKETS_ENABLED);
+#endif
+    if (endpoint == MST_SERVER)
+        mbedtls_ssl_conf_sni(&config->ssl, mst_record_server_name, NULL);
+    if (endpoint == MST_SERVER && transport == MST_DATAGRAM) {
+        ret = mbedtls_ssl_cookie_setup(&config->cookies, mbedtls_ctr_drbg_random, &global_drbg);
+        if (ret != 0) {
+            fail(err, ret);
+            mst_config_unref(config);
+            return NULL;
+        }
+        config->has_cookies = true;
+        mbedtls_ssl_conf_dtls_cookies(&config->ssl, mbedtls_ssl_cookie_write,
+                                      mbedtls_ssl_cookie_check, &config->cookies);
+    }
+    return config;
+}
+
+void mst_config_ref(mst_config *config)
+{
+    atomic_fetch_add_explicit(&config->references, 1, memory_order_relaxed);
+}
+
+void mst_config_unref(mst_config *config)
+{
+    if (config == NULL ||
+        atomic_fetch_sub_explicit(&config->references, 1, memory_order_acq_rel) != 1)
+        return;
+    mbedtls_ssl_config_free(&config->ssl);
+    mbedtls_x509_crt_free(&config->ca);
+    mbedtls_x509_crl_free(&config->crl);
+    for (size_t i = 0; i < MST_MAX_OWN_CERTIFICATES; i++) {
+        mbedtls_x509_crt_free(&config->own[i].chain);
+        mbedtls_pk_free(&config->own[i].key);
+    }
+    mbedtls_ssl_cookie_free(&config->cookies);
+    if (config->alpn != NULL) {
+        for (char **p = config->alpn; *p != NULL; p++)
+            free(*p);
+        free(config->alpn);
+    }
+    free(config->ciphersuites);
+    free(config);
+}
+
+int mst_config_freeze(mst_config *config)
+{
+    bool expected = false;
+    if (!atomic_compare_exchange_strong(&config->frozen, &expected, true))
+        return 0;
+    if (config->has_ca)
+        mbedtls_ssl_conf_ca_chain(&config->ssl, &config->ca, config->has_crl ? &config->crl : NULL);
+    return 0;
+}
+
+static int check_mutable(mst_config *config, mst_error *err)
+{
+    if (config == NULL)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    if (atomic_load(&config->frozen))
+        return fail(err, MST_ERR_CONFIG_FROZEN);
+    return 0;
+}
+
+static int wire_to_mbedtls_version(int version, mbedtls_ssl_protocol_version *out)
+{
+    switch (version) {
+    case MST_TLS1_2: *out = MBEDTLS_SSL_VERSION_TLS1_2; return 0;
+    case MST_TLS1_3: *out = MBEDTLS_SSL_VERSION_TLS1_3; return 0;
+    default: return MST_ERR_BAD_ARGUMENT;
+    }
+}
+
+int mst_config_set_versions(mst_config *config, int min_version, int max_version, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    mbedtls_ssl_protocol_version min, max;
+    if (wire_to_mbedtls_version(min_version, &min) != 0 ||
+        wire_to_mbedtls_version(max_version, &max) != 0 || min > max ||
+        (config->transport == MST_DATAGRAM && max != MBEDTLS_SSL_VERSION_TLS1_2))
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    mbedtls_ssl_conf_min_tls_version(&config->ssl, min);
+    mbedtls_ssl_conf_max_tls_version(&config->ssl, max);
+    return 0;
+}
+
+int mst_config_set_verify(mst_config *config, enum mst_verify mode, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
+                                MBEDTLS_SSL_VERIFY_REQUIRED};
+    if ((unsigned)mode > MST_VERIFY_REQUIRED)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    mbedtls_ssl_conf_authmode(&config->ssl, modes[mode]);
+    return 0;
+}
+
+/* Finds `needle` in the first `len` bytes of `data` (which need not be NUL-terminated). */
+static const uint8_t *find(const uint8_t *data, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= len && i <= len - n; i++) {
+        if (data[i] == (uint8_t)needle[0] && memcmp(data + i, needle, n) == 0)
+            return data + i;
+    }
+    return NULL;
+}
+
+/* Mbed TLS wants PEM NUL-terminated, with the NUL counted in the length. */
+typedef int (*pem_parser)(void *object, const unsigned char *buf, size_t len);
+
+static int parse_pem_block(void *object, pem_parser parse, const uint8_t *begin, size_t len)
+{
+    unsigned char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    memcpy(copy, begin, len);
+    copy[len] = '\0';
+    int ret = parse(object, copy, len + 1);
+    free(copy);
+    return ret;
+}
+
+static int parse_crt(void *crt, const unsigned char *buf, size_t len)
+{
+    return mbedtls_x509_crt_parse(crt, buf, len);
+}
+
+/* Parses every PEM certificate in data, or data as one DER certificate. Each PEM block is
+ * parsed on its own so that a failure has its own error code, not just a count. */
+static int parse_certificates(mbedtls_x509_crt *crt, const uint8_t *data, size_t len,
+                              int strict, size_t *skipped)
+{
+    static const char begin_label[] = "-----BEGIN CERTIFICATE-----";
+    static const char end_label[] = "-----END CERTIFICATE-----";
+    size_t parsed = 0, failed = 0;
+    int first_error = 0;
+
+    if (skipped != NULL)
+        *skipped = 0;
+    if (find(data, len, "-----BEGIN") == NULL)
+        return mbedtls_x509_crt_parse_der(crt, data, len);
+
+    const uint8_t *cursor = data, *limit = data + len;
+    for (;;) {
+        const uint8_t *begin = find(cursor, (size_t)(limit - cursor), begin_label);
+        if (begin == NULL)
+            break;
+        const uint8_t *end = find(begin, (size_t)(limit - begin), end_label);
+        if (end == NULL) {
+            first_error = first_error ? first_error : MBEDTLS_ERR_PEM_INVALID_DATA;
+            failed++;
+            break;
+        }
+        end += sizeof(end_label) - 1;
+        int ret = parse_pem_block(crt, parse_crt, begin, (size_t)(end - begin));
+        if (ret == MBEDTLS_ERR_SSL_ALLOC_FAILED || ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+            return ret;
+        if (ret != 0) {
+            if (strict)
+                return ret;
+            first_error = first_error ? first_error : ret;
+            failed++;
+        } else {
+            parsed++;
+        }
+        cursor = end;
+    }
+    if (skipped != NULL)
+        *skipped = failed;
+    if (parsed == 0)
+        return first_error ? first_error : MST_ERR_NO_CERTIFICATE;
+    return 0;
+}
+
+int mst_config_add_ca(mst_config *config, const uint8_t *data, size_t len, int strict,
+                      size_t *skipped, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (data == NULL || len == 0)
+        return fail(err, MST_ERR_NO_CERTIFICATE);
+    ret = parse_certificates(&config->ca, data, len, strict, skipped);
+    if (ret != 0)
+        return fail(err, ret);
+    config->has_ca = true;
+    return 0;
+}
+
+static int parse_crl(void *crl, const unsigned char *buf, size_t len)
+{
+    return mbedtls_x509_crl_parse(crl, buf, len);
+}
+
+int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (data == NULL || len == 0)
+        return fail(err, MBEDTLS_ERR_X509_INVALID_FORMAT);
+    if (find(data, len, "-----BEGIN") != NULL)
+        ret = parse_pem_block(&config->crl, parse_crl, data, len);
+    else
+        ret = mbedtls_x509_crl_parse_der(&config->crl, data, len);
+    if (ret != 0)
+        return fail(err, ret);
+    config->has_crl = true;
+    return 0;
+}
+
+int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t chain_len,
+                               const uint8_t *key, size_t key_len,
+                               const uint8_t *passphrase, size_t passphrase_len, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (chain == NULL || chain_len == 0 || key == NULL || key_len == 0)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    if (config->own_count == MST_MAX_OWN_CERTIFICATES)
+        return fail(err, MST_ERR_TOO_MANY);
+
+    mbedtls_x509_crt *crt = &config->own[config->own_count].chain;
+    mbedtls_pk_context *pk = &config->own[config->own_count].key;
+    ret = parse_certificates(crt, chain, chain_len, 1, NULL);
+    if (ret == 0) {
+        bool pem = find(key, key_len, "-----BEGIN") != NULL && key[key_len - 1] != '\0';
+        unsigned char *copy = NULL;
+        const unsigned char *input = key;
+        size_t input_len = key_len;
+        if (pem) {
+            copy = malloc(key_len + 1);
+            if (copy == NULL)
+                return fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+            memcpy(copy, key, key_len);
+            copy[key_len] = '\0';
+            input = copy;
+            input_len = key_len + 1;
+        }
+        ret = mbedtls_pk_parse_key(pk, input, input_len, passphrase, passphrase_len,
+                                   mbedtls_ctr_drbg_random, &global_drbg);
+        if (copy != NULL) {
+            mbedtls_platform_zeroize(copy, key_len);
+            free(copy);
+        }
+    }
+    if (ret == 0 && mbedtls_pk_check_pair(&crt->pk, pk, mbedtls_ctr_drbg_random, &global_drbg) != 0)
+        ret = MST_ERR_KEY_MISMATCH;
+    if (ret == 0)
+        ret = mbedtls_ssl_conf_own_cert(&config->ssl, crt, pk);
+    if (ret != 0) {
+        mbedtls_x509_crt_free(crt);
+        mbedtls_pk_free(pk);
+        mbedtls_x509_crt_init(crt);
+        mbedtls_pk_init(pk);
+        return fail(err, ret);
+    }
+    config->own_count++;
+    return 0;
+}
+
+int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t count,
+                        mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (count > 0 && protocols == NULL)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    char **copy = calloc(count + 1, sizeof(char *));
+    if (copy == NULL)
+        return fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    for (size_t i = 0; i < count; i++) {
+        size_t n = protocols[i] ? strlen(protocols[i]) : 0;
+        copy[i] = (n > 0 && n <= 255) ? malloc(n + 1) : NULL;
+        if (copy[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
+                free(copy[j]);
+            free(copy);
+            return fail(err, (n == 0 || n > 255) ? MST_ERR_BAD_ARGUMENT : MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        }
+        memcpy(copy[i], protocols[i], n + 1);
+    }
+    ret = mbedtls_ssl_conf_alpn_protocols(&config->ssl, (const char **)copy);
+    if (ret != 0) {
+        for (size_t i = 0; i < count; i++)
+            free(copy[i]);
+        free(copy);
+        return fail(err, ret);
+    }
+    if (config->alpn != NULL) {
+        for (char **p = config->alpn; *p != NULL; p++)
+            free(*p);
+        free(config->alpn);
+    }
+    config->alpn = copy;
+    return 0;
+}
+
+int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (count == 0 || ids == NULL)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    int *copy = calloc(count + 1, sizeof(int));
+    if (copy == NULL)
+        return fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    memcpy(copy, ids, count * sizeof(int));
+    mbedtls_ssl_conf_ciphersuites(&config->ssl, copy);
+    free(config->ciphersuites);
+    config->ciphersuites = copy;
+    return 0;
+}

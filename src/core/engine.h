@@ -1,0 +1,203 @@
+/*
+ * engine.h: mbedtls-stream's sans-I/O TLS engine over Mbed TLS 3.6.
+ *
+ * The engine owns no socket, no file, no thread and no clock. The embedder moves bytes:
+ *
+ *     transport --feed_ciphertext--> [ engine ] --read_plaintext--> application
+ *     transport <--take_ciphertext-- [ engine ] <--write_plaintext-- application
+ *
+ * Two objects:
+ *   mst_config   parsed once (CAs, CRLs, own certificates and keys, versions, ALPN, ...),
+ *                reference-counted and shared by any number of sessions. It becomes
+ *                read-only when the first session is created from it.
+ *   mst_session  one connection. Every call runs to completion over memory buffers: one
+ *                mst_session_feed_ciphertext() processes every complete record it was given,
+ *                and all the plaintext and ciphertext that produced can be taken right after.
+ *
+ * The engine never calls back into the embedder. What happened during a call (handshake
+ * done, session ticket received, peer closed) is recorded and read with
+ * mst_session_take_events() and mst_session_state() after the call returns.
+ *
+ * ERRORS are sticky and fatal: after a protocol error every call returns that same error
+ * and does no new work, but ciphertext already queued (a fatal alert) can still be taken
+ * and sent. API misuse (writing before the handshake is done, changing a config in use)
+ * returns an MST_ERR_* code and leaves the session as it was.
+ *
+ * PEER NAMES are the embedder's to check (node checks them with tls.checkServerIdentity).
+ * The engine verifies the certificate chain up to a trusted CA, validity, key usage and
+ * CRLs; a name mismatch never fails the handshake here.
+ *
+ * DATAGRAM MODE (DTLS): each feed is one datagram, each take is one datagram, timers run
+ * on the clock the embedder gives with mst_session_set_time().
+ *
+ * THREADS: a session is used by one thread at a time; configs may be shared across threads
+ * once frozen.
+ */
+#ifndef MBEDTLS_STREAM_ENGINE_H
+#define MBEDTLS_STREAM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Errors of the engine itself. Mbed TLS's own codes run from -0x0001 to -0x7FFF. */
+#define MST_ERR_CONFIG_FROZEN  (-0x10001) /* the config is in use by a session */
+#define MST_ERR_NOT_READY      (-0x10002) /* application data before the handshake is done */
+#define MST_ERR_CLOSED         (-0x10003) /* write after close_notify was sent */
+#define MST_ERR_BAD_ARGUMENT   (-0x10004) /* NULL pointer, bad length, unknown enum value */
+#define MST_ERR_NO_CERTIFICATE (-0x10005) /* PEM or DER held no certificate */
+#define MST_ERR_KEY_MISMATCH   (-0x10006) /* the private key does not match the certificate */
+#define MST_ERR_TOO_MANY       (-0x10007) /* more certificate/key pairs than a config holds */
+
+typedef struct mst_error {
+    int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
+    char text[160];  /* human-readable text for code */
+} mst_error;
+
+enum mst_endpoint { MST_CLIENT = 0, MST_SERVER = 1 };
+enum mst_transport { MST_STREAM = 0, MST_DATAGRAM = 1 };
+enum mst_verify {
+    MST_VERIFY_NONE = 0,     /* do not ask for / check the peer's certificate */
+    MST_VERIFY_OPTIONAL = 1, /* check it, report the result, finish the handshake anyway */
+    MST_VERIFY_REQUIRED = 2  /* a peer certificate that fails verification fails the handshake */
+};
+/* Protocol versions, as on the wire. */
+#define MST_TLS1_2 0x0303
+#define MST_TLS1_3 0x0304
+
+/* mst_session_state() flags */
+#define MST_STATE_HANDSHAKING       0x01u /* handshake not finished yet */
+#define MST_STATE_HAS_CIPHERTEXT    0x02u /* records are waiting for mst_session_take_ciphertext */
+#define MST_STATE_HAS_PLAINTEXT     0x04u /* data is waiting for mst_session_read_plaintext */
+#define MST_STATE_PEER_CLOSE_NOTIFY 0x08u /* the peer sent close_notify */
+#define MST_STATE_PEER_EOF          0x10u /* the transport ended without close_notify */
+#define MST_STATE_FAILED            0x20u /* a sticky error; see mst_session_error() */
+#define MST_STATE_CLOSE_SENT        0x40u /* we queued close_notify */
+
+/* mst_session_take_events() flags: what happened since the last take */
+#define MST_EVENT_HANDSHAKE_DONE     0x01u
+#define MST_EVENT_NEW_SESSION_TICKET 0x02u
+#define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
+
+typedef struct mst_config mst_config;
+typedef struct mst_session mst_session;
+
+/* Seeds the process-wide RNG, starts PSA crypto and installs the memory accounting.
+ * Idempotent and thread-safe; mst_config_new() calls it. Returns 0 or an error code. */
+int mst_global_init(mst_error *err);
+
+/* Bytes Mbed TLS holds in the whole process, now and at the most. */
+void mst_memory_totals(size_t *current, size_t *peak);
+
+/* ---- Configuration ---- */
+
+/* A new config with node's defaults: TLS 1.2 to 1.3; clients verify the server
+ * (MST_VERIFY_REQUIRED), servers do not ask for client certificates. Returns NULL and
+ * fills err on failure. The caller holds one reference. */
+mst_config *mst_config_new(enum mst_endpoint endpoint, enum mst_transport transport, mst_error *err);
+void mst_config_ref(mst_config *config);
+void mst_config_unref(mst_config *config); /* frees on the last reference */
+
+/* Setters fail with MST_ERR_CONFIG_FROZEN once a session uses the config. */
+int mst_config_set_versions(mst_config *config, int min_version, int max_version, mst_error *err);
+int mst_config_set_verify(mst_config *config, enum mst_verify mode, mst_error *err);
+/* Trusted CAs: one or more PEM certificates or one DER certificate. With strict == 0,
+ * certificates Mbed TLS cannot parse are skipped (a system bundle with an exotic root),
+ * and *skipped (when not NULL) counts them; at least one must parse. */
+int mst_config_add_ca(mst_config *config, const uint8_t *data, size_t len, int strict,
+                      size_t *skipped, mst_error *err);
+/* A certificate revocation list, PEM or DER. */
+int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_error *err);
+/* Our own certificate chain (PEM or DER, leaf first) and its private key (PEM or DER,
+ * optionally encrypted; passphrase may be NULL). Up to 4 pairs, for example RSA and ECDSA.
+ * The key must match the leaf certificate. */
+int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t chain_len,
+                               const uint8_t *key, size_t key_len,
+                               const uint8_t *passphrase, size_t passphrase_len, mst_error *err);
+/* ALPN protocol names, in preference order (copied). */
+int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t count,
+                        mst_error *err);
+/* Cipher suites by IANA number, in preference order (copied). */
+int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err);
+
+/* ---- Sessions ---- */
+
+/* A new session on config (which it references and freezes). */
+mst_session *mst_session_new(mst_config *config, mst_error *err);
+/* Frees the session and everything Mbed TLS holds for it. Safe on NULL. */
+void mst_session_free(mst_session *session);
+
+/* Client: the server name sent in SNI; NULL sends none. Call before the first process. */
+int mst_session_set_server_name(mst_session *session, const char *name);
+/* DTLS server: the client's transport address, bound into HelloVerifyRequest cookies. */
+int mst_session_set_transport_id(mst_session *session, const uint8_t *id, size_t len);
+/* DTLS: the embedder's clock, in milliseconds, before each call. */
+void mst_session_set_time(mst_session *session, uint64_t now_ms);
+/* DTLS: milliseconds until the retransmission timer fires (then call process), or -1. */
+int64_t mst_session_timeout(const mst_session *session);
+
+/* Runs the handshake and decrypts whatever is buffered, without new input: call it once
+ * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */
+int mst_session_process(mst_session *session);
+/* Feeds bytes received from the transport (in datagram mode: one datagram) and processes
+ * every complete record. Returns 0 or the sticky error. */
+int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_t len);
+/* The transport ended (TCP FIN). Before the handshake is done this is an error
+ * (MBEDTLS_ERR_SSL_CONN_EOF); after it, MST_STATE_PEER_EOF unless close_notify came first. */
+int mst_session_feed_eof(mst_session *session);
+/* Encrypts application data; all of it is queued as records. Requires a finished
+ * handshake (MST_ERR_NOT_READY otherwise). */
+int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_t len);
+/* Queues close_notify. Idempotent. */
+int mst_session_close(mst_session *session);
+
+/* Ciphertext to send. In stream mode all queued bytes; in datagram mode one datagram.
+ * The pointer is valid until the next call on the session. */
+const uint8_t *mst_session_peek_ciphertext(const mst_session *session, size_t *len);
+void mst_session_consume_ciphertext(mst_session *session, size_t len);
+/* Copies up to cap bytes of ciphertext out (one datagram at most); returns the count. */
+size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t cap);
+
+/* Decrypted application data. The pointer is valid until the next call on the session. */
+const uint8_t *mst_session_peek_plaintext(const mst_session *session, size_t *len);
+void mst_session_consume_plaintext(mst_session *session, size_t len);
+size_t mst_session_read_plaintext(mst_session *session, uint8_t *out, size_t cap);
+
+unsigned mst_session_state(const mst_session *session);
+unsigned mst_session_take_events(mst_session *session);
+/* The sticky error, or NULL. */
+const mst_error *mst_session_error(const mst_session *session);
+
+/* ---- What was negotiated (valid once the handshake is done) ---- */
+
+/* "TLSv1.2" or "TLSv1.3" (node's spelling), or NULL during the handshake. */
+const char *mst_session_protocol(const mst_session *session);
+/* IANA number and Mbed TLS name of the cipher suite, or 0 / NULL. */
+int mst_session_ciphersuite_id(const mst_session *session);
+const char *mst_session_ciphersuite_name(const mst_session *session);
+/* The negotiated ALPN protocol, or NULL. */
+const char *mst_session_alpn(const mst_session *session);
+/* The server name the client sent (server side) or was set (client side), or NULL. */
+const char *mst_session_server_name(const mst_session *session);
+/* Mbed TLS's X.509 verification flags for the peer (MBEDTLS_X509_BADCERT_*), name checks
+ * excluded; 0 when verified. UINT32_MAX when no certificate was verified. */
+uint32_t mst_session_verify_flags(const mst_session *session);
+/* The peer's certificate chain as DER, leaf first: index 0, 1, ...; NULL past the end. */
+const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len);
+/* Our own leaf certificate as sent in this session, as DER, or NULL. */
+const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
+
+/* Bytes Mbed TLS holds for this session, now and at the most. */
+void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
+
+/* Fills err with code and Mbed TLS's text (or the engine's) for it. */
+void mst_error_set(mst_error *err, int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MBEDTLS_STREAM_ENGINE_H */

@@ -1,0 +1,55 @@
+/*
+ * internal.h: the structures behind engine.h, shared by config.c and session.c.
+ * Not part of the engine's interface.
+ */
+#ifndef MBEDTLS_STREAM_INTERNAL_H
+#define MBEDTLS_STREAM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cookie.h>
+#include <mbedtls/x509_crl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "bytes.h"
+#include "engine.h"
+#include "memory.h"
+
+#define MST_MAX_OWN_CERTIFICATES 4
+
+struct mst_config {
+    atomic_int references;
+    atomic_bool frozen; /* set by the first session: Mbed TLS forbids changes after that */
+    enum mst_endpoint endpoint;
+    enum mst_transport transport;
+    mbedtls_ssl_config ssl;
+    mbedtls_x509_crt ca;
+    bool has_ca;
+    mbedtls_x509_crl crl;
+    bool has_crl;
+    struct {
+        mbedtls_x509_crt chain;
+        mbedtls_pk_context key;
+    } own[MST_MAX_OWN_CERTIFICATES];
+    size_t own_count;
+    char **alpn;       /* NULL-terminated copy, as Mbed TLS keeps the pointer */
+    int *ciphersuites; /* 0-terminated copy, likewise */
+    mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
+    bool has_cookies;
+};
+
+/* The process-wide DRBG all configs draw from (thread-safe under MBEDTLS_THREADING_C). */
+mbedtls_ctr_drbg_context *mst_global_rng(void);
+
+/* The server's SNI hook (session.c): records the name the client asked for. */
+int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsigned char *name,
+                           size_t len);
+
+/* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
+int mst_config_freeze(mst_config *config);
+
+#endif /* MBEDTLS_STREAM_INTERNAL_H */

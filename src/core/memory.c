@@ -1,0 +1,127 @@
+/*
+ * memory.c: the counting allocator installed into Mbed TLS (see memory.h).
+ *
+ * Each block carries a header with its size and owning account. An account stays alive
+ * while it has live blocks, so a block freed after its session was destroyed (a saved
+ * session ticket, say) never touches freed memory.
+ */
+#include "memory.h"
+
+#include <stdatomic.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <mbedtls/platform.h>
+
+struct mst_memory_account {
+    atomic_size_t current;
+    atomic_size_t peak;
+    atomic_size_t references; /* the session's own, plus one per live block */
+};
+
+typedef union block_header {
+    struct {
+        mst_memory_account *owner;
+        size_t size;
+    } fields;
+    max_align_t alignment; /* keeps the block after the header aligned for any type */
+} block_header;
+
+static atomic_size_t total_current;
+static atomic_size_t total_peak;
+static _Thread_local mst_memory_account *current_owner;
+
+static void raise_peak(atomic_size_t *peak, size_t value)
+{
+    size_t seen = atomic_load_explicit(peak, memory_order_relaxed);
+    while (value > seen &&
+           !atomic_compare_exchange_weak_explicit(peak, &seen, value, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+static void account_release(mst_memory_account *account)
+{
+    if (atomic_fetch_sub_explicit(&account->references, 1, memory_order_acq_rel) == 1)
+        free(account);
+}
+
+static void *counting_calloc(size_t count, size_t size)
+{
+    if (size != 0 && count > (SIZE_MAX - sizeof(block_header)) / size)
+        return NULL;
+    size_t bytes = count * size;
+    block_header *header = calloc(1, sizeof(block_header) + bytes);
+    if (header == NULL)
+        return NULL;
+    mst_memory_account *owner = current_owner;
+    header->fields.owner = owner;
+    header->fields.size = bytes;
+    size_t now = atomic_fetch_add_explicit(&total_current, bytes, memory_order_relaxed) + bytes;
+    raise_peak(&total_peak, now);
+    if (owner != NULL) {
+        atomic_fetch_add_explicit(&owner->references, 1, memory_order_relaxed);
+        now = atomic_fetch_add_explicit(&owner->current, bytes, memory_order_relaxed) + bytes;
+        raise_peak(&owner->peak, now);
+    }
+    return header + 1;
+}
+
+static void counting_free(void *pointer)
+{
+    if (pointer == NULL)
+        return;
+    block_header *header = (block_header *)pointer - 1;
+    mst_memory_account *owner = header->fields.owner;
+    size_t bytes = header->fields.size;
+    atomic_fetch_sub_explicit(&total_current, bytes, memory_order_relaxed);
+    if (owner != NULL) {
+        atomic_fetch_sub_explicit(&owner->current, bytes, memory_order_relaxed);
+        account_release(owner);
+    }
+    free(header);
+}
+
+int mst_memory_install(void)
+{
+    return mbedtls_platform_set_calloc_free(counting_calloc, counting_free);
+}
+
+mst_memory_account *mst_memory_account_new(void)
+{
+    mst_memory_account *account = calloc(1, sizeof(*account));
+    if (account != NULL)
+        atomic_init(&account->references, 1);
+    return account;
+}
+
+void mst_memory_account_release(mst_memory_account *account)
+{
+    if (account != NULL)
+        account_release(account);
+}
+
+void mst_memory_account_read(const mst_memory_account *account, size_t *current, size_t *peak)
+{
+    *current = atomic_load_explicit(&account->current, memory_order_relaxed);
+    *peak = atomic_load_explicit(&account->peak, memory_order_relaxed);
+}
+
+mst_memory_account *mst_memory_enter(mst_memory_account *account)
+{
+    mst_memory_account *previous = current_owner;
+    current_owner = account;
+    return previous;
+}
+
+void mst_memory_leave(mst_memory_account *previous)
+{
+    current_owner = previous;
+}
+
+void mst_memory_read_totals(size_t *current, size_t *peak)
+{
+    *current = atomic_load_explicit(&total_current, memory_order_relaxed);
+    *peak = atomic_load_explicit(&total_peak, memory_order_relaxed);
+}

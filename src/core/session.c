@@ -1,0 +1,595 @@
+/*
+ * session.c: mst_session, one TLS or DTLS connection driven over memory buffers.
+ *
+ * Mbed TLS reads and writes through two callbacks (recv_ciphertext, send_ciphertext)
+ * that only touch the session's own byte queues. Every public call runs Mbed TLS until it
+ * wants more input, then returns; nothing is ever called back in the embedder.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+/* Room made for each mbedtls_ssl_read: one full TLS record of plaintext. */
+#define PLAINTEXT_CHUNK 16384
+/* An idle window keeps at most this much memory. */
+#define IDLE_BUFFER_KEEP 16384
+/* Depths of the peer chain whose verification flags are kept. */
+#define MAX_CHAIN_DEPTH 8
+
+struct mst_session {
+    mbedtls_ssl_context ssl; /* first: Mbed TLS callbacks get &ssl and find the session */
+    mst_config *config;
+    mst_memory_account *memory;
+    mst_bytes ciphertext_in;  /* from the transport; datagram mode: 2-byte length prefixes */
+    mst_bytes ciphertext_out; /* to the transport; likewise */
+    mst_bytes plaintext_out;  /* to the application */
+    mst_error error;
+    unsigned events;
+    unsigned flags; /* the MST_STATE_* bits that are remembered, not derived */
+    bool handshake_done;
+    bool transport_eof;
+    /* DTLS retransmission timer, on the embedder's clock */
+    uint64_t now_ms;
+    uint64_t timer_started_ms;
+    uint32_t timer_intermediate_ms;
+    uint32_t timer_final_ms; /* 0: cancelled */
+    uint8_t *transport_id;
+    size_t transport_id_len;
+    char *server_name; /* SNI received (server) or to send (client) */
+    uint32_t chain_flags[MAX_CHAIN_DEPTH];
+};
+
+/* Runs Mbed TLS with this session as the owner of what it allocates. */
+#define WITH_SESSION_MEMORY(session, statement)                                \
+    do {                                                                       \
+        mst_memory_account *previous_owner = mst_memory_enter((session)->memory); \
+        statement;                                                             \
+        mst_memory_leave(previous_owner);                                      \
+    } while (0)
+
+static bool is_datagram(const mst_session *session)
+{
+    return session->config->transport == MST_DATAGRAM;
+}
+
+static int fail(mst_session *session, int code)
+{
+    if (session->error.code == 0)
+        mst_error_set(&session->error, code);
+    return session->error.code;
+}
+
+/* ---- The transport side, as Mbed TLS sees it ---- */
+
+static int send_ciphertext(void *context, const unsigned char *data, size_t len)
+{
+    mst_session *session = context;
+    if (is_datagram(session)) {
+        if (len > 0xFFFF)
+            return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+        uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+        if (mst_bytes_append(&session->ciphertext_out, prefix, 2) != 0)
+            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    if (mst_bytes_append(&session->ciphertext_out, data, len) != 0)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    return (int)len;
+}
+
+static int recv_ciphertext(void *context, unsigned char *out, size_t len)
+{
+    mst_session *session = context;
+    mst_bytes *in = &session->ciphertext_in;
+    size_t available = mst_bytes_length(in);
+    if (available == 0)
+        return session->transport_eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+    if (!is_datagram(session)) {
+        size_t n = available < len ? available : len;
+        memcpy(out, mst_bytes_front(in), n);
+        mst_bytes_consume(in, n);
+        return (int)n;
+    }
+    /* One datagram per call; a datagram larger than Mbed TLS's buffer is cut. */
+    const uint8_t *front = mst_bytes_front(in);
+    size_t datagram = ((size_t)front[0] << 8) | front[1];
+    size_t n = datagram < len ? datagram : len;
+    memcpy(out, front + 2, n);
+    mst_bytes_consume(in, 2 + datagram);
+    return (int)n;
+}
+
+/* ---- DTLS timer on the embedder's clock ---- */
+
+static void set_timer(void *context, uint32_t intermediate_ms, uint32_t final_ms)
+{
+    mst_session *session = context;
+    session->timer_started_ms = session->now_ms;
+    session->timer_intermediate_ms = intermediate_ms;
+    session->timer_final_ms = final_ms;
+}
+
+static int get_timer(void *context)
+{
+    mst_session *session = context;
+    if (session->timer_final_ms == 0)
+        return -1;
+    uint64_t elapsed = session->now_ms - session->timer_started_ms;
+    if (elapsed >= session->timer_final_ms)
+        return 2;
+    if (elapsed >= session->timer_intermediate_ms)
+        return 1;
+    return 0;
+}
+
+/* ---- Callbacks of our own, run inside Mbed TLS; they only record ---- */
+
+/* Names are the embedder's to check, so a name mismatch is taken out of the leaf's flags;
+ * every other flag stays and is kept per depth for the embedder's error reporting. */
+static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    (void)crt;
+    mst_session *session = context;
+    if (depth == 0)
+        *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    if (depth >= 0 && depth < MAX_CHAIN_DEPTH)
+        session->chain_flags[depth] = *flags;
+    return 0;
+}
+
+int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsigned char *name,
+                           size_t len)
+{
+    (void)context;
+    mst_session *session = (mst_session *)ssl;
+    if (len == 0 || len > 255 || memchr(name, '\0', len) != NULL)
+        return 0;
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    free(session->server_name);
+    session->server_name = copy;
+    return 0;
+}
+
+/* ---- Life cycle ---- */
+
+mst_session *mst_session_new(mst_config *config, mst_error *err)
+{
+    if (config == NULL) {
+        mst_error_set(err, MST_ERR_BAD_ARGUMENT);
+        return NULL;
+    }
+    mst_session *session = calloc(1, sizeof(*session));
+    mst_memory_account *memory = mst_memory_account_new();
+    if (session == NULL || memory == NULL) {
+        free(session);
+        mst_memory_account_release(memory);
+        mst_error_set(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return NULL;
+    }
+    session->memory = memory;
+    session->config = config;
+    mst_config_ref(config);
+    mst_config_freeze(config);
+
+    int ret;
+    mbedtls_ssl_init(&session->ssl);
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_setup(&session->ssl, &config->ssl));
+    if (ret == 0 && config->endpoint == MST_CLIENT) {
+        /* Explicitly no name in Mbed TLS: the embedder checks names (see engine.h). */
+        WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_set_hostname(&session->ssl, NULL));
+    }
+    if (ret != 0) {
+        mst_error_set(err, ret);
+        mst_session_free(session);
+        return NULL;
+    }
+    mbedtls_ssl_set_bio(&session->ssl, session, send_ciphertext, recv_ciphertext, NULL);
+    mbedtls_ssl_set_verify(&session->ssl, verify_certificate, session);
+    if (is_datagram(session))
+        mbedtls_ssl_set_timer_cb(&session->ssl, session, set_timer, get_timer);
+    return session;
+}
+
+void mst_session_free(mst_session *session)
+{
+    if (session == NULL)
+        return;
+    WITH_SESSION_MEMORY(session, mbedtls_ssl_free(&session->ssl));
+    mst_bytes_free(&session->ciphertext_in);
+    mst_bytes_free(&session->ciphertext_out);
+    if (session->plaintext_out.data != NULL)
+        mbedtls_platform_zeroize(session->plaintext_out.data, session->plaintext_out.capacity);
+    mst_bytes_free(&session->plaintext_out);
+    free(session->transport_id);
+    free(session->server_name);
+    mst_memory_account_release(session->memory);
+    mst_config_unref(session->config);
+    free(session);
+}
+
+/* ---- Settings ---- */
+
+int mst_session_set_server_name(mst_session *session, const char *name)
+{
+    if (session->config->endpoint != MST_CLIENT)
+        return MST_ERR_BAD_ARGUMENT;
+    char *copy = NULL;
+    if (name != NULL) {
+        size_t len = strlen(name);
+        if ((copy = malloc(len + 1)) == NULL)
+            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+        memcpy(copy, name, len + 1);
+    }
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_set_hostname(&session->ssl, name));
+    if (ret != 0) {
+        free(copy);
+        return ret;
+    }
+    free(session->server_name);
+    session->server_name = copy;
+    return 0;
+}
+
+int mst_session_set_transport_id(mst_session *session, const uint8_t *id, size_t len)
+{
+    if (session->config->endpoint != MST_SERVER || !is_datagram(session) || id == NULL || len == 0)
+        return MST_ERR_BAD_ARGUMENT;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    memcpy(copy, id, len);
+    free(session->transport_id);
+    session->transport_id = copy;
+    session->transport_id_len = len;
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_set_client_transport_id(&session->ssl, id, len));
+    return ret;
+}
+
+void mst_session_set_time(mst_session *session, uint64_t now_ms) { session->now_ms = now_ms; }
+
+int64_t mst_session_timeout(const mst_session *session)
+{
+    if (session->timer_final_ms == 0)
+        return -1;
+    uint64_t deadline = session->timer_started_ms + session->timer_final_ms;
+    return deadline > session->now_ms ? (int64_t)(deadline - session->now_ms) : 0;
+}
+
+/* ---- Driving Mbed TLS ---- */
+
+static int run_handshake(mst_session *session)
+{
+    while (!mbedtls_ssl_is_handshake_over(&session->ssl)) {
+        int ret = mbedtls_ssl_handshake_step(&session->ssl);
+        if (ret == 0)
+            continue;
+        if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+            return 0;
+        if (ret == MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED) {
+            /* DTLS: the HelloVerifyRequest is queued; start over for the cookie'd hello. */
+            ret = mbedtls_ssl_session_reset(&session->ssl);
+            if (ret == 0 && session->transport_id != NULL)
+                ret = mbedtls_ssl_set_client_transport_id(&session->ssl, session->transport_id,
+                                                          session->transport_id_len);
+            if (ret == 0)
+                continue;
+        }
+        if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE &&
+            mbedtls_ssl_get_version_number(&session->ssl) == MBEDTLS_SSL_VERSION_TLS1_2) {
+            /* Mbed TLS fails a TLS 1.2 handshake without a required client certificate
+             * silently; tell the client, as OpenSSL does, rather than leave it waiting. */
+            mbedtls_ssl_send_alert_message(&session->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                           MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+        }
+        return fail(session, ret);
+    }
+    session->handshake_done = true;
+    session->events |= MST_EVENT_HANDSHAKE_DONE;
+    return 0;
+}
+
+static int read_records(mst_session *session)
+{
+    for (;;) {
+        if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
+            return 0;
+        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, PLAINTEXT_CHUNK);
+        if (room == NULL)
+            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        int ret = mbedtls_ssl_read(&session->ssl, room, PLAINTEXT_CHUNK);
+        if (ret > 0) {
+            session->plaintext_out.end += (size_t)ret;
+            continue;
+        }
+        switch (ret) {
+        case MBEDTLS_ERR_SSL_WANT_READ:
+        case MBEDTLS_ERR_SSL_WANT_WRITE:
+            return 0;
+        case MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET:
+            session->events |= MST_EVENT_NEW_SESSION_TICKET;
+            continue;
+        case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
+            session->flags |= MST_STATE_PEER_CLOSE_NOTIFY;
+            session->events |= MST_EVENT_PEER_CLOSED;
+            return 0;
+        case 0:
+            /* Mbed TLS returns 0 when the transport ended without close_notify. */
+            if (session->transport_eof) {
+                session->flags |= MST_STATE_PEER_EOF;
+                session->events |= MST_EVENT_PEER_CLOSED;
+                return 0;
+            }
+            continue;
+        default:
+            return fail(session, ret);
+        }
+    }
+}
+
+static int drive(mst_session *session)
+{
+    if (session->error.code != 0)
+        return session->error.code;
+    int ret = 0;
+    WITH_SESSION_MEMORY(session, {
+        if (!session->handshake_done)
+            ret = run_handshake(session);
+        if (ret == 0 && session->handshake_done)
+            ret = read_records(session);
+    });
+    if (ret == 0 && !session->handshake_done && session->transport_eof &&
+        mst_bytes_length(&session->ciphertext_in) == 0)
+        ret = fail(session, MBEDTLS_ERR_SSL_CONN_EOF);
+    mst_bytes_trim(&session->ciphertext_in, IDLE_BUFFER_KEEP);
+    return ret;
+}
+
+int mst_session_process(mst_session *session) { return drive(session); }
+
+int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_t len)
+{
+    if (session->error.code != 0)
+        return session->error.code;
+    if (len > 0 && data == NULL)
+        return MST_ERR_BAD_ARGUMENT;
+    /* After the peer closed, nothing more is read. */
+    if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
+        return 0;
+    if (is_datagram(session)) {
+        if (len == 0 || len > 0xFFFF)
+            return MST_ERR_BAD_ARGUMENT;
+        uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+        if (mst_bytes_append(&session->ciphertext_in, prefix, 2) != 0)
+            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    }
+    if (mst_bytes_append(&session->ciphertext_in, data, len) != 0)
+        return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    return drive(session);
+}
+
+int mst_session_feed_eof(mst_session *session)
+{
+    if (session->error.code != 0)
+        return session->error.code;
+    if (session->transport_eof)
+        return 0;
+    session->transport_eof = true;
+    return drive(session);
+}
+
+int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_t len)
+{
+    if (session->error.code != 0)
+        return session->error.code;
+    if (!session->handshake_done)
+        return MST_ERR_NOT_READY;
+    if (session->flags & MST_STATE_CLOSE_SENT)
+        return MST_ERR_CLOSED;
+    if (len > 0 && data == NULL)
+        return MST_ERR_BAD_ARGUMENT;
+    int ret = 0;
+    WITH_SESSION_MEMORY(session, {
+        while (len > 0) {
+            ret = mbedtls_ssl_write(&session->ssl, data, len);
+            if (ret <= 0)
+                break;
+            data += ret;
+            len -= (size_t)ret;
+            ret = 0;
+        }
+    });
+    /* Our send callback never blocks, so WANT_WRITE/WANT_READ here is an engine fault. */
+    if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+        ret = MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+    return ret != 0 ? fail(session, ret) : 0;
+}
+
+int mst_session_close(mst_session *session)
+{
+    if (session->error.code != 0)
+        return session->error.code;
+    if (session->flags & MST_STATE_CLOSE_SENT)
+        return 0;
+    session->flags |= MST_STATE_CLOSE_SENT;
+    if (!session->handshake_done)
+        return 0;
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_close_notify(&session->ssl));
+    return ret != 0 ? fail(session, ret) : 0;
+}
+
+/* ---- Windows ---- */
+
+static const uint8_t *peek(const mst_session *session, const mst_bytes *b, size_t *len)
+{
+    size_t available = mst_bytes_length(b);
+    const uint8_t *front = mst_bytes_front(b);
+    if (available == 0) {
+        *len = 0;
+        return NULL;
+    }
+    if (is_datagram(session)) {
+        *len = ((size_t)front[0] << 8) | front[1];
+        return front + 2;
+    }
+    *len = available;
+    return front;
+}
+
+const uint8_t *mst_session_peek_ciphertext(const mst_session *session, size_t *len)
+{
+    return peek(session, &session->ciphertext_out, len);
+}
+
+void mst_session_consume_ciphertext(mst_session *session, size_t len)
+{
+    mst_bytes *out = &session->ciphertext_out;
+    if (is_datagram(session)) {
+        /* A datagram leaves whole. */
+        size_t datagram;
+        if (peek(session, out, &datagram) != NULL)
+            mst_bytes_consume(out, 2 + datagram);
+    } else {
+        mst_bytes_consume(out, len);
+    }
+    mst_bytes_trim(out, IDLE_BUFFER_KEEP);
+}
+
+size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t cap)
+{
+    size_t len;
+    const uint8_t *front = mst_session_peek_ciphertext(session, &len);
+    if (front == NULL)
+        return 0;
+    size_t n = len < cap ? len : cap;
+    memcpy(out, front, n);
+    mst_session_consume_ciphertext(session, n);
+    return n;
+}
+
+const uint8_t *mst_session_peek_plaintext(const mst_session *session, size_t *len)
+{
+    size_t available = mst_bytes_length(&session->plaintext_out);
+    *len = available;
+    return available ? mst_bytes_front(&session->plaintext_out) : NULL;
+}
+
+void mst_session_consume_plaintext(mst_session *session, size_t len)
+{
+    mst_bytes_consume(&session->plaintext_out, len);
+    mst_bytes_trim(&session->plaintext_out, IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK);
+}
+
+size_t mst_session_read_plaintext(mst_session *session, uint8_t *out, size_t cap)
+{
+    size_t len;
+    const uint8_t *front = mst_session_peek_plaintext(session, &len);
+    size_t n = len < cap ? len : cap;
+    if (n > 0) {
+        memcpy(out, front, n);
+        mst_session_consume_plaintext(session, n);
+    }
+    return n;
+}
+
+/* ---- State ---- */
+
+unsigned mst_session_state(const mst_session *session)
+{
+    unsigned state = session->flags;
+    if (!session->handshake_done && session->error.code == 0)
+        state |= MST_STATE_HANDSHAKING;
+    if (mst_bytes_length(&session->ciphertext_out) > 0)
+        state |= MST_STATE_HAS_CIPHERTEXT;
+    if (mst_bytes_length(&session->plaintext_out) > 0)
+        state |= MST_STATE_HAS_PLAINTEXT;
+    if (session->error.code != 0)
+        state |= MST_STATE_FAILED;
+    return state;
+}
+
+unsigned mst_session_take_events(mst_session *session)
+{
+    unsigned events = session->events;
+    session->events = 0;
+    return events;
+}
+
+const mst_error *mst_session_error(const mst_session *session)
+{
+    return session->error.code != 0 ? &session->error : NULL;
+}
+
+/* ---- Negotiated parameters ---- */
+
+const char *mst_session_protocol(const mst_session *session)
+{
+    if (!session->handshake_done)
+        return NULL;
+    switch (mbedtls_ssl_get_version_number(&session->ssl)) {
+    case MBEDTLS_SSL_VERSION_TLS1_2: return is_datagram(session) ? "DTLSv1.2" : "TLSv1.2";
+    case MBEDTLS_SSL_VERSION_TLS1_3: return "TLSv1.3";
+    default: return NULL;
+    }
+}
+
+int mst_session_ciphersuite_id(const mst_session *session)
+{
+    return session->handshake_done ? mbedtls_ssl_get_ciphersuite_id_from_ssl(&session->ssl) : 0;
+}
+
+const char *mst_session_ciphersuite_name(const mst_session *session)
+{
+    return session->handshake_done ? mbedtls_ssl_get_ciphersuite(&session->ssl) : NULL;
+}
+
+const char *mst_session_alpn(const mst_session *session)
+{
+    return mbedtls_ssl_get_alpn_protocol(&session->ssl);
+}
+
+const char *mst_session_server_name(const mst_session *session)
+{
+    return session->server_name;
+}
+
+uint32_t mst_session_verify_flags(const mst_session *session)
+{
+    return mbedtls_ssl_get_verify_result(&session->ssl);
+}
+
+const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len)
+{
+    const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&session->ssl);
+    for (; crt != NULL && index > 0; index--)
+        crt = crt->next;
+    if (crt == NULL || crt->raw.len == 0) {
+        *len = 0;
+        return NULL;
+    }
+    *len = crt->raw.len;
+    return crt->raw.p;
+}
+
+const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len)
+{
+    const mst_config *config = session->config;
+    if (config->own_count == 0) {
+        *len = 0;
+        return NULL;
+    }
+    *len = config->own[0].chain.raw.len;
+    return config->own[0].chain.raw.p;
+}
+
+void mst_session_memory(const mst_session *session, size_t *current, size_t *peak)
+{
+    mst_memory_account_read(session->memory, current, peak);
+}
