@@ -132,6 +132,9 @@ void mst_session_free(mst_session *session);
 
 /* Client: the server name sent in SNI; NULL sends none. Call before the first process. */
 int mst_session_set_server_name(mst_session *session, const char *name);
+/* Overrides the config's verification mode for this session (node's rejectUnauthorized
+ * and requestCert are per connection, a config is shared). Call before the first process. */
+int mst_session_set_verify(mst_session *session, enum mst_verify mode);
 /* DTLS server: the client's transport address, bound into HelloVerifyRequest cookies. */
 int mst_session_set_transport_id(mst_session *session, const uint8_t *id, size_t len);
 /* DTLS: the embedder's clock, in milliseconds, before each call. */
@@ -170,6 +173,8 @@ unsigned mst_session_state(const mst_session *session);
 unsigned mst_session_take_events(mst_session *session);
 /* The sticky error, or NULL. */
 const mst_error *mst_session_error(const mst_session *session);
+/* The description byte of the fatal alert the peer sent (RFC 8446 6.2), or -1. */
+int mst_session_peer_alert(const mst_session *session);
 
 /* ---- What was negotiated (valid once the handshake is done) ---- */
 
@@ -187,11 +192,22 @@ const char *mst_session_server_name(const mst_session *session);
 uint32_t mst_session_verify_flags(const mst_session *session);
 /* The peer's certificate chain as DER, leaf first: index 0, 1, ...; NULL past the end. */
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len);
+/* The chain as Mbed TLS verified it (also after a refused handshake): depth 0 is the
+ * peer's leaf, the last depth the trust anchor when one was found. DER and the
+ * MBEDTLS_X509_BADCERT_* flags of that depth (name checks excluded); NULL past the end. */
+const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
+                                                size_t *len, uint32_t *flags);
 /* Our own leaf certificate as sent in this session, as DER, or NULL. */
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
 
 /* Bytes Mbed TLS holds for this session, now and at the most. */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
+
+/* Every cipher suite this build supports, in Mbed TLS's preference order: fills up to cap
+ * IANA numbers into ids and returns how many there are. */
+size_t mst_ciphersuites(int *ids, size_t cap);
+/* Mbed TLS's name for an IANA cipher suite number, or NULL. */
+const char *mst_ciphersuite_name(int id);
 
 /* Fills err with code and Mbed TLS's text (or the engine's) for it. */
 void mst_error_set(mst_error *err, int code);

@@ -5,6 +5,7 @@
  * that only touch the session's own byte queues. Every public call runs Mbed TLS until it
  * wants more input, then returns; nothing is ever called back in the embedder.
  */
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS /* the handshake pointer and the received alert record */
 #include "internal.h"
 
 #include <string.h>
@@ -38,7 +39,16 @@ struct mst_session {
     uint8_t *transport_id;
     size_t transport_id_len;
     char *server_name; /* SNI received (server) or to send (client) */
-    uint32_t chain_flags[MAX_CHAIN_DEPTH];
+    int verify_mode;   /* MBEDTLS_SSL_VERIFY_* for this session, or VERIFY_UNSET */
+    int peer_alert;    /* description of a fatal alert received, or -1 */
+    /* The chain as Mbed TLS verified it, leaf (depth 0) up to the trust anchor: DER copies
+     * and flags per depth. Kept because Mbed TLS frees a refused chain. */
+    struct {
+        uint8_t *der;
+        size_t len;
+        uint32_t flags;
+    } verified[MAX_CHAIN_DEPTH];
+    size_t verified_length;
 };
 
 /* Runs Mbed TLS with this session as the owner of what it allocates. */
@@ -56,9 +66,14 @@ static bool is_datagram(const mst_session *session)
 
 static int fail(mst_session *session, int code)
 {
-    if (session->error.code == 0)
-        mst_error_set(&session->error, code);
-    return session->error.code;
+    if (session->error.code != 0)
+        return session->error.code;
+    mst_error_set(&session->error, code);
+    /* Mbed TLS keeps the alert record it just read in in_msg: level, description. */
+    const unsigned char *message = session->ssl.MBEDTLS_PRIVATE(in_msg);
+    if (code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && message != NULL)
+        session->peer_alert = message[1];
+    return code;
 }
 
 /* ---- The transport side, as Mbed TLS sees it ---- */
@@ -129,12 +144,22 @@ static int get_timer(void *context)
  * every other flag stays and is kept per depth for the embedder's error reporting. */
 static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
-    (void)crt;
     mst_session *session = context;
     if (depth == 0)
         *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
-    if (depth >= 0 && depth < MAX_CHAIN_DEPTH)
-        session->chain_flags[depth] = *flags;
+    if (depth < 0 || depth >= MAX_CHAIN_DEPTH)
+        return 0;
+    uint8_t *copy = malloc(crt->raw.len);
+    if (copy == NULL)
+        return MBEDTLS_ERR_X509_ALLOC_FAILED;
+    memcpy(copy, crt->raw.p, crt->raw.len);
+    free(session->verified[depth].der);
+    session->verified[depth].der = copy;
+    session->verified[depth].len = crt->raw.len;
+    session->verified[depth].flags = *flags;
+    /* Mbed TLS verifies from the top of the chain down: the first call is the deepest. */
+    if ((size_t)depth + 1 > session->verified_length)
+        session->verified_length = (size_t)depth + 1;
     return 0;
 }
 
@@ -173,6 +198,8 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
     }
     session->memory = memory;
     session->config = config;
+    session->verify_mode = MBEDTLS_SSL_VERIFY_UNSET;
+    session->peer_alert = -1;
     mst_config_ref(config);
     mst_config_freeze(config);
 
@@ -207,6 +234,8 @@ void mst_session_free(mst_session *session)
     mst_bytes_free(&session->plaintext_out);
     free(session->transport_id);
     free(session->server_name);
+    for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
+        free(session->verified[i].der);
     mst_memory_account_release(session->memory);
     mst_config_unref(session->config);
     free(session);
@@ -233,6 +262,18 @@ int mst_session_set_server_name(mst_session *session, const char *name)
     }
     free(session->server_name);
     session->server_name = copy;
+    return 0;
+}
+
+int mst_session_set_verify(mst_session *session, enum mst_verify mode)
+{
+    static const int modes[] = {MBEDTLS_SSL_VERIFY_NONE, MBEDTLS_SSL_VERIFY_OPTIONAL,
+                                MBEDTLS_SSL_VERIFY_REQUIRED};
+    if ((unsigned)mode > MST_VERIFY_REQUIRED || session->ssl.MBEDTLS_PRIVATE(handshake) == NULL)
+        return MST_ERR_BAD_ARGUMENT;
+    session->verify_mode = modes[mode];
+    /* Mbed TLS reads this per-handshake mode (meant for SNI) on both sides, TLS 1.2 and 1.3. */
+    mbedtls_ssl_set_hs_authmode(&session->ssl, session->verify_mode);
     return 0;
 }
 
@@ -275,6 +316,8 @@ static int run_handshake(mst_session *session)
         if (ret == MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED) {
             /* DTLS: the HelloVerifyRequest is queued; start over for the cookie'd hello. */
             ret = mbedtls_ssl_session_reset(&session->ssl);
+            if (ret == 0 && session->verify_mode != MBEDTLS_SSL_VERIFY_UNSET)
+                mbedtls_ssl_set_hs_authmode(&session->ssl, session->verify_mode);
             if (ret == 0 && session->transport_id != NULL)
                 ret = mbedtls_ssl_set_client_transport_id(&session->ssl, session->transport_id,
                                                           session->transport_id_len);
@@ -527,6 +570,8 @@ const mst_error *mst_session_error(const mst_session *session)
     return session->error.code != 0 ? &session->error : NULL;
 }
 
+int mst_session_peer_alert(const mst_session *session) { return session->peer_alert; }
+
 /* ---- Negotiated parameters ---- */
 
 const char *mst_session_protocol(const mst_session *session)
@@ -578,6 +623,19 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
     return crt->raw.p;
 }
 
+const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
+                                                size_t *len, uint32_t *flags)
+{
+    if (depth >= session->verified_length || session->verified[depth].der == NULL) {
+        *len = 0;
+        return NULL;
+    }
+    *len = session->verified[depth].len;
+    if (flags != NULL)
+        *flags = session->verified[depth].flags;
+    return session->verified[depth].der;
+}
+
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len)
 {
     const mst_config *config = session->config;
@@ -587,6 +645,23 @@ const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *l
     }
     *len = config->own[0].chain.raw.len;
     return config->own[0].chain.raw.p;
+}
+
+size_t mst_ciphersuites(int *ids, size_t cap)
+{
+    const int *list = mbedtls_ssl_list_ciphersuites();
+    size_t count = 0;
+    for (; list[count] != 0; count++) {
+        if (count < cap)
+            ids[count] = list[count];
+    }
+    return count;
+}
+
+const char *mst_ciphersuite_name(int id)
+{
+    const char *name = mbedtls_ssl_get_ciphersuite_name(id);
+    return (name != NULL && strcmp(name, "unknown") != 0) ? name : NULL;
 }
 
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak)

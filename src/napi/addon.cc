@@ -1,3 +1,549 @@
+// addon.cc: the N-API shim between lib/ and the engine (src/core/engine.h).
+//
+// Two classes, one per native object: SecureContext wraps an mst_config, Session an
+// mst_session. No TLS logic lives here. Every call that drives a session (start, feed,
+// feedEof, write, close) returns the session's state and events as one number and leaves
+// the plaintext and ciphertext it produced in the caller's `out` array, so one received
+// chunk crosses into native once and everything it produced comes back in that call.
+//
+// Lifetimes, in three layers: the finalizer frees native memory when JS drops the object;
+// destroy() frees it early and is idempotent; an environment cleanup hook frees whatever
+// is left when a worker thread's environment is torn down. Errors are returned to JS as
+// { errno, message } objects; the error class itself is defined in JS (lib/errors.js).
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+
+namespace {
+
+class SecureContext;
+class Session;
+
+// What one environment (main thread or worker) holds: its live objects, for the cleanup hook.
+struct AddonData {
+  std::set<SecureContext*> contexts;
+  std::set<Session*> sessions;
+};
+
+// Mbed TLS holds about this much per session (two record buffers plus the handshake); V8 is
+// told, so garbage collection weighs dropped sockets properly.
+constexpr int64_t kSessionExternalBytes = 48 * 1024;
+
+Napi::Value ErrorInfo(Napi::Env env, int code, const char* text) {
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("errno", Napi::Number::New(env, code));
+  info.Set("message", Napi::String::New(env, text));
+  return info;
+}
+
+Napi::Value ErrorInfo(Napi::Env env, const mst_error& error) {
+  return ErrorInfo(env, error.code, error.text);
+}
+
+// undefined on success, { errno, message } on failure.
+Napi::Value Result(Napi::Env env, int ret, const mst_error& error) {
+  if (ret == 0) return env.Undefined();
+  return ErrorInfo(env, error);
+}
+
+bool ThrowUnlessBuffer(const Napi::Env& env, const Napi::Value& value, const char* what) {
+  if (value.IsBuffer()) return false;
+  Napi::TypeError::New(env, std::string(what) + " must be a Buffer").ThrowAsJavaScriptException();
+  return true;
+}
+
+class SecureContext : public Napi::ObjectWrap<SecureContext> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SecureContext",
+                       {
+                           InstanceMethod<&SecureContext::SetVersions>("setVersions"),
+                           InstanceMethod<&SecureContext::SetVerify>("setVerify"),
+                           InstanceMethod<&SecureContext::AddCA>("addCA"),
+                           InstanceMethod<&SecureContext::AddCRL>("addCRL"),
+                           InstanceMethod<&SecureContext::AddCertificate>("addCertificate"),
+                           InstanceMethod<&SecureContext::SetALPN>("setALPN"),
+                           InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
+                           InstanceMethod<&SecureContext::Destroy>("destroy"),
+                       });
+  }
+
+  // new SecureContext(isServer, isDatagram)
+  explicit SecureContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SecureContext>(info) {
+    Napi::Env env = info.Env();
+    bool is_server = info[0].ToBoolean();
+    bool is_datagram = info[1].ToBoolean();
+    mst_error error{};
+    config_ = mst_config_new(is_server ? MST_SERVER : MST_CLIENT,
+                             is_datagram ? MST_DATAGRAM : MST_STREAM, &error);
+    if (config_ == nullptr) {
+      Napi::Error::New(env, error.text).ThrowAsJavaScriptException();
+      return;
+    }
+    data_ = env.GetInstanceData<AddonData>();
+    data_->contexts.insert(this);
+  }
+
+  ~SecureContext() override { Release(); }
+
+  void Release() {
+    if (config_ == nullptr) return;
+    mst_config_unref(config_);
+    config_ = nullptr;
+    data_->contexts.erase(this);
+  }
+
+  mst_config* config() const { return config_; }
+
+ private:
+  bool ThrowIfReleased(const Napi::Env& env) {
+    if (config_ != nullptr) return false;
+    Napi::Error::New(env, "the secure context was destroyed").ThrowAsJavaScriptException();
+    return true;
+  }
+
+  Napi::Value SetVersions(const Napi::CallbackInfo& info) {
+    if (ThrowIfReleased(info.Env())) return info.Env().Undefined();
+    mst_error error{};
+    int ret = mst_config_set_versions(config_, info[0].As<Napi::Number>().Int32Value(),
+                                      info[1].As<Napi::Number>().Int32Value(), &error);
+    return Result(info.Env(), ret, error);
+  }
+
+  Napi::Value SetVerify(const Napi::CallbackInfo& info) {
+    if (ThrowIfReleased(info.Env())) return info.Env().Undefined();
+    mst_error error{};
+    int mode = info[0].As<Napi::Number>().Int32Value();
+    int ret = mst_config_set_verify(config_, static_cast<mst_verify>(mode), &error);
+    return Result(info.Env(), ret, error);
+  }
+
+  // addCA(buffer, strict) -> undefined | { errno, message }; sets this.skipped for lenient bundles
+  Napi::Value AddCA(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "ca")) return env.Undefined();
+    auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+    mst_error error{};
+    size_t skipped = 0;
+    int ret = mst_config_add_ca(config_, buffer.Data(), buffer.Length(), info[1].ToBoolean(),
+                                &skipped, &error);
+    if (ret != 0) return ErrorInfo(env, error);
+    return Napi::Number::New(env, static_cast<double>(skipped));
+  }
+
+  Napi::Value AddCRL(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "crl")) return env.Undefined();
+    auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+    mst_error error{};
+    int ret = mst_config_add_crl(config_, buffer.Data(), buffer.Length(), &error);
+    return Result(env, ret, error);
+  }
+
+  // addCertificate(chain, key, passphrase | undefined)
+  Napi::Value AddCertificate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "cert") ||
+        ThrowUnlessBuffer(env, info[1], "key"))
+      return env.Undefined();
+    auto chain = info[0].As<Napi::Buffer<uint8_t>>();
+    auto key = info[1].As<Napi::Buffer<uint8_t>>();
+    const uint8_t* passphrase = nullptr;
+    size_t passphrase_len = 0;
+    if (info[2].IsBuffer()) {
+      auto p = info[2].As<Napi::Buffer<uint8_t>>();
+      passphrase = p.Data();
+      passphrase_len = p.Length();
+    }
+    mst_error error{};
+    int ret = mst_config_add_certificate(config_, chain.Data(), chain.Length(), key.Data(),
+                                         key.Length(), passphrase, passphrase_len, &error);
+    return Result(env, ret, error);
+  }
+
+  // setALPN([protocol, ...])
+  Napi::Value SetALPN(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < list.Length(); i++)
+      names.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+    std::vector<const char*> pointers;
+    for (const auto& name : names) pointers.push_back(name.c_str());
+    mst_error error{};
+    int ret = mst_config_set_alpn(config_, pointers.data(), pointers.size(), &error);
+    return Result(env, ret, error);
+  }
+
+  // setCiphersuites([ianaId, ...])
+  Napi::Value SetCiphersuites(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    Napi::Array list = info[0].As<Napi::Array>();
+    std::vector<int> ids;
+    for (uint32_t i = 0; i < list.Length(); i++)
+      ids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
+    mst_error error{};
+    int ret = mst_config_set_ciphersuites(config_, ids.data(), ids.size(), &error);
+    return Result(env, ret, error);
+  }
+
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    Release();
+    return info.Env().Undefined();
+  }
+
+  mst_config* config_ = nullptr;
+  AddonData* data_ = nullptr;
+};
+
+class Session : public Napi::ObjectWrap<Session> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "Session",
+        {
+            InstanceMethod<&Session::Start>("start"),
+            InstanceMethod<&Session::Feed>("feed"),
+            InstanceMethod<&Session::FeedEof>("feedEof"),
+            InstanceMethod<&Session::Write>("write"),
+            InstanceMethod<&Session::Close>("close"),
+            InstanceMethod<&Session::Destroy>("destroy"),
+            InstanceMethod<&Session::SetServerName>("setServerName"),
+            InstanceMethod<&Session::SetVerify>("setVerify"),
+            InstanceMethod<&Session::Error>("error"),
+            InstanceMethod<&Session::Protocol>("protocol"),
+            InstanceMethod<&Session::Cipher>("cipher"),
+            InstanceMethod<&Session::ALPN>("alpn"),
+            InstanceMethod<&Session::ServerName>("servername"),
+            InstanceMethod<&Session::VerifyFlags>("verifyFlags"),
+            InstanceMethod<&Session::PeerCertificates>("peerCertificates"),
+            InstanceMethod<&Session::OwnCertificate>("ownCertificate"),
+            InstanceMethod<&Session::VerifiedChain>("verifiedChain"),
+            InstanceMethod<&Session::Memory>("memory"),
+        });
+  }
+
+  // new Session(secureContext, out): out[0] receives plaintext, out[1] ciphertext.
+  explicit Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject() || !info[1].IsArray()) {
+      Napi::TypeError::New(env, "new Session(secureContext, out)").ThrowAsJavaScriptException();
+      return;
+    }
+    SecureContext* context = SecureContext::Unwrap(info[0].As<Napi::Object>());
+    if (context == nullptr || context->config() == nullptr) {
+      Napi::Error::New(env, "the secure context was destroyed").ThrowAsJavaScriptException();
+      return;
+    }
+    mst_error error{};
+    session_ = mst_session_new(context->config(), &error);
+    if (session_ == nullptr) {
+      Napi::Error::New(env, error.text).ThrowAsJavaScriptException();
+      return;
+    }
+    out_ = Napi::Persistent(info[1].As<Napi::Array>());
+    data_ = env.GetInstanceData<AddonData>();
+    data_->sessions.insert(this);
+    Napi::MemoryManagement::AdjustExternalMemory(env, kSessionExternalBytes);
+  }
+
+  ~Session() override { Free(false); }
+
+  // Frees the engine session. From the cleanup hook V8 may no longer be told anything.
+  void Free(bool environment_teardown) {
+    if (session_ == nullptr) return;
+    mst_session_free(session_);
+    session_ = nullptr;
+    data_->sessions.erase(this);
+    if (!environment_teardown)
+      Napi::MemoryManagement::AdjustExternalMemory(Env(), -kSessionExternalBytes);
+  }
+
+ private:
+  // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext.
+  // Returns state | events << 8.
+  Napi::Value Collect(Napi::Env env) {
+    Napi::Array out = out_.Value();
+    size_t len = 0;
+    const uint8_t* plaintext = mst_session_peek_plaintext(session_, &len);
+    if (plaintext != nullptr) {
+      out.Set(0u, Napi::Buffer<uint8_t>::Copy(env, plaintext, len));
+      mst_session_consume_plaintext(session_, len);
+    } else {
+      out.Set(0u, env.Undefined());
+    }
+    const uint8_t* ciphertext = mst_session_peek_ciphertext(session_, &len);
+    if (ciphertext != nullptr) {
+      out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, ciphertext, len));
+      mst_session_consume_ciphertext(session_, len);
+    } else {
+      out.Set(1u, env.Undefined());
+    }
+    unsigned events = mst_session_take_events(session_);
+    return Napi::Number::New(env, mst_session_state(session_) | (events << 8));
+  }
+
+  bool Destroyed(const Napi::Env& env, Napi::Value* result) {
+    if (session_ != nullptr) return false;
+    *result = Napi::Number::New(env, MST_STATE_FAILED);
+    return true;
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Value result;
+    if (Destroyed(info.Env(), &result)) return result;
+    mst_session_process(session_);
+    return Collect(info.Env());
+  }
+
+  Napi::Value Feed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value result;
+    if (Destroyed(env, &result) || ThrowUnlessBuffer(env, info[0], "data")) return result;
+    auto chunk = info[0].As<Napi::Buffer<uint8_t>>();
+    mst_session_feed_ciphertext(session_, chunk.Data(), chunk.Length());
+    return Collect(env);
+  }
+
+  Napi::Value FeedEof(const Napi::CallbackInfo& info) {
+    Napi::Value result;
+    if (Destroyed(info.Env(), &result)) return result;
+    mst_session_feed_eof(session_);
+    return Collect(info.Env());
+  }
+
+  // write(buffer | [buffer, ...]) -> state; a refused write leaves its code in out[2].
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value result;
+    if (Destroyed(env, &result)) return result;
+    int ret = 0;
+    if (info[0].IsArray()) {
+      Napi::Array chunks = info[0].As<Napi::Array>();
+      for (uint32_t i = 0; i < chunks.Length() && ret == 0; i++) {
+        Napi::Value chunk = chunks.Get(i);
+        if (ThrowUnlessBuffer(env, chunk, "data")) return env.Undefined();
+        auto buffer = chunk.As<Napi::Buffer<uint8_t>>();
+        ret = mst_session_write_plaintext(session_, buffer.Data(), buffer.Length());
+      }
+    } else {
+      if (ThrowUnlessBuffer(env, info[0], "data")) return env.Undefined();
+      auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+      ret = mst_session_write_plaintext(session_, buffer.Data(), buffer.Length());
+    }
+    out_.Value().Set(2u, Napi::Number::New(env, ret));
+    return Collect(env);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Value result;
+    if (Destroyed(info.Env(), &result)) return result;
+    mst_session_close(session_);
+    return Collect(info.Env());
+  }
+
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    Free(false);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetServerName(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return env.Undefined();
+    int ret;
+    if (info[0].IsString()) {
+      std::string name = info[0].As<Napi::String>().Utf8Value();
+      ret = mst_session_set_server_name(session_, name.c_str());
+    } else {
+      ret = mst_session_set_server_name(session_, nullptr);
+    }
+    if (ret == 0) return env.Undefined();
+    mst_error error{};
+    mst_error_set(&error, ret);
+    return ErrorInfo(env, error);
+  }
+
+  Napi::Value SetVerify(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return env.Undefined();
+    int ret = mst_session_set_verify(session_,
+                                     static_cast<mst_verify>(info[0].As<Napi::Number>().Int32Value()));
+    if (ret == 0) return env.Undefined();
+    mst_error error{};
+    mst_error_set(&error, ret);
+    return ErrorInfo(env, error);
+  }
+
+  Napi::Value Error(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return env.Undefined();
+    const mst_error* error = mst_session_error(session_);
+    if (error == nullptr) return env.Undefined();
+    Napi::Object details = ErrorInfo(env, *error).As<Napi::Object>();
+    int alert = mst_session_peer_alert(session_);
+    if (alert >= 0) details.Set("alert", Napi::Number::New(env, alert));
+    return details;
+  }
+
+  static Napi::Value StringOrNull(Napi::Env env, const char* text) {
+    return text != nullptr ? Napi::String::New(env, text) : env.Null();
+  }
+
+  Napi::Value Protocol(const Napi::CallbackInfo& info) {
+    if (session_ == nullptr) return info.Env().Null();
+    return StringOrNull(info.Env(), mst_session_protocol(session_));
+  }
+
+  // cipher() -> [ianaId, mbedtlsName] | null
+  Napi::Value Cipher(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr || mst_session_ciphersuite_name(session_) == nullptr) return env.Null();
+    Napi::Array result = Napi::Array::New(env, 2);
+    result.Set(0u, Napi::Number::New(env, mst_session_ciphersuite_id(session_)));
+    result.Set(1u, Napi::String::New(env, mst_session_ciphersuite_name(session_)));
+    return result;
+  }
+
+  Napi::Value ALPN(const Napi::CallbackInfo& info) {
+    if (session_ == nullptr) return info.Env().Null();
+    return StringOrNull(info.Env(), mst_session_alpn(session_));
+  }
+
+  Napi::Value ServerName(const Napi::CallbackInfo& info) {
+    if (session_ == nullptr) return info.Env().Null();
+    return StringOrNull(info.Env(), mst_session_server_name(session_));
+  }
+
+  Napi::Value VerifyFlags(const Napi::CallbackInfo& info) {
+    if (session_ == nullptr) return info.Env().Null();
+    return Napi::Number::New(info.Env(), mst_session_verify_flags(session_));
+  }
+
+  // peerCertificates() -> [Buffer (DER), ...], leaf first
+  Napi::Value PeerCertificates(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array result = Napi::Array::New(env);
+    if (session_ == nullptr) return result;
+    size_t len;
+    const uint8_t* der;
+    for (uint32_t i = 0; (der = mst_session_peer_certificate(session_, i, &len)) != nullptr; i++)
+      result.Set(i, Napi::Buffer<uint8_t>::Copy(env, der, len));
+    return result;
+  }
+
+  // verifiedChain() -> [[Buffer (DER), flags], ...], leaf first, up to the trust anchor
+  Napi::Value VerifiedChain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array result = Napi::Array::New(env);
+    if (session_ == nullptr) return result;
+    size_t len;
+    uint32_t flags;
+    const uint8_t* der;
+    for (uint32_t i = 0;
+         (der = mst_session_verified_certificate(session_, i, &len, &flags)) != nullptr; i++) {
+      Napi::Array entry = Napi::Array::New(env, 2);
+      entry.Set(0u, Napi::Buffer<uint8_t>::Copy(env, der, len));
+      entry.Set(1u, Napi::Number::New(env, flags));
+      result.Set(i, entry);
+    }
+    return result;
+  }
+
+  Napi::Value OwnCertificate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t len;
+    const uint8_t* der = session_ ? mst_session_own_certificate(session_, &len) : nullptr;
+    return der != nullptr ? Napi::Buffer<uint8_t>::Copy(env, der, len) : env.Null();
+  }
+
+  // memory() -> [current, peak] bytes Mbed TLS holds for this session
+  Napi::Value Memory(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t current = 0, peak = 0;
+    if (session_ != nullptr) mst_session_memory(session_, &current, &peak);
+    Napi::Array result = Napi::Array::New(env, 2);
+    result.Set(0u, Napi::Number::New(env, static_cast<double>(current)));
+    result.Set(1u, Napi::Number::New(env, static_cast<double>(peak)));
+    return result;
+  }
+
+  mst_session* session_ = nullptr;
+  Napi::Reference<Napi::Array> out_;
+  AddonData* data_ = nullptr;
+};
+
+// A worker's environment is going away: free every native object it still holds.
+void CleanupEnvironment(AddonData* data) {
+  std::vector<Session*> sessions(data->sessions.begin(), data->sessions.end());
+  for (Session* session : sessions) session->Free(true);
+  std::vector<SecureContext*> contexts(data->contexts.begin(), data->contexts.end());
+  for (SecureContext* context : contexts) context->Release();
+}
+
+Napi::Value MemoryTotals(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t current = 0, peak = 0;
+  mst_memory_totals(&current, &peak);
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, static_cast<double>(current)));
+  result.Set(1u, Napi::Number::New(env, static_cast<double>(peak)));
+  return result;
+}
+
+// ciphersuites() -> [[ianaId, mbedtlsName], ...] in Mbed TLS's preference order
+Napi::Value Ciphersuites(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<int> ids(mst_ciphersuites(nullptr, 0));
+  mst_ciphersuites(ids.data(), ids.size());
+  Napi::Array result = Napi::Array::New(env, ids.size());
+  for (uint32_t i = 0; i < ids.size(); i++) {
+    Napi::Array entry = Napi::Array::New(env, 2);
+    entry.Set(0u, Napi::Number::New(env, ids[i]));
+    const char* name = mst_ciphersuite_name(ids[i]);
+    entry.Set(1u, Napi::String::New(env, name != nullptr ? name : ""));
+    result.Set(i, entry);
+  }
+  return result;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  env.AddCleanupHook(CleanupEnvironment, data);
+  exports.Set("SecureContext", SecureContext::Define(env));
+  exports.Set("Session", Session::Define(env));
+  exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
+  exports.Set("ciphersuites", Napi::Function::New(env, Ciphersuites));
+  Napi::Object constants = Napi::Object::New(env);
+  constants.Set("STATE_HANDSHAKING", MST_STATE_HANDSHAKING);
+  constants.Set("STATE_HAS_CIPHERTEXT", MST_STATE_HAS_CIPHERTEXT);
+  constants.Set("STATE_HAS_PLAINTEXT", MST_STATE_HAS_PLAINTEXT);
+  constants.Set("STATE_PEER_CLOSE_NOTIFY", MST_STATE_PEER_CLOSE_NOTIFY);
+  constants.Set("STATE_PEER_EOF", MST_STATE_PEER_EOF);
+  constants.Set("STATE_FAILED", MST_STATE_FAILED);
+  constants.Set("STATE_CLOSE_SENT", MST_STATE_CLOSE_SENT);
+  constants.Set("EVENT_HANDSHAKE_DONE", MST_EVENT_HANDSHAKE_DONE << 8);
+  constants.Set("EVENT_NEW_SESSION_TICKET", MST_EVENT_NEW_SESSION_TICKET << 8);
+  constants.Set("EVENT_PEER_CLOSED", MST_EVENT_PEER_CLOSED << 8);
+  constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
+  constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));
+  constants.Set("VERIFY_REQUIRED", static_cast<int>(MST_VERIFY_REQUIRED));
+  constants.Set("TLS1_2", MST_TLS1_2);
+  constants.Set("TLS1_3", MST_TLS1_3);
+  constants.Set("ERR_NOT_READY", MST_ERR_NOT_READY);
+  constants.Set("ERR_CLOSED", MST_ERR_CLOSED);
+  constants.Set("ERR_KEY_MISMATCH", MST_ERR_KEY_MISMATCH);
+  constants.Set("ERR_NO_CERTIFICATE", MST_ERR_NO_CERTIFICATE);
+  exports.Set("constants", constants);
+  return exports;
+}
+
+}  // namespace
+
 NODE_API_MODULE(mbedtls_stream, Init)

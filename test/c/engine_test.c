@@ -126,8 +126,7 @@ static pair make_pair(options o)
     mst_config_set_verify(p.client_config, o.client_verify ? o.client_verify : MST_VERIFY_REQUIRED,
                           NULL);
     mst_config_set_verify(p.server_config, o.server_verify, NULL);
-    if (o.server_verify != MST_VERIFY_NONE)
-        trust(p.server_config, "ca.pem");
+    trust(p.server_config, "ca.pem");
     if (o.client_chain != NULL)
         add_file(p.client_config, o.client_chain, o.client_key);
 
@@ -240,9 +239,12 @@ static void test_handshake(int version, const char *chain, const char *key, cons
     CHECK(mst_session_take_events(p.server) & MST_EVENT_HANDSHAKE_DONE);
     /* The server sent leaf + intermediate; the leaf is the one it was configured with. */
     size_t len0, len1, len2, own_len;
+    uint32_t flags = 1;
     const uint8_t *leaf = mst_session_peer_certificate(p.client, 0, &len0);
     CHECK(leaf != NULL && mst_session_peer_certificate(p.client, 1, &len1) != NULL);
     CHECK(mst_session_peer_certificate(p.client, 2, &len2) == NULL);
+    /* Verified path: leaf, intermediate, and the trusted root from the CA list. */
+    CHECK(mst_session_verified_certificate(p.client, 2, &len2, &flags) != NULL && flags == 0);
     const uint8_t *own = mst_session_own_certificate(p.server, &own_len);
     CHECK(own != NULL && own_len == len0 && memcmp(own, leaf, len0) == 0);
 done:
@@ -289,9 +291,10 @@ static void test_missing_client_certificate(int version)
     /* The server's fatal alert reached the client. In TLS 1.3 Mbed TLS 3.6 sends it under
      * the server's handshake keys, which the finished client has left behind, so the client
      * fails on the record rather than reading the alert. */
-    if (version == MST_TLS1_2)
+    if (version == MST_TLS1_2) {
         CHECK_CODE(error_code(p.client), MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
-    else
+        CHECK(mst_session_peer_alert(p.client) == MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+    } else
         CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
 done:
     free_pair(&p);
@@ -403,12 +406,22 @@ static void test_unknown_ca_rejected(int version)
     CHECK(!handshake(&p, 0));
     CHECK_CODE(error_code(p.client), MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
     CHECK(mst_session_verify_flags(p.client) & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    /* The refused chain stays readable, for the embedder's error report: the leaf and the
+     * intermediate the server sent, whose issuer is not trusted. */
+    size_t len;
+    uint32_t flags;
+    CHECK(mst_session_verified_certificate(p.client, 0, &len, &flags) != NULL);
+    CHECK(mst_session_verified_certificate(p.client, 1, &len, &flags) != NULL);
+    CHECK(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    CHECK(mst_session_verified_certificate(p.client, 2, &len, &flags) == NULL);
     /* The client's fatal alert was queued, sent, and failed the server too. (A TLS 1.3
      * client of Mbed TLS 3.6 sends it in the clear, which the server cannot decrypt.) */
-    if (version == MST_TLS1_2)
+    if (version == MST_TLS1_2) {
         CHECK_CODE(error_code(p.server), MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
-    else
+        CHECK(mst_session_peer_alert(p.server) == MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA);
+    } else {
         CHECK(mst_session_state(p.server) & MST_STATE_FAILED);
+    }
 done:
     free_pair(&p);
 }
@@ -421,6 +434,23 @@ static void test_optional_verification_reports_and_continues(void)
     pair p = make_pair((options){.client_trusts = "other-ca.pem", .client_verify = MST_VERIFY_OPTIONAL});
     CHECK(handshake(&p, 0));
     CHECK(mst_session_verify_flags(p.client) & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+done:
+    free_pair(&p);
+}
+
+static void test_session_verify_overrides_config(void)
+{
+    /* A config that requires verification, a session that only reports it. */
+    pair p = make_pair((options){.client_trusts = "other-ca.pem"});
+    CHECK(mst_session_set_verify(p.client, MST_VERIFY_OPTIONAL) == 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_verify_flags(p.client) & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    free_pair(&p);
+    /* A server whose config asks nothing, a session that requires a client certificate. */
+    p = make_pair((options){.server_verify = MST_VERIFY_NONE});
+    CHECK(mst_session_set_verify(p.server, MST_VERIFY_REQUIRED) == 0);
+    CHECK(!handshake(&p, 0));
+    CHECK_CODE(error_code(p.server), MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE);
 done:
     free_pair(&p);
 }
@@ -713,7 +743,7 @@ static const test tests[] = {
     TEST(eof_without_close_notify), TEST(eof_during_handshake_is_an_error),
     TEST(tls12_unknown_ca), TEST(tls13_unknown_ca),
     TEST(optional_verification_reports_and_continues),
-    TEST(server_name_sent_and_not_checked), TEST(no_server_name_sends_no_sni),
+    TEST(session_verify_overrides_config), TEST(server_name_sent_and_not_checked), TEST(no_server_name_sends_no_sni),
     TEST(alpn),
     TEST(garbage_to_server), TEST(garbage_to_client), TEST(garbage_after_handshake),
     TEST(write_before_handshake),

@@ -1,0 +1,198 @@
+// errors.js: the one error class mbedtls-stream throws and emits, and the mapping from
+// Mbed TLS's results (error codes, X.509 verification flags, alerts) to node's codes.
+//
+// Every error has a stable `code`: node's code where node:tls has one for the same
+// condition, otherwise ERR_MBEDTLS_<NAME> from the Mbed TLS constant (MBEDTLS_ERR_<NAME>).
+'use strict';
+
+const { X509Certificate } = require('crypto');
+const MBEDTLS_ERROR_NAMES = require('./mbedtls-errors.json');
+
+class MbedtlsError extends Error {
+  // details: { code, mbedtlsCode, mbedtlsText, alert, ...fields copied onto the error }
+  constructor(message, details = {}) {
+    super(message);
+    const { code, mbedtlsCode, mbedtlsText, alert, ...fields } = details;
+    this.code = code || (mbedtlsCode ? mbedtlsCodeName(mbedtlsCode) : 'ERR_MBEDTLS');
+    if (mbedtlsCode !== undefined) {
+      this.mbedtlsCode = mbedtlsCode;
+      this.mbedtlsHex = hex(mbedtlsCode);
+      this.mbedtlsText = mbedtlsText;
+    }
+    if (alert !== undefined) this.alert = alert;
+    Object.assign(this, fields);
+  }
+
+  get name() { return 'MbedtlsError'; }
+}
+
+// -0x7200 as Mbed TLS's own programs print it.
+function hex(code) {
+  return `${code < 0 ? '-' : ''}0x${Math.abs(code).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+function mbedtlsCodeName(code) {
+  if (code <= -0x10001) return ENGINE_CODES[code] || 'ERR_MBEDTLS_ENGINE';
+  // Mbed TLS adds a low-level code to a high-level one (-0x3D00 + -0x0062): name the high part.
+  const high = -(Math.abs(code) & 0xFF80);
+  const name = MBEDTLS_ERROR_NAMES[hex(code)] || MBEDTLS_ERROR_NAMES[hex(high)];
+  return name ? `ERR_MBEDTLS_${name}` : 'ERR_MBEDTLS';
+}
+
+const ENGINE_CODES = {
+  [-0x10001]: 'ERR_MBEDTLS_CONFIG_FROZEN',
+  [-0x10002]: 'ERR_MBEDTLS_NOT_READY',
+  [-0x10003]: 'ERR_MBEDTLS_CLOSED',
+  [-0x10004]: 'ERR_MBEDTLS_BAD_ARGUMENT',
+  [-0x10005]: 'ERR_MBEDTLS_NO_CERTIFICATE',
+  [-0x10006]: 'ERR_MBEDTLS_KEY_MISMATCH',
+  [-0x10007]: 'ERR_MBEDTLS_TOO_MANY_CERTIFICATES',
+};
+
+// { errno, message, alert } from the native side -> MbedtlsError
+function fromNative(info, extra = {}) {
+  const details = { mbedtlsCode: info.errno, mbedtlsText: info.message, ...extra };
+  let message = `${info.message} (${hex(info.errno)})`;
+  if (info.alert !== undefined) {
+    const alert = ALERTS[info.alert] || { name: `alert_${info.alert}`, code: 'ERR_SSL_ALERT' };
+    details.alert = alert.name;
+    details.code = details.code || alert.code;
+    message = `peer sent fatal alert ${alert.name} (${info.alert}): ${message}`;
+  }
+  return new MbedtlsError(extra.message || message, details);
+}
+
+// TLS alert descriptions (RFC 8446 6.2, RFC 5246 7.2) and node's codes for receiving them.
+const ALERTS = {};
+for (const [number, name, prefix] of [
+  [0, 'close_notify', 'SSLV3_ALERT'], [10, 'unexpected_message', 'SSLV3_ALERT'],
+  [20, 'bad_record_mac', 'SSLV3_ALERT'], [21, 'decryption_failed', 'TLSV1_ALERT'],
+  [22, 'record_overflow', 'TLSV1_ALERT'], [30, 'decompression_failure', 'SSLV3_ALERT'],
+  [40, 'handshake_failure', 'SSLV3_ALERT'], [41, 'no_certificate', 'SSLV3_ALERT'],
+  [42, 'bad_certificate', 'SSLV3_ALERT'], [43, 'unsupported_certificate', 'SSLV3_ALERT'],
+  [44, 'certificate_revoked', 'SSLV3_ALERT'], [45, 'certificate_expired', 'SSLV3_ALERT'],
+  [46, 'certificate_unknown', 'SSLV3_ALERT'], [47, 'illegal_parameter', 'SSLV3_ALERT'],
+  [48, 'unknown_ca', 'TLSV1_ALERT'], [49, 'access_denied', 'TLSV1_ALERT'],
+  [50, 'decode_error', 'TLSV1_ALERT'], [51, 'decrypt_error', 'TLSV1_ALERT'],
+  [70, 'protocol_version', 'TLSV1_ALERT'], [71, 'insufficient_security', 'TLSV1_ALERT'],
+  [80, 'internal_error', 'TLSV1_ALERT'], [86, 'inappropriate_fallback', 'TLSV1_ALERT'],
+  [90, 'user_canceled', 'TLSV1_ALERT'], [100, 'no_renegotiation', 'TLSV1_ALERT'],
+  [109, 'missing_extension', 'TLSV13_ALERT'], [110, 'unsupported_extension', 'TLSV1'],
+  [111, 'certificate_unobtainable', 'TLSV1'], [112, 'unrecognized_name', 'TLSV1'],
+  [113, 'bad_certificate_status_response', 'TLSV1'], [114, 'bad_certificate_hash_value', 'TLSV1'],
+  [115, 'unknown_psk_identity', 'TLSV1_ALERT'], [116, 'certificate_required', 'TLSV13_ALERT'],
+  [120, 'no_application_protocol', 'TLSV1_ALERT'],
+]) {
+  ALERTS[number] = { name, code: `ERR_SSL_${prefix}_${name.toUpperCase()}` };
+}
+
+// X.509 verification flags (MBEDTLS_X509_BADCERT_*, MBEDTLS_X509_BADCRL_*).
+const X509 = {
+  BADCERT_EXPIRED: 0x01, BADCERT_REVOKED: 0x02, BADCERT_CN_MISMATCH: 0x04,
+  BADCERT_NOT_TRUSTED: 0x08, BADCRL_NOT_TRUSTED: 0x10, BADCRL_EXPIRED: 0x20,
+  BADCERT_MISSING: 0x40, BADCERT_SKIP_VERIFY: 0x80, BADCERT_OTHER: 0x0100,
+  BADCERT_FUTURE: 0x0200, BADCRL_FUTURE: 0x0400, BADCERT_KEY_USAGE: 0x0800,
+  BADCERT_EXT_KEY_USAGE: 0x1000, BADCERT_NS_CERT_TYPE: 0x2000, BADCERT_BAD_MD: 0x4000,
+  BADCERT_BAD_PK: 0x8000, BADCERT_BAD_KEY: 0x010000, BADCRL_BAD_MD: 0x020000,
+  BADCRL_BAD_PK: 0x040000, BADCRL_BAD_KEY: 0x080000,
+};
+
+// node's verification codes and OpenSSL's texts for them, as node reports them.
+const VERIFY_MESSAGES = {
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  CERT_REVOKED: 'certificate revoked',
+  INVALID_PURPOSE: 'unsupported certificate purpose',
+  PATH_LENGTH_EXCEEDED: 'path length constraint exceeded',
+  INVALID_CA: 'invalid CA certificate',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  CERT_REJECTED: 'certificate rejected',
+  EE_KEY_TOO_SMALL: 'EE certificate key too weak',
+  CA_MD_TOO_WEAK: 'CA signature digest algorithm too weak',
+  UNABLE_TO_GET_CRL: 'unable to get certificate CRL',
+  CRL_HAS_EXPIRED: 'CRL has expired',
+  CRL_NOT_YET_VALID: 'CRL is not yet valid',
+  CRL_SIGNATURE_FAILURE: 'CRL signature failure',
+};
+
+function isSelfIssued(der) {
+  try {
+    const cert = new X509Certificate(der);
+    return cert.checkIssued(cert);
+  } catch {
+    return false;
+  }
+}
+
+// Mbed TLS's flags for the peer's chain -> node's code, or null when verified.
+// `chain` is the peer's certificates as DER, leaf first (what it sent).
+function verifyCode(flags, chain) {
+  if (flags === 0) return null;
+  if (flags === 0xFFFFFFFF || flags & X509.BADCERT_MISSING) return 'UNABLE_TO_GET_ISSUER_CERT';
+  if (flags & X509.BADCERT_REVOKED) return 'CERT_REVOKED';
+  if (flags & X509.BADCERT_EXPIRED) return 'CERT_HAS_EXPIRED';
+  if (flags & X509.BADCERT_FUTURE) return 'CERT_NOT_YET_VALID';
+  if (flags & X509.BADCERT_NOT_TRUSTED) {
+    if (chain.length === 1 && isSelfIssued(chain[0])) return 'DEPTH_ZERO_SELF_SIGNED_CERT';
+    if (chain.length > 1 && isSelfIssued(chain[chain.length - 1])) return 'SELF_SIGNED_CERT_IN_CHAIN';
+    return chain.length <= 1 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY';
+  }
+  if (flags & (X509.BADCERT_KEY_USAGE | X509.BADCERT_EXT_KEY_USAGE | X509.BADCERT_NS_CERT_TYPE)) {
+    return 'INVALID_PURPOSE';
+  }
+  if (flags & X509.BADCERT_BAD_KEY) return 'EE_KEY_TOO_SMALL';
+  if (flags & X509.BADCERT_BAD_MD) return 'CA_MD_TOO_WEAK';
+  if (flags & (X509.BADCRL_NOT_TRUSTED | X509.BADCRL_BAD_MD | X509.BADCRL_BAD_PK | X509.BADCRL_BAD_KEY)) {
+    return 'CRL_SIGNATURE_FAILURE';
+  }
+  if (flags & X509.BADCRL_EXPIRED) return 'CRL_HAS_EXPIRED';
+  if (flags & X509.BADCRL_FUTURE) return 'CRL_NOT_YET_VALID';
+  return 'CERT_REJECTED';
+}
+
+function verifyError(code, flags) {
+  return new MbedtlsError(VERIFY_MESSAGES[code] || code, { code, verifyFlags: flags });
+}
+
+// Node's argument errors, with node's codes and message shapes.
+function describe(value) {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    return value.constructor?.name ? `an instance of ${value.constructor.name}` : 'an object';
+  }
+  let shown = String(value);
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  if (typeof value === 'string') shown = `'${shown}'`;
+  return `type ${typeof value} (${shown})`;
+}
+
+function invalidArgType(name, expected, value) {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+  err.code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+function invalidArgValue(name, value, reason = 'is invalid') {
+  const err = new TypeError(`The argument '${name}' ${reason}. Received ${describe(value)}`);
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}
+
+function coded(ErrorClass, code, message) {
+  const err = new ErrorClass(message);
+  err.code = code;
+  return err;
+}
+
+module.exports = {
+  MbedtlsError, ALERTS, X509, VERIFY_MESSAGES,
+  fromNative, verifyCode, verifyError, hex, mbedtlsCodeName,
+  invalidArgType, invalidArgValue, coded,
+};

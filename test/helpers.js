@@ -1,0 +1,296 @@
+'use strict';
+// Shared test helpers: the test PKI, promise wrappers, payload helpers, a per-test
+// resource tracker that closes everything a test opened, and OpenSSL CLI peers.
+
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const events = require('node:events');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const CERTS_DIR = path.join(__dirname, '..', 'certs');
+const certPath = (name) => path.join(CERTS_DIR, name);
+const read = (name) => fs.readFileSync(certPath(name));
+
+const certs = {
+  dir: CERTS_DIR,
+  path: certPath,
+  ca: read('ca.pem'),
+  otherCa: read('other-ca.pem'),
+  intermediate: read('intermediate.pem'),
+  ecdsa: { key: read('server-ecdsa.key'), cert: read('server-ecdsa-chain.pem') },
+  ecdsaEncrypted: { key: read('server-ecdsa-encrypted.key'), passphrase: 'mbedtls-stream', cert: read('server-ecdsa-chain.pem') },
+  rsa: { key: read('server-rsa.key'), cert: read('server-rsa-chain.pem') },
+  client: { key: read('client.key'), cert: read('client-chain.pem') },
+  otherServer: { key: read('other-server.key'), cert: read('other-server-chain.pem') },
+  otherClient: { key: read('other-client.key'), cert: read('other-client.pem') },
+};
+
+// Common names of the test PKI, as certs/README.md documents them.
+const names = {
+  root: 'mbedtls-stream Test Root CA',
+  intermediate: 'mbedtls-stream Test Intermediate CA',
+  client: 'mbedtls-stream test client',
+  server: 'localhost',
+};
+
+// Listens on 127.0.0.1 with an ephemeral port; resolves with the port.
+function listen(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.removeListener('error', reject);
+      resolve(server.address().port);
+    });
+  });
+}
+
+// Resolves with the event's first argument. Rejects on 'error' unless waiting for 'error'.
+async function once(emitter, event) {
+  const [first] = await events.once(emitter, event);
+  return first;
+}
+
+const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+const randomBytes = (n) => crypto.randomBytes(n);
+
+// Resolves with all data the stream emitted, once it ends.
+function collect(stream) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    stream.on('data', (chunk) => chunks.push(Buffer.from(chunk)));
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
+}
+
+// Resolves with the first `n` bytes the stream emits (without waiting for 'end').
+function readBytes(stream, n) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let length = 0;
+    const cleanup = () => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', reject);
+    };
+    const onData = (chunk) => {
+      chunks.push(Buffer.from(chunk));
+      length += chunk.length;
+      if (length >= n) {
+        cleanup();
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error(`stream ended after ${length} of ${n} bytes`));
+    };
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', reject);
+  });
+}
+
+// Resolves once the stream has emitted data containing `text`; with everything read so far.
+function readUntil(stream, text) {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const cleanup = () => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', reject);
+    };
+    const onData = (chunk) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        cleanup();
+        resolve(seen);
+      }
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error(`stream ended before ${JSON.stringify(text)}; got ${JSON.stringify(seen)}`));
+    };
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', reject);
+  });
+}
+
+// Writes `payload`, reads the same number of bytes back, then ends the socket and waits
+// for it to close. Resolves with the bytes read back.
+async function echoRoundTrip(socket, payload) {
+  const closed = once(socket, 'close');
+  const echoed = readBytes(socket, payload.length);
+  socket.write(payload);
+  const data = await echoed;
+  socket.resume();
+  socket.end();
+  await closed;
+  return data;
+}
+
+// A server handler that echoes everything back.
+const echo = (socket) => socket.pipe(socket);
+
+// How a client connection attempt ended: 'secure' once the handshake completed, or
+// 'error' with the error. The socket is destroyed once the outcome is known.
+function handshakeOutcome(socket) {
+  return new Promise((resolve) => {
+    const done = (outcome) => {
+      socket.removeListener('secureConnect', onSecure);
+      socket.removeListener('error', onError);
+      socket.on('error', () => {});
+      socket.destroy();
+      resolve(outcome);
+    };
+    const onSecure = () => done({
+      secure: true,
+      authorized: socket.authorized,
+      authorizationError: socket.authorizationError,
+    });
+    const onError = (error) => done({ secure: false, error });
+    socket.once('secureConnect', onSecure);
+    socket.once('error', onError);
+  });
+}
+
+// Tracks servers, sockets and child processes a test opens, and closes them all in an
+// afterEach hook. Call it inside a describe().
+function useCleanup() {
+  const sockets = new Set();
+  const servers = new Set();
+  const children = new Set();
+  const agents = new Set();
+
+  const tracker = {
+    socket(socket) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      return socket;
+    },
+    // Tracks the server and every connection it accepts (TCP and TLS level).
+    server(server) {
+      servers.add(server);
+      server.on('connection', (s) => tracker.socket(s));
+      server.on('secureConnection', (s) => tracker.socket(s));
+      return server;
+    },
+    child(child) {
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+      return child;
+    },
+    agent(agent) {
+      agents.add(agent);
+      return agent;
+    },
+    async cleanup() {
+      for (const agent of agents) agent.destroy();
+      agents.clear();
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      const closing = [];
+      for (const server of servers) {
+        if (server.listening) closing.push(new Promise((resolve) => server.close(() => resolve())));
+      }
+      servers.clear();
+      for (const child of children) {
+        if (child.exitCode === null && child.signalCode === null) {
+          closing.push(once(child, 'exit'));
+          child.kill('SIGKILL');
+        }
+      }
+      children.clear();
+      await Promise.all(closing);
+    },
+  };
+  afterEach(() => tracker.cleanup());
+  after(() => tracker.cleanup());
+  return tracker;
+}
+
+// Spawns a child process and resolves with { code, signal, stdout, stderr } on exit.
+function run(command, args, { input, track } = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  if (track) track.child(child);
+  const stdout = [];
+  const stderr = [];
+  child.stdout.on('data', (d) => stdout.push(d));
+  child.stderr.on('data', (d) => stderr.push(d));
+  const result = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({
+      code,
+      signal,
+      stdout: Buffer.concat(stdout),
+      stderr: Buffer.concat(stderr).toString(),
+    }));
+  });
+  if (input !== undefined) child.stdin.end(input);
+  return { child, result };
+}
+
+// Starts `openssl s_server` on an ephemeral 127.0.0.1 port with the given extra args, and
+// resolves with { child, port } once it prints ACCEPT. The child is tracked for cleanup.
+function startSServer(track, args) {
+  const child = spawn('openssl', ['s_server', '-accept', '127.0.0.1:0', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  track.child(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    const onData = (d) => {
+      stdout += d;
+      const match = /ACCEPT\s+\S*:(\d+)/.exec(stdout);
+      if (match) {
+        child.stdout.removeListener('data', onData);
+        child.stdout.resume();
+        resolve({ child, port: Number(match[1]) });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`s_server exited (${code}) before ACCEPT: ${stderr}`)));
+  });
+}
+
+// s_server arguments serving the given server certificate with its intermediate.
+function sServerCertArgs(kind = 'ecdsa') {
+  return [
+    '-cert', certPath(`server-${kind}.pem`),
+    '-key', certPath(`server-${kind}.key`),
+    '-cert_chain', certPath('intermediate.pem'),
+  ];
+}
+
+// Spawns `openssl s_client` against 127.0.0.1:port; returns { child, result } as run().
+function startSClient(track, port, args) {
+  return run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args], { track });
+}
+
+module.exports = {
+  assert,
+  certs,
+  names,
+  listen,
+  once,
+  sha256,
+  randomBytes,
+  collect,
+  readBytes,
+  readUntil,
+  echoRoundTrip,
+  echo,
+  handshakeOutcome,
+  useCleanup,
+  run,
+  startSServer,
+  sServerCertArgs,
+  startSClient,
+};
