@@ -340,7 +340,7 @@ static int run_handshake(mst_session *session)
 
 static int read_records(mst_session *session)
 {
-    for (;;) {
+    for (int stalls = 0;;) {
         if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
             return 0;
         uint8_t *room = mst_bytes_reserve(&session->plaintext_out, PLAINTEXT_CHUNK);
@@ -353,6 +353,14 @@ static int read_records(mst_session *session)
         }
         switch (ret) {
         case MBEDTLS_ERR_SSL_WANT_READ:
+            /* Not always out of input: a TLS 1.3 NewSessionTicket is answered with WANT_READ
+             * while it (and any record after it) waits in Mbed TLS for the next read. A
+             * bounded number of such stalls guards against a loop without progress. */
+            if (++stalls < 64 && (mbedtls_ssl_check_pending(&session->ssl) ||
+                                  (!mbedtls_ssl_is_handshake_over(&session->ssl) &&
+                                   mst_bytes_length(&session->ciphertext_in) > 0)))
+                continue;
+            return 0;
         case MBEDTLS_ERR_SSL_WANT_WRITE:
             return 0;
         case MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET:

@@ -1,0 +1,256 @@
+// context.js: createSecureContext() and the SecureContext it returns.
+//
+// A SecureContext holds the validated option material and builds one Mbed TLS config per
+// endpoint (Mbed TLS configs are client- or server-side; node's contexts are both), each
+// parsed once and shared by every connection made from it. The default trust store
+// (tls.rootCertificates plus NODE_EXTRA_CA_CERTS) is parsed once per process, lazily.
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs');
+const tls = require('tls');
+const binding = require('./binding');
+const ciphers = require('./ciphers');
+const { MbedtlsError, fromNative, invalidArgType, invalidArgValue, coded } = require('./errors');
+
+const { constants } = binding;
+const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
+const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
+const DEFAULT_MIN_VERSION = 'TLSv1.2';
+const DEFAULT_MAX_VERSION = 'TLSv1.3';
+
+// Options node accepts that this library cannot honour: setting one is an error, never
+// silently ignored.
+const UNSUPPORTED = ['pfx', 'dhparam', 'privateKeyEngine', 'privateKeyIdentifier',
+  'clientCertEngine', 'sigalgs', 'ecdhCurve', 'secureOptions', 'secureProtocol'];
+
+function isBinary(value) {
+  return Buffer.isBuffer(value) || value instanceof Uint8Array;
+}
+
+function toBuffer(value) {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+// A string, Buffer, or array of them -> [Buffer]; node's ca/cert/key/crl shapes.
+function pemList(name, value, { allowObjects = false } = {}) {
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item, i) => {
+    if (typeof item === 'string') return Buffer.from(item);
+    if (isBinary(item)) return toBuffer(item);
+    if (allowObjects && item && typeof item === 'object' && (item.pem !== undefined)) {
+      return { pem: pemList(name, item.pem)[0], passphrase: item.passphrase };
+    }
+    throw invalidArgType(Array.isArray(value) ? `options.${name}[${i}]` : `options.${name}`,
+      'of type string or an instance of Buffer, TypedArray, or DataView', item);
+  });
+}
+
+function versionOption(name, value, fallback) {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'string') throw invalidArgType(`options.${name}`, 'of type string', value);
+  if (VERSIONS[value] !== undefined) return value;
+  if (OLD_VERSIONS.has(value)) {
+    throw new MbedtlsError(`${value} is not supported: Mbed TLS 3.6 speaks TLS 1.2 and 1.3 only`,
+      { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
+  }
+  throw coded(TypeError, 'ERR_TLS_INVALID_PROTOCOL_VERSION',
+    `${value} is not a valid ${name} TLS protocol version`);
+}
+
+function fail(info, what) {
+  const err = fromNative(info);
+  err.message = `${what}: ${err.message}`;
+  // The causes people meet most, said plainly.
+  if (info.errno === -0x3B80 || info.errno === -0x1380) err.code = 'ERR_MBEDTLS_PK_PASSWORD_MISMATCH';
+  if (info.errno === constants.ERR_KEY_MISMATCH) {
+    err.code = 'ERR_OSSL_X509_KEY_VALUES_MISMATCH';
+    err.message = `${what}: the private key does not match the certificate (key values mismatch)`;
+  }
+  return err;
+}
+
+let defaultRoots; // [Buffer] of PEM, lazily
+function defaultCertificates() {
+  if (!defaultRoots) {
+    defaultRoots = tls.rootCertificates.map((pem) => Buffer.from(pem));
+    const extra = process.env.NODE_EXTRA_CA_CERTS;
+    if (extra) {
+      try {
+        defaultRoots.push(fs.readFileSync(extra));
+      } catch (err) {
+        process.emitWarning(`Ignoring extra certs from \`${extra}\`, load failed: ${err.message}`);
+      }
+    }
+  }
+  return defaultRoots;
+}
+
+class SecureContext {
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw invalidArgType('options', 'of type object', options);
+    }
+    for (const name of UNSUPPORTED) {
+      if (options[name] !== undefined && options[name] !== null) {
+        throw new MbedtlsError(`The ${name} option is not supported by mbedtls-stream`,
+          { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
+      }
+    }
+    const minVersion = versionOption('minVersion', options.minVersion, DEFAULT_MIN_VERSION);
+    const maxVersion = versionOption('maxVersion', options.maxVersion, DEFAULT_MAX_VERSION);
+    if (VERSIONS[minVersion] > VERSIONS[maxVersion]) {
+      throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
+        `minVersion ${minVersion} is higher than maxVersion ${maxVersion}`);
+    }
+    if (options.passphrase !== undefined && typeof options.passphrase !== 'string' &&
+        !isBinary(options.passphrase)) {
+      throw invalidArgType('options.passphrase', 'of type string', options.passphrase);
+    }
+    if (options.ciphers !== undefined && typeof options.ciphers !== 'string') {
+      throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
+    }
+    const suites = ciphers.parseCipherList(options.ciphers || ciphers.DEFAULT_CIPHERS);
+    this._material = {
+      ca: options.ca !== undefined && options.ca !== null ? pemList('ca', options.ca) : null,
+      cert: options.cert !== undefined && options.cert !== null ? pemList('cert', options.cert) : [],
+      key: options.key !== undefined && options.key !== null
+        ? pemList('key', options.key, { allowObjects: true }) : [],
+      crl: options.crl !== undefined && options.crl !== null ? pemList('crl', options.crl) : [],
+      passphrase: options.passphrase === undefined ? undefined : Buffer.from(options.passphrase),
+      minVersion, maxVersion, suites,
+    };
+    if (this._material.key.length > 0 && this._material.cert.length === 0) {
+      throw coded(Error, 'ERR_MBEDTLS_NO_CERTIFICATE', 'A key was given without its certificate (cert option)');
+    }
+    this._configs = {};
+    this._caCertificates = null;
+    // Parse now so that bad input fails here, synchronously, before any I/O.
+    this.native(false);
+  }
+
+  // The Mbed TLS config for one endpoint, built on first use.
+  native(isServer) {
+    const side = isServer ? 'server' : 'client';
+    if (!this._configs[side]) this._configs[side] = this._build(isServer);
+    return this._configs[side];
+  }
+
+  _build(isServer) {
+    const m = this._material;
+    const config = new binding.SecureContext(isServer, false);
+    let min = VERSIONS[m.minVersion];
+    let max = VERSIONS[m.maxVersion];
+    // As in node, a cipher list without TLS 1.3 suites rules TLS 1.3 out (and vice versa).
+    const has13 = m.suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
+    const has12 = m.suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
+    if (!has13) max = Math.min(max, constants.TLS1_2);
+    if (!has12) min = Math.max(min, constants.TLS1_3);
+    if (min > max) {
+      throw new MbedtlsError('The cipher list leaves no suite for the allowed TLS versions',
+        { code: 'ERR_SSL_NO_CIPHER_MATCH' });
+    }
+    let result = config.setVersions(min, max) || config.setCiphersuites(m.suites);
+    if (result) throw fail(result, 'Invalid TLS settings');
+
+    const cas = m.ca || defaultCertificates();
+    for (const ca of cas) {
+      const r = config.addCA(ca, m.ca !== null);
+      if (typeof r === 'object' && r !== null) {
+        const err = fail(r, 'Invalid ca certificate');
+        err.code = 'ERR_MBEDTLS_INVALID_CA';
+        throw err;
+      }
+    }
+    for (const crl of m.crl) {
+      result = config.addCRL(crl);
+      if (result) throw fail(result, 'Invalid crl');
+    }
+    // Keys pair with certificates in order, as node pairs key[i] with cert[i].
+    m.key.forEach((key, i) => {
+      const pem = Buffer.isBuffer(key) ? key : key.pem;
+      const passphrase = Buffer.isBuffer(key) || key.passphrase === undefined
+        ? m.passphrase : Buffer.from(key.passphrase);
+      const cert = m.cert[i] || m.cert[0];
+      result = config.addCertificate(cert, pem, passphrase);
+      if (result) throw fail(result, 'Invalid key or certificate');
+    });
+    return config;
+  }
+
+  // The trusted CAs as X509Certificate objects (for issuerCertificate lookups), lazily.
+  caCertificates() {
+    if (!this._caCertificates) {
+      const list = [];
+      for (const bundle of this._material.ca || defaultCertificates()) {
+        const text = bundle.toString('latin1');
+        const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+        for (const block of blocks || [bundle]) {
+          try {
+            list.push(new crypto.X509Certificate(block));
+          } catch {
+            // not parseable by node; Mbed TLS's verdict stands either way
+          }
+        }
+      }
+      this._caCertificates = list;
+    }
+    return this._caCertificates;
+  }
+}
+
+function createSecureContext(options) {
+  return new SecureContext(options);
+}
+
+// Contexts for connect() calls that bring no secureContext, keyed by their option material,
+// so a CA bundle or key is parsed once however many connections use it.
+const CACHE_LIMIT = 64;
+const cache = new Map();
+const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion'];
+
+function feed(hash, value) {
+  if (value === undefined || value === null) {
+    hash.update('\0u');
+  } else if (Array.isArray(value)) {
+    hash.update(`\0a${value.length}`);
+    value.forEach((v) => feed(hash, v));
+  } else if (typeof value === 'string' || isBinary(value)) {
+    hash.update(`\0s${value.length}:`);
+    hash.update(value);
+  } else if (typeof value === 'object' && value.pem !== undefined) {
+    feed(hash, value.pem);
+    feed(hash, value.passphrase);
+  } else {
+    hash.update(`\0${typeof value}:${String(value)}`);
+  }
+}
+
+function cachedContext(options) {
+  const hash = crypto.createHash('sha256');
+  for (const name of MATERIAL) feed(hash, options[name]);
+  for (const name of UNSUPPORTED) feed(hash, options[name]);
+  const key = hash.digest('base64');
+  let context = cache.get(key);
+  if (context) {
+    cache.delete(key); // most recently used goes last
+  } else {
+    context = new SecureContext(options);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value);
+  }
+  cache.set(key, context);
+  return context;
+}
+
+function validateSecureContext(value) {
+  if (!(value instanceof SecureContext)) {
+    throw invalidArgValue('options.secureContext', value,
+      'must be a SecureContext made by mbedtls-stream\'s createSecureContext()');
+  }
+  return value;
+}
+
+module.exports = {
+  SecureContext, createSecureContext, cachedContext, validateSecureContext,
+  DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
+};

@@ -1,0 +1,641 @@
+// socket.js: TLSSocket, a Duplex that speaks TLS over any transport Duplex (a net.Socket,
+// a stream pair, another TLS socket), and connect().
+//
+// Bytes flow one way per direction (see ../src/core/engine.h):
+//   transport 'data' -> session.feed(chunk) -> plaintext pushed, ciphertext written back
+//   write(data)      -> session.write(data) -> ciphertext written to the transport
+// Each native call returns state and events, with what it produced in this[kOut]; nothing
+// calls into JS from inside the engine, so a handler may destroy the socket at any point
+// and the code below checks for that after each emit.
+'use strict';
+
+const crypto = require('crypto');
+const net = require('net');
+const tls = require('tls');
+const { Duplex } = require('stream');
+const binding = require('./binding');
+const ciphers = require('./ciphers');
+const context = require('./context');
+const errors = require('./errors');
+
+const { constants } = binding;
+const { MbedtlsError } = errors;
+
+const kSession = Symbol('session');
+const kOut = Symbol('out');
+const kTransport = Symbol('transport');
+const kOptions = Symbol('options');
+const kContext = Symbol('context');
+const kPendingWrite = Symbol('pendingWrite');
+const kPausedTransport = Symbol('pausedTransport');
+const kTimer = Symbol('timer');
+const kStarted = Symbol('started');
+const kErrorEmitted = Symbol('errorEmitted');
+const kCloseNotify = Symbol('closeNotify');
+
+const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
+const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
+const STATE_FAILED = constants.STATE_FAILED;
+const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
+const MBEDTLS_ERR_SSL_CONN_EOF = -0x7280;
+const MBEDTLS_ERR_X509_CERT_VERIFY_FAILED = -0x2700;
+const MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE = -0x7480;
+
+class TLSSocket extends Duplex {
+  // new TLSSocket(socket, options), as node's: `socket` is the transport (a new net.Socket
+  // when absent); options: isServer, server, secureContext, requestCert,
+  // rejectUnauthorized, servername, checkServerIdentity, ...
+  constructor(socket, options = {}) {
+    const transport = socket || new net.Socket({ allowHalfOpen: true });
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? false,
+      highWaterMark: options.highWaterMark,
+      emitClose: true,
+      autoDestroy: true,
+    });
+    this[kTransport] = transport;
+    this[kOptions] = options;
+    this[kContext] = options.secureContext || context.cachedContext(options);
+    this[kOut] = [undefined, undefined, 0];
+    this[kPendingWrite] = null;
+    this[kPausedTransport] = false;
+    this[kTimer] = null;
+    this[kStarted] = false;
+    this[kErrorEmitted] = false;
+    this[kCloseNotify] = false;
+    this._parent = socket || null;
+    this._tlsOptions = options;
+    this._secureEstablished = false;
+    this.secureConnecting = true;
+    this.encrypted = true;
+    this.authorized = false;
+    this.authorizationError = null;
+    this.alpnProtocol = null;
+    this.servername = null;
+    this.server = options.server;
+    this.bytesRead = 0;
+    this._bytesWritten = 0;
+    this.timeout = 0;
+
+    const isServer = Boolean(options.isServer);
+    this[kSession] = new binding.Session(this[kContext].native(isServer), this[kOut]);
+    const session = this[kSession];
+    if (isServer) {
+      const mode = options.requestCert
+        ? (options.rejectUnauthorized !== false ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL)
+        : constants.VERIFY_NONE;
+      session.setVerify(mode);
+    } else {
+      session.setVerify(options.rejectUnauthorized !== false
+        ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL);
+      // SNI only for a server name that is not an IP address, as node.
+      if (typeof options.servername === 'string' && options.servername && !net.isIP(options.servername)) {
+        const err = session.setServerName(options.servername);
+        if (err) throw errors.fromNative(err);
+      }
+    }
+
+    transport.on('data', (chunk) => this._onTransportData(chunk));
+    transport.on('end', () => this._onTransportEnd());
+    transport.on('error', (err) => this.destroy(err));
+    transport.on('close', () => this._onTransportClose());
+    if (transport.connecting) {
+      transport.once('connect', () => {
+        if (this.destroyed) return;
+        this.emit('connect');
+        this._start();
+      });
+    } else {
+      process.nextTick(() => this._start());
+    }
+  }
+
+  // ---- The transport side ----
+
+  _start() {
+    if (this[kStarted] || this.destroyed) return;
+    this[kStarted] = true;
+    // A client speaks first; a server waits for the ClientHello.
+    if (!this[kOptions].isServer) this._afterNative(this[kSession].start());
+  }
+
+  _onTransportData(chunk) {
+    if (this.destroyed) return;
+    this._touch();
+    if (!this[kStarted]) this._start();
+    this._afterNative(this[kSession].feed(chunk));
+  }
+
+  _onTransportEnd() {
+    if (this.destroyed) return;
+    this._afterNative(this[kSession].feedEof());
+  }
+
+  _onTransportClose() {
+    if (this.destroyed) return;
+    if (!this._secureEstablished) {
+      this.destroy(this._disconnectedError());
+      return;
+    }
+    // The transport closed under us: end the readable side if the peer didn't.
+    if (!this.readableEnded) this.push(null);
+    this.destroy();
+  }
+
+  _disconnectedError() {
+    const message = this[kOptions].isServer
+      ? 'socket hang up'
+      : 'Client network socket disconnected before secure TLS connection was established';
+    const err = new Error(message);
+    err.code = 'ECONNRESET';
+    return err;
+  }
+
+  // Acts on what one native call did: ciphertext out first (it may carry a fatal alert),
+  // then the handshake, then plaintext, then errors and the peer's close.
+  _afterNative(state) {
+    const out = this[kOut];
+    const plaintext = out[0];
+    const ciphertext = out[1];
+    out[0] = out[1] = undefined;
+    if (ciphertext) this._sendCiphertext(ciphertext);
+    if (state & STATE_FAILED) {
+      this._failed();
+      return;
+    }
+    if (state & EVENT_HANDSHAKE_DONE) {
+      this._onHandshakeDone();
+      if (this.destroyed) return;
+    }
+    if (plaintext) {
+      this.bytesRead += plaintext.length;
+      if (!this.push(plaintext) && !this[kPausedTransport]) {
+        this[kPausedTransport] = true;
+        this[kTransport].pause();
+      }
+      if (this.destroyed) return;
+    }
+    if (state & EVENT_PEER_CLOSED) {
+      this[kCloseNotify] = Boolean(state & STATE_PEER_CLOSE_NOTIFY);
+      this.push(null);
+    }
+  }
+
+  _sendCiphertext(buffer, callback) {
+    const transport = this[kTransport];
+    if (transport.destroyed || transport.writableEnded) {
+      if (callback) callback(this._disconnectedError());
+      return;
+    }
+    transport.write(buffer, callback);
+  }
+
+  _failed() {
+    const info = this[kSession].error();
+    let err;
+    if (info && info.errno === MBEDTLS_ERR_SSL_CONN_EOF) {
+      err = this._disconnectedError();
+    } else if (info && (info.errno === MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+               info.errno === MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)) {
+      err = this._verifyError() || errors.fromNative(info);
+      err.mbedtlsCode = info.errno;
+      err.mbedtlsHex = errors.hex(info.errno);
+      err.mbedtlsText = info.message;
+    } else {
+      err = info ? errors.fromNative(info) : new MbedtlsError('TLS session failed');
+    }
+    // Let the fatal alert leave before the transport is torn down.
+    const transport = this[kTransport];
+    if (!transport.destroyed && transport.writable && transport.writableLength > 0) {
+      transport.end();
+    }
+    this.destroy(err);
+  }
+
+  // node's code for Mbed TLS's verdict on the peer's chain, or null when it verified.
+  _verifyError() {
+    const chain = this[kSession].verifiedChain();
+    const flags = this[kSession].verifyFlags();
+    if (chain.length === 0) {
+      return flags === 0 ? null : errors.verifyError('UNABLE_TO_GET_ISSUER_CERT', flags);
+    }
+    const code = errors.verifyCode(flags, chain.map(([der]) => der));
+    return code ? errors.verifyError(code, flags) : null;
+  }
+
+  _onHandshakeDone() {
+    const session = this[kSession];
+    const options = this[kOptions];
+    this._secureEstablished = true;
+    this.secureConnecting = false;
+    this.alpnProtocol = session.alpn() || false;
+    this.servername = session.servername() || (options.isServer ? false : null);
+    if (options.isServer) {
+      if (options.requestCert) {
+        const err = this._verifyError();
+        this.authorized = !err;
+        this.authorizationError = err ? err.code : null;
+      }
+      this._flushPendingWrite();
+      this.emit('secure');
+      return;
+    }
+    // Client: Mbed TLS checked the chain (and refused it if rejectUnauthorized); the name
+    // is checked here with node's rules, against servername || host.
+    let verifyError = this._verifyError();
+    if (!verifyError) {
+      const hostname = options.servername || options.host ||
+        (this._parent && this._parent._host) || 'localhost';
+      const check = options.checkServerIdentity || tls.checkServerIdentity;
+      try {
+        verifyError = check(hostname, this.getPeerCertificate(true)) || null;
+      } catch (err) {
+        verifyError = err;
+      }
+    }
+    if (verifyError) {
+      this.authorized = false;
+      this.authorizationError = verifyError.code || verifyError.message;
+      if (options.rejectUnauthorized !== false) {
+        this.destroy(verifyError);
+        return;
+      }
+    } else {
+      this.authorized = true;
+    }
+    this._flushPendingWrite();
+    this.emit('secureConnect');
+  }
+
+  // ---- The application side ----
+
+  _read() {
+    if (this[kPausedTransport]) {
+      this[kPausedTransport] = false;
+      this[kTransport].resume();
+    }
+  }
+
+  _write(chunk, encoding, callback) {
+    this._writev([{ chunk }], callback);
+  }
+
+  _writev(chunks, callback) {
+    if (!this._secureEstablished) {
+      // Application data waits for the handshake; Duplex sends no more until callback.
+      this[kPendingWrite] = [chunks, callback];
+      return;
+    }
+    this._touch();
+    const data = chunks.length === 1 ? chunks[0].chunk : chunks.map((c) => c.chunk);
+    const state = this[kSession].write(data);
+    const out = this[kOut];
+    const ret = out[2];
+    const ciphertext = out[1];
+    out[1] = undefined;
+    out[2] = 0;
+    if (state & STATE_FAILED) {
+      callback(this._errorFromSession());
+      return;
+    }
+    if (ret !== 0) {
+      const err = errors.fromNative({ errno: ret, message: 'write refused' });
+      callback(err);
+      return;
+    }
+    for (const c of chunks) this._bytesWritten += c.chunk.length;
+    if (ciphertext) this._sendCiphertext(ciphertext, callback);
+    else callback();
+  }
+
+  _errorFromSession() {
+    const info = this[kSession].error();
+    return info ? errors.fromNative(info) : new MbedtlsError('TLS session failed');
+  }
+
+  _flushPendingWrite() {
+    const pending = this[kPendingWrite];
+    if (!pending) return;
+    this[kPendingWrite] = null;
+    this._writev(pending[0], pending[1]);
+  }
+
+  // end(): close_notify, then FIN once everything before it is flushed.
+  _final(callback) {
+    if (!this._secureEstablished) {
+      this.once('secure', () => this._final(callback));
+      this.once('secureConnect', () => this._final(callback));
+      return;
+    }
+    this[kSession].close();
+    const ciphertext = this[kOut][1];
+    this[kOut][1] = undefined;
+    const transport = this[kTransport];
+    if (ciphertext) this._sendCiphertext(ciphertext);
+    if (transport.destroyed || transport.writableEnded) {
+      callback();
+      return;
+    }
+    transport.end(() => callback());
+  }
+
+  _destroy(err, callback) {
+    this._clearTimer();
+    if (this[kPendingWrite]) {
+      const [, cb] = this[kPendingWrite];
+      this[kPendingWrite] = null;
+      cb(err || this._disconnectedError());
+    }
+    this[kSession].destroy();
+    const transport = this[kTransport];
+    if (!transport.destroyed) {
+      if (transport.writableLength > 0 && !transport.writableEnded && transport.writable) {
+        // A queued fatal alert or close_notify still leaves; then the transport closes.
+        transport.end();
+        transport.once('finish', () => transport.destroy());
+        transport.setTimeout?.(1000, () => transport.destroy());
+      } else {
+        transport.destroy();
+      }
+    }
+    callback(err);
+  }
+
+  destroySoon() {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  // ---- Idle timeout, as net.Socket's ----
+
+  setTimeout(ms, callback) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw errors.invalidArgType('msecs', 'of type number', ms);
+    }
+    this.timeout = ms;
+    this._clearTimer();
+    if (ms > 0) {
+      this[kTimer] = setTimeout(() => this.emit('timeout'), ms);
+      this[kTimer].unref();
+    }
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    return this;
+  }
+
+  _touch() {
+    if (this[kTimer]) this[kTimer].refresh();
+  }
+
+  _unrefTimer() {
+    this._touch();
+  }
+
+  _clearTimer() {
+    if (this[kTimer]) {
+      clearTimeout(this[kTimer]);
+      this[kTimer] = null;
+    }
+  }
+
+  // ---- net.Socket's surface, forwarded to the transport ----
+
+  get connecting() { return Boolean(this[kTransport].connecting); }
+  get pending() { return Boolean(this[kTransport].pending); }
+  get remoteAddress() { return this[kTransport].remoteAddress; }
+  get remotePort() { return this[kTransport].remotePort; }
+  get remoteFamily() { return this[kTransport].remoteFamily; }
+  get localAddress() { return this[kTransport].localAddress; }
+  get localPort() { return this[kTransport].localPort; }
+  get localFamily() { return this[kTransport].localFamily; }
+  get bytesWritten() { return this._bytesWritten; }
+  get bufferSize() { return this.writableLength; }
+  get readyState() {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  address() { return typeof this[kTransport].address === 'function' ? this[kTransport].address() : {}; }
+
+  setNoDelay(noDelay) {
+    if (typeof this[kTransport].setNoDelay === 'function') this[kTransport].setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable, initialDelay) {
+    if (typeof this[kTransport].setKeepAlive === 'function') {
+      this[kTransport].setKeepAlive(enable, initialDelay);
+    }
+    return this;
+  }
+
+  ref() {
+    if (typeof this[kTransport].ref === 'function') this[kTransport].ref();
+    return this;
+  }
+
+  unref() {
+    if (typeof this[kTransport].unref === 'function') this[kTransport].unref();
+    return this;
+  }
+
+  // ---- TLS ----
+
+  // True when the peer ended with close_notify; false when its transport just ended (a
+  // truncation an application may want to treat as an error). null while open.
+  get closeNotifyReceived() {
+    return this.readableEnded || this.destroyed ? this[kCloseNotify] : null;
+  }
+
+  getProtocol() { return this[kSession].protocol(); }
+
+  getCipher() {
+    const cipher = this[kSession].cipher();
+    if (!cipher) return undefined;
+    const suite = ciphers.byId(cipher[0]);
+    if (!suite) return { name: cipher[1], standardName: cipher[1], version: this.getProtocol() };
+    return { name: suite.name, standardName: suite.standardName, version: suite.version };
+  }
+
+  getPeerCertificate(detailed) {
+    const chain = this[kSession].peerCertificates();
+    if (chain.length === 0) return this._secureEstablished ? {} : null;
+    const leaf = legacyObject(chain[0]);
+    if (!detailed) return leaf;
+    // node's detailed form: issuerCertificate links up the verified path, the root last
+    // pointing at itself.
+    const verified = this[kSession].verifiedChain().map(([der]) => der);
+    const path = verified.length > 0 ? verified : chain;
+    let current = leaf;
+    for (let i = 1; i < path.length; i++) {
+      const next = legacyObject(path[i]);
+      current.issuerCertificate = next;
+      current = next;
+    }
+    const top = new crypto.X509Certificate(path[path.length - 1]);
+    if (top.checkIssued(top)) {
+      current.issuerCertificate = current;
+    } else {
+      const issuer = this[kContext].caCertificates().find((ca) => top.checkIssued(ca));
+      if (issuer) {
+        const root = legacyObject(issuer.raw);
+        current.issuerCertificate = root;
+        root.issuerCertificate = root;
+      }
+    }
+    return leaf;
+  }
+
+  getCertificate() {
+    const der = this[kSession].ownCertificate();
+    return der ? legacyObject(der) : (this._secureEstablished ? {} : null);
+  }
+
+  isSessionReused() { return false; }
+
+  getSession() { return undefined; }
+
+  getTLSTicket() { return undefined; }
+
+  getEphemeralKeyInfo() { return this[kOptions].isServer ? null : {}; }
+
+  getFinished() { return undefined; }
+
+  getPeerFinished() { return undefined; }
+
+  getPeerX509Certificate() {
+    const chain = this[kSession].peerCertificates();
+    return chain.length ? new crypto.X509Certificate(chain[0]) : undefined;
+  }
+
+  getX509Certificate() {
+    const der = this[kSession].ownCertificate();
+    return der ? new crypto.X509Certificate(der) : undefined;
+  }
+
+  setServername(name) {
+    if (typeof name !== 'string') throw errors.invalidArgType('name', 'of type string', name);
+    if (this[kOptions].isServer) {
+      throw errors.coded(Error, 'ERR_TLS_SNI_FROM_SERVER', 'Cannot issue SNI from a TLS server-side socket');
+    }
+    const err = this[kSession].setServerName(name);
+    if (err) throw errors.fromNative(err);
+  }
+
+  renegotiate(options, callback) {
+    const err = errors.coded(Error, 'ERR_TLS_RENEGOTIATION_DISABLED',
+      'TLS session renegotiation disabled for this socket');
+    if (typeof callback === 'function') process.nextTick(callback, err);
+    return false;
+  }
+
+  // Bytes Mbed TLS holds for this connection: { current, peak }.
+  memoryUsage() {
+    const [current, peak] = this[kSession].memory();
+    return { current, peak };
+  }
+}
+
+function legacyObject(der) {
+  return new crypto.X509Certificate(der).toLegacyObject();
+}
+
+// ---- connect() ----
+
+// connect(options[, cb]) | connect(port[, host][, options][, cb]) | connect(path[, options][, cb])
+function normalizeConnectArgs(args) {
+  let options = {};
+  let callback;
+  const list = [...args];
+  if (typeof list[list.length - 1] === 'function') callback = list.pop();
+  if (list[0] !== null && typeof list[0] === 'object') {
+    options = { ...list[0] };
+  } else if (typeof list[0] === 'string' && Number.isNaN(Number(list[0]))) {
+    options = { ...(list[1] || {}), path: list[0] };
+  } else if (list.length > 0) {
+    options.port = list[0];
+    if (typeof list[1] === 'string') {
+      options.host = list[1];
+      if (list[2] && typeof list[2] === 'object') options = { ...list[2], ...options };
+    } else if (list[1] && typeof list[1] === 'object') {
+      options = { ...list[1], ...options };
+    }
+  }
+  return [options, callback];
+}
+
+function validateConnectOptions(options) {
+  const check = (name, type) => {
+    const value = options[name];
+    if (value !== undefined && value !== null && typeof value !== type) {
+      throw errors.invalidArgType(`options.${name}`, `of type ${type}`, value);
+    }
+  };
+  check('servername', 'string');
+  check('host', 'string');
+  check('checkServerIdentity', 'function');
+  check('rejectUnauthorized', 'boolean');
+  check('timeout', 'number');
+  check('highWaterMark', 'number');
+  if (options.ALPNProtocols !== undefined) {
+    throw new MbedtlsError('ALPNProtocols is not supported yet by mbedtls-stream',
+      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'ALPNProtocols' });
+  }
+  if (options.session !== undefined && options.session !== null) {
+    throw new MbedtlsError('session resumption is not supported yet by mbedtls-stream',
+      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'session' });
+  }
+  if (options.socket !== undefined && options.socket !== null &&
+      (typeof options.socket.write !== 'function' || typeof options.socket.on !== 'function')) {
+    throw errors.invalidArgType('options.socket', 'an instance of stream.Duplex', options.socket);
+  }
+}
+
+function connect(...args) {
+  const [given, callback] = normalizeConnectArgs(args);
+  const options = {
+    rejectUnauthorized: process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0',
+    checkServerIdentity: tls.checkServerIdentity,
+    ...given,
+  };
+  if (options.rejectUnauthorized === undefined) {
+    options.rejectUnauthorized = process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0';
+  }
+  if (options.checkServerIdentity === undefined) options.checkServerIdentity = tls.checkServerIdentity;
+  validateConnectOptions(options);
+  if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
+
+  const socket = new TLSSocket(options.socket, { ...options, isServer: false });
+  if (callback) socket.once('secureConnect', callback);
+  if (options.timeout) socket.setTimeout(options.timeout);
+  if (!options.socket) {
+    const transport = socket[kTransport];
+    const connectOptions = {
+      host: options.host || 'localhost',
+      port: options.port,
+      path: options.path,
+      localAddress: options.localAddress,
+      localPort: options.localPort,
+      family: options.family,
+      hints: options.hints,
+      lookup: options.lookup,
+      autoSelectFamily: options.autoSelectFamily,
+    };
+    for (const key of Object.keys(connectOptions)) {
+      if (connectOptions[key] === undefined) delete connectOptions[key];
+    }
+    if (connectOptions.path) delete connectOptions.host;
+    transport.connect(connectOptions);
+    // Each handshake flight is one write; Nagle would only delay it.
+    transport.setNoDelay(true);
+  }
+  return socket;
+}
+
+module.exports = { TLSSocket, connect, kTransport };
