@@ -1,6 +1,10 @@
 # mbedtls-stream: the addon (engine + N-API shim) and the engine's own C test program.
 # Mbed TLS itself comes from deps/mbedtls.gyp, which also carries our configuration header.
 {
+  'variables': {
+    # The engine's C tests are built in a checkout, not from the published package.
+    'engine_tests%': '<!(node -p "+require(\'fs\').existsSync(\'test/c/engine_test.c\')")',
+  },
   'target_defaults': {
     'include_dirs': ['src/core'],
     'dependencies': ['deps/mbedtls.gyp:mbedtls'],
@@ -26,16 +30,22 @@
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
     },
-    {
-      'target_name': 'engine_test',
-      'type': 'executable',
-      'sources': [
-        'src/core/config.c',
-        'src/core/memory.c',
-        'src/core/session.c',
-        'test/c/engine_test.c',
+  ],
+  'conditions': [
+    ['engine_tests==1', {
+      'targets': [
+        {
+          'target_name': 'engine_test',
+          'type': 'executable',
+          'sources': [
+            'src/core/config.c',
+            'src/core/memory.c',
+            'src/core/session.c',
+            'test/c/engine_test.c',
+          ],
+          'libraries': ['-lpthread'],
+        },
       ],
-      'libraries': ['-lpthread'],
-    },
+    }],
   ],
 }

@@ -7,7 +7,9 @@
 #   2. the upstream release download
 #   3. Debian's source package from the trixie suite, whose .orig.tar.bz2 is the same tarball,
 #      fetched with a private apt state directory and the mirror of this system's apt sources
-# Does nothing when deps/mbedtls/ already holds the verified release.
+# The verified tree then gets the project's own patches, deps/patches/*.patch (each says
+# why; each goes when the pinned release no longer needs it).
+# Does nothing when deps/mbedtls/ already holds the verified, patched release.
 set -euo pipefail
 
 VERSION=3.6.6
@@ -23,13 +25,34 @@ tried=()
 
 log() { printf 'fetch-mbedtls: %s\n' "$*" >&2; }
 
-if [[ -f $stamp && $(cat "$stamp") == "$VERSION $SHA256" ]]; then
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@" | cut -d' ' -f1
+  else shasum -a 256 "$@" | cut -d' ' -f1; fi
+}
+
+patches=("$deps_dir"/patches/*.patch)
+[[ -e ${patches[0]} ]] || patches=()
+patch_set=none
+if [[ ${#patches[@]} -gt 0 ]]; then
+  patch_set=$(cat "${patches[@]}" | sha256_of - )
+fi
+expected_stamp="$VERSION $SHA256 patches:$patch_set"
+
+if [[ -f $stamp && $(cat "$stamp") == "$expected_stamp" ]]; then
   exit 0
 fi
 
-sha256_of() {
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
-  else shasum -a 256 "$1" | cut -d' ' -f1; fi
+# Applies deps/patches/ to a fresh tree and marks it done.
+finish_tree() {
+  local p
+  for p in "${patches[@]}"; do
+    if ! patch -p1 --forward --silent -d "$tree" < "$p"; then
+      log "patch $(basename "$p") does not apply to Mbed TLS $VERSION"
+      exit 1
+    fi
+    log "applied $(basename "$p")"
+  done
+  echo "$expected_stamp" > "$stamp"
 }
 
 # Unpacks a verified tarball into deps/mbedtls/ and writes the stamp.
@@ -46,7 +69,7 @@ install_tarball() {
   rm -rf "$tree"
   mv "$staging/mbedtls-$VERSION" "$tree"
   rmdir "$staging"
-  echo "$VERSION $SHA256" > "$stamp"
+  finish_tree
   log "Mbed TLS $VERSION verified (SHA-256 $SHA256) from $2"
 }
 
@@ -62,7 +85,7 @@ from_local_source() {
     fi
     rm -rf "$tree"
     cp -R "$src" "$tree"
-    echo "$VERSION $SHA256" > "$stamp"
+    finish_tree
     log "Mbed TLS $VERSION copied from the unpacked tree $src (version checked; a tree has no tarball hash)"
   else
     tried+=("MBEDTLS_SOURCE=$src: no such file or directory")

@@ -66,6 +66,7 @@
 #define MBEDTLS_PK_WRITE_C
 #define MBEDTLS_PK_PARSE_EC_COMPRESSED
 #define MBEDTLS_PSA_CRYPTO_C                   /* TLS 1.3 key schedule runs on PSA */
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC          /* key slots grow with concurrent handshakes */
 
 /* ---- Encodings and key containers ---- */
 #define MBEDTLS_ASN1_PARSE_C

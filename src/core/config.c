@@ -88,6 +88,7 @@ static int fail(mst_error *err, int code)
 
 /* ---- Configuration ---- */
 
+
 mst_config *mst_config_new(enum mst_endpoint endpoint, enum mst_transport transport, mst_error *err)
 {
     if ((endpoint != MST_CLIENT && endpoint != MST_SERVER) ||

@@ -1,0 +1,199 @@
+// run.js: `npm run bench`. mbedtls-stream against node:tls, side by side in one run, in the
+// same process layout: the server in a child process (bench/server.js), the client here
+// (or, for memory, in a second child, bench/clients.js). Client and server of a measurement
+// use the same implementation. Implementations alternate within each round (node first in
+// odd rounds, mbedtls first in even ones); the table shows the best round.
+//
+//   node bench/run.js                 full run: ~1.5 min on 2 cores
+//   BENCH_QUICK=1 node bench/run.js   quick run: ~20 s, smaller and shorter
+//
+// Measurements (ECDSA P-256 server certificate, client verifies against certs/ca.pem):
+//   bulk       one connection sends BULK_MIB MiB client->server in 64 KiB writes, honouring
+//              backpressure; MB/s (1 MB = 10^6 bytes) = bytes / time from the first write to
+//              the server's report of its final count. TLS 1.3 and TLS 1.2 (both ends'
+//              default cipher order).
+//   handshakes full handshakes per second, connect -> 'secureConnect' -> destroy, one at a
+//              time and 8 in parallel, for HANDSHAKE_SECONDS.
+//   memory     the client child opens IDLE_CONNECTIONS handshaken idle connections; both
+//              children report RSS after gc() before (after a warm-up) and after; per
+//              connection = delta / count. For mbedtls-stream also the bytes Mbed TLS holds
+//              per connection (sum of socket.memoryUsage().current / count).
+// Progress goes to stderr, the table to stdout.
+'use strict';
+
+const { once } = require('events');
+const crypto = require('crypto');
+const {
+  impl, clientContext, handshake, workers, forkChild, next, request, stopChild, killChildren,
+} = require('./common');
+
+const QUICK = Boolean(process.env.BENCH_QUICK) && process.env.BENCH_QUICK !== '0';
+const ROUNDS = QUICK ? 2 : 3;
+const MEMORY_ROUNDS = QUICK ? 1 : 2;
+const BULK_MIB = QUICK ? 64 : 256;
+const HANDSHAKE_SECONDS = QUICK ? 1.5 : 3;
+const IDLE_CONNECTIONS = QUICK ? 200 : 500;
+const WRITE_SIZE = 64 * 1024;
+const NAMES = { node: 'node:tls', mbedtls: 'mbedtls-stream' };
+
+// [key, label, unit, best of rounds]
+const HIGHER = (a, b) => Math.max(a, b);
+const LOWER = (a, b) => Math.min(a, b);
+const METRICS = [
+  ['bulk13', 'bulk client->server, TLS 1.3', 'MB/s', HIGHER],
+  ['bulk12', 'bulk client->server, TLS 1.2', 'MB/s', HIGHER],
+  ['hs1', 'full handshakes, sequential', 'handshakes/s', HIGHER],
+  ['hs8', 'full handshakes, 8 in parallel', 'handshakes/s', HIGHER],
+  ['serverRss', 'server RSS per idle connection', 'KiB', LOWER],
+  ['clientRss', 'client RSS per idle connection', 'KiB', LOWER],
+  ['serverHeap', 'server Mbed TLS memory per connection', 'KiB', LOWER],
+  ['clientHeap', 'client Mbed TLS memory per connection', 'KiB', LOWER],
+];
+
+async function startServer(name, scenario) {
+  const server = forkChild('server.js', [name, scenario]);
+  const { port } = await next(server, 'listening');
+  return { server, port };
+}
+
+async function bulk(name, version) {
+  const tls = impl(name);
+  const { server, port } = await startServer(name, 'bulk');
+  try {
+    const ctx = clientContext(tls, { minVersion: version, maxVersion: version });
+    const socket = await handshake(tls, port, ctx);
+    const cipher = `${socket.getProtocol()} ${socket.getCipher().standardName}`;
+    const chunk = crypto.randomBytes(WRITE_SIZE);
+    const total = BULK_MIB * 1024 * 1024;
+    const report = next(server, 'bulk');
+    const start = process.hrtime.bigint();
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      if (!socket.write(chunk)) await once(socket, 'drain');
+    }
+    socket.end();
+    const { bytes } = await report;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    socket.destroy();
+    if (bytes !== total) throw new Error(`${name}: server counted ${bytes} of ${total} bytes`);
+    return { value: bytes / seconds / 1e6, note: cipher };
+  } finally {
+    await stopChild(server);
+  }
+}
+
+async function handshakes(name, parallel) {
+  const tls = impl(name);
+  const { server, port } = await startServer(name, 'handshake');
+  try {
+    const ctx = clientContext(tls);
+    let count = 0;
+    const start = Date.now();
+    const deadline = start + HANDSHAKE_SECONDS * 1000;
+    await workers(parallel, async () => {
+      while (Date.now() < deadline) {
+        (await handshake(tls, port, ctx)).destroy();
+        count++;
+      }
+    });
+    return { value: count / ((Date.now() - start) / 1000) };
+  } finally {
+    await stopChild(server);
+  }
+}
+
+async function memory(name) {
+  const { server, port } = await startServer(name, 'idle');
+  const clients = forkChild('clients.js', [name, String(port)]);
+  try {
+    const clientBefore = await request(clients, { type: 'warmup', count: 20 });
+    const serverBefore = await request(server, { type: 'memory', waitFor: 0 });
+    const clientAfter = await request(clients, { type: 'open', count: IDLE_CONNECTIONS });
+    const serverAfter = await request(server, { type: 'memory', waitFor: IDLE_CONNECTIONS });
+    const perConnection = (after, before) => (after.rss - before.rss) / IDLE_CONNECTIONS / 1024;
+    const heap = (sample) => (sample.heap === null ? null : sample.heap / IDLE_CONNECTIONS / 1024);
+    return {
+      serverRss: perConnection(serverAfter, serverBefore),
+      clientRss: perConnection(clientAfter, clientBefore),
+      serverHeap: heap(serverAfter),
+      clientHeap: heap(clientAfter),
+    };
+  } finally {
+    await Promise.all([stopChild(clients), stopChild(server)]);
+  }
+}
+
+// Each measurement: [rounds, label, run(name) -> { metricKey: value }].
+const MEASUREMENTS = [
+  [ROUNDS, 'bulk TLS 1.3', async (name) => tag('bulk13', await bulk(name, 'TLSv1.3'))],
+  [ROUNDS, 'bulk TLS 1.2', async (name) => tag('bulk12', await bulk(name, 'TLSv1.2'))],
+  [ROUNDS, 'handshakes x1', async (name) => tag('hs1', await handshakes(name, 1))],
+  [ROUNDS, 'handshakes x8', async (name) => tag('hs8', await handshakes(name, 8))],
+  [MEMORY_ROUNDS, 'memory', memory],
+];
+
+const notes = {}; // metric -> { impl: note }, e.g. the negotiated cipher
+function tag(key, { value, note }) {
+  return { [key]: value, [`${key}.note`]: note };
+}
+
+async function main() {
+  const best = { node: {}, mbedtls: {} };
+  for (const [rounds, label, run] of MEASUREMENTS) {
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? ['node', 'mbedtls'] : ['mbedtls', 'node'];
+      for (const name of order) {
+        const result = await run(name);
+        const shown = [];
+        for (const [key, value] of Object.entries(result)) {
+          if (key.endsWith('.note')) {
+            if (value) (notes[key.slice(0, -5)] ??= {})[name] = value;
+            continue;
+          }
+          if (value === null) continue;
+          const combine = METRICS.find(([k]) => k === key)[3];
+          best[name][key] = key in best[name] ? combine(best[name][key], value) : value;
+          shown.push(`${key}=${format(value)}`);
+        }
+        console.error(`[${label}, round ${round + 1}/${rounds}] ${NAMES[name]}: ${shown.join(' ')}`);
+      }
+    }
+  }
+  printTable(best);
+}
+
+function format(value) {
+  if (value === undefined || value === null) return 'n/a';
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function printTable(best) {
+  const rows = [['metric', 'unit', NAMES.node, NAMES.mbedtls, 'ratio (mbedtls/node)']];
+  for (const [key, label, unit] of METRICS) {
+    const a = best.node[key];
+    const b = best.mbedtls[key];
+    rows.push([label, unit, format(a), format(b), a && b ? `${(b / a).toFixed(2)}x` : 'n/a']);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+    .join(' | ');
+  console.log(`\nmbedtls-stream vs node:tls (${QUICK ? 'BENCH_QUICK' : 'full'}: best of ${ROUNDS} rounds, ` +
+    `memory best of ${MEMORY_ROUNDS}; bulk ${BULK_MIB} MiB, handshakes ${HANDSHAKE_SECONDS} s, ` +
+    `${IDLE_CONNECTIONS} idle connections; node ${process.version})\n`);
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  rows.slice(1).forEach((row) => console.log(line(row)));
+  console.log('\nratio > 1 is better for MB/s and handshakes/s, worse for KiB. Negotiated:');
+  for (const [key, byImpl] of Object.entries(notes)) {
+    const label = METRICS.find(([k]) => k === key)[1];
+    console.log(`  ${label}: ${Object.entries(byImpl).map(([n, note]) => `${NAMES[n]} ${note}`).join('; ')}`);
+  }
+}
+
+main().then(() => {
+  killChildren();
+  process.exit(0);
+}, (err) => {
+  console.error(err);
+  killChildren();
+  process.exit(1);
+});
