@@ -129,16 +129,21 @@ class SecureContext {
     this.native(false);
   }
 
-  // The Mbed TLS config for one endpoint, built on first use.
-  native(isServer) {
-    const side = isServer ? 'server' : 'client';
-    if (!this._configs[side]) this._configs[side] = this._build(isServer);
-    return this._configs[side];
+  // The Mbed TLS config for one endpoint and ALPN list, built on first use. (Mbed TLS
+  // keeps ALPN in the config; node sets it per connection, so each list has its config.)
+  native(isServer, alpn = null) {
+    const key = `${isServer ? 'server' : 'client'}\0${alpn ? alpn.join('\0') : ''}`;
+    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn);
+    return this._configs[key];
   }
 
-  _build(isServer) {
+  _build(isServer, alpn) {
     const m = this._material;
     const config = new binding.SecureContext(isServer, false);
+    if (alpn) {
+      const result = config.setALPN(alpn);
+      if (result) throw fail(result, 'Invalid ALPNProtocols');
+    }
     let min = VERSIONS[m.minVersion];
     let max = VERSIONS[m.maxVersion];
     // As in node, a cipher list without TLS 1.3 suites rules TLS 1.3 out (and vice versa).
@@ -242,6 +247,40 @@ function cachedContext(options) {
   return context;
 }
 
+// node's ALPNProtocols (an array of strings, or one Buffer/TypedArray in the wire format of
+// length-prefixed names) -> [string] or null.
+function alpnList(value) {
+  if (value === undefined || value === null) return null;
+  let names;
+  if (Array.isArray(value)) {
+    names = value.map((item, i) => {
+      if (typeof item === 'string') return item;
+      throw invalidArgType(`options.ALPNProtocols[${i}]`, 'of type string', item);
+    });
+  } else if (isBinary(value)) {
+    const wire = toBuffer(value);
+    names = [];
+    for (let i = 0; i < wire.length; i += 1 + wire[i]) {
+      if (i + 1 + wire[i] > wire.length) {
+        throw invalidArgValue('options.ALPNProtocols', value, 'is not a valid ALPN wire format');
+      }
+      names.push(wire.toString('latin1', i + 1, i + 1 + wire[i]));
+    }
+  } else {
+    throw invalidArgType('options.ALPNProtocols',
+      'an instance of Array, Buffer, TypedArray, or DataView', value);
+  }
+  for (const name of names) {
+    if (name.length === 0 || name.length > 255) {
+      const err = new RangeError(`The byte length of the protocol at index ${names.indexOf(name)} ` +
+        `exceeds the maximum length. It must be <= 255. Received ${name.length}`);
+      err.code = 'ERR_OUT_OF_RANGE';
+      throw err;
+    }
+  }
+  return names.length > 0 ? names : null;
+}
+
 function validateSecureContext(value) {
   if (!(value instanceof SecureContext)) {
     throw invalidArgValue('options.secureContext', value,
@@ -251,6 +290,6 @@ function validateSecureContext(value) {
 }
 
 module.exports = {
-  SecureContext, createSecureContext, cachedContext, validateSecureContext,
+  SecureContext, createSecureContext, cachedContext, validateSecureContext, alpnList,
   DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
 };

@@ -29,7 +29,7 @@ class Server extends net.Server {
       keepAliveInitialDelay: options.keepAliveInitialDelay,
       highWaterMark: options.highWaterMark,
     });
-    for (const name of ['ALPNProtocols', 'SNICallback', 'ticketKeys', 'pskCallback', 'ALPNCallback']) {
+    for (const name of ['SNICallback', 'ticketKeys', 'pskCallback', 'ALPNCallback']) {
       if (options[name] !== undefined && options[name] !== null) {
         throw new errors.MbedtlsError(`The ${name} option is not supported yet by mbedtls-stream`,
           { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
@@ -41,10 +41,12 @@ class Server extends net.Server {
     }
     if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
     this[kContext] = options.secureContext || context.createSecureContext(options);
-    this[kContext].native(true); // bad keys fail here, not on the first client
-    this[kHandshakeTimeout] = timeout;
     this._tlsOptions = {};
     for (const name of SERVER_OPTIONS) this._tlsOptions[name] = options[name];
+    // Validated once here; each connection reuses the normalized list.
+    this._tlsOptions.ALPNList = context.alpnList(options.ALPNProtocols);
+    this[kContext].native(true, this._tlsOptions.ALPNList); // bad keys fail here, not later
+    this[kHandshakeTimeout] = timeout;
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
     this._tlsOptions.allowHalfOpen = Boolean(options.allowHalfOpen);
@@ -83,7 +85,7 @@ class Server extends net.Server {
 
   setSecureContext(options) {
     this[kContext] = context.createSecureContext(options);
-    this[kContext].native(true);
+    this[kContext].native(true, this._tlsOptions.ALPNList);
   }
 
   addContext() {

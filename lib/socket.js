@@ -78,7 +78,8 @@ class TLSSocket extends Duplex {
     this.timeout = 0;
 
     const isServer = Boolean(options.isServer);
-    this[kSession] = new binding.Session(this[kContext].native(isServer), this[kOut]);
+    const alpn = options.ALPNList !== undefined ? options.ALPNList : context.alpnList(options.ALPNProtocols);
+    this[kSession] = new binding.Session(this[kContext].native(isServer, alpn), this[kOut]);
     const session = this[kSession];
     if (isServer) {
       const mode = options.requestCert
@@ -583,10 +584,6 @@ function validateConnectOptions(options) {
   check('rejectUnauthorized', 'boolean');
   check('timeout', 'number');
   check('highWaterMark', 'number');
-  if (options.ALPNProtocols !== undefined) {
-    throw new MbedtlsError('ALPNProtocols is not supported yet by mbedtls-stream',
-      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'ALPNProtocols' });
-  }
   if (options.session !== undefined && options.session !== null) {
     throw new MbedtlsError('session resumption is not supported yet by mbedtls-stream',
       { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'session' });
