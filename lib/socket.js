@@ -608,11 +608,10 @@ function connect(...args) {
   validateConnectOptions(options);
   if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
 
-  const socket = new TLSSocket(options.socket, { ...options, isServer: false });
-  if (callback) socket.once('secureConnect', callback);
-  if (options.timeout) socket.setTimeout(options.timeout);
-  if (!options.socket) {
-    const transport = socket[kTransport];
+  let transport = options.socket;
+  if (!transport) {
+    // The TCP connect starts first, so the TLS socket sees it connecting and waits for it.
+    transport = new net.Socket({ allowHalfOpen: true });
     const connectOptions = {
       host: options.host || 'localhost',
       port: options.port,
@@ -632,6 +631,9 @@ function connect(...args) {
     // Each handshake flight is one write; Nagle would only delay it.
     transport.setNoDelay(true);
   }
+  const socket = new TLSSocket(transport, { ...options, isServer: false });
+  if (callback) socket.once('secureConnect', callback);
+  if (options.timeout) socket.setTimeout(options.timeout);
   return socket;
 }
 

@@ -1,0 +1,164 @@
+'use strict';
+// Native lifetimes: memory Mbed TLS holds is released by destroy(), by garbage collection
+// of dropped sockets, and by a worker's environment teardown; destroy() is safe from any
+// event handler and twice in a row.
+
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const ours = require('..');
+const { assert, certs, listen, once, useCleanup } = require('./helpers');
+
+const ROOT = path.join(__dirname, '..');
+
+// Runs a script in a fresh node with --expose-gc; resolves with its JSON output.
+function runChild(source) {
+  const out = execFileSync(process.execPath, ['--expose-gc', '-e', source],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+// PSA's key store grows to the most keys alive at once and keeps its slots for reuse, so
+// each check runs its cycle twice and compares the second against the first: whatever a
+// cycle allocates must all be returned.
+describe('native memory', () => {
+  it('is released by garbage collection of sockets that were never destroyed', () => {
+    const result = runChild(`
+      const binding = require('./build/Release/mbedtls_stream.node');
+      const { TLSSocket, createSecureContext } = require('.');
+      const { Duplex } = require('stream');
+      const fs = require('fs');
+      // A transport that takes every write and never answers.
+      const silent = () => new Duplex({ read() {}, write(chunk, encoding, cb) { cb(); } });
+      const secureContext = createSecureContext({ ca: fs.readFileSync('certs/ca.pem') });
+      const settle = () => new Promise((r) => setImmediate(r));
+      async function cycle() {
+        // Client sessions that started their handshake, then are simply dropped.
+        for (let i = 0; i < 2000; i++) new TLSSocket(silent(), { secureContext });
+        await settle();
+        const held = binding.memoryTotals()[0];
+        for (let i = 0; i < 10; i++) { global.gc(); await settle(); }
+        return held;
+      }
+      (async () => {
+        await cycle();
+        const before = binding.memoryTotals()[0];
+        const held = await cycle();
+        console.log(JSON.stringify({ before, held, after: binding.memoryTotals()[0] }));
+      })();`);
+    // 2000 sessions hold megabytes while alive; after collection nothing of theirs is left.
+    assert.ok(result.held - result.before > 2000 * 16384, JSON.stringify(result));
+    assert.equal(result.after, result.before, JSON.stringify(result));
+  });
+
+  it('is released by destroy() at once', () => {
+    const result = runChild(`
+      const binding = require('./build/Release/mbedtls_stream.node');
+      const { TLSSocket, createSecureContext } = require('.');
+      const { Duplex } = require('stream');
+      const fs = require('fs');
+      const silent = () => new Duplex({ read() {}, write(chunk, encoding, cb) { cb(); } });
+      const secureContext = createSecureContext({ ca: fs.readFileSync('certs/ca.pem') });
+      const settle = () => new Promise((r) => setImmediate(r));
+      async function cycle() {
+        const sockets = [];
+        for (let i = 0; i < 100; i++) sockets.push(new TLSSocket(silent(), { secureContext }));
+        await settle();
+        for (const s of sockets) { s.destroy(); s.destroy(); }
+      }
+      (async () => {
+        await cycle();
+        const before = binding.memoryTotals()[0];
+        await cycle();
+        console.log(JSON.stringify({ before, after: binding.memoryTotals()[0] }));
+      })();`);
+    assert.equal(result.after, result.before, JSON.stringify(result));
+  });
+
+  it('is released when a worker with open connections is terminated', () => {
+    const result = runChild(`
+      const { Worker } = require('worker_threads');
+      const binding = require('./build/Release/mbedtls_stream.node');
+      const root = JSON.stringify(process.cwd());
+      // 20 connections (client and server side) open in the worker when it is terminated.
+      const source = \`
+        const { parentPort } = require('worker_threads');
+        const tls = require(\${root});
+        const fs = require('fs');
+        const c = (f) => fs.readFileSync(\${root} + '/certs/' + f);
+        const server = tls.createServer({ key: c('server-ecdsa.key'), cert: c('server-ecdsa-chain.pem') },
+          (s) => s.on('data', () => {}));
+        server.listen(0, '127.0.0.1', () => {
+          let open = 0;
+          for (let i = 0; i < 20; i++) {
+            tls.connect({ port: server.address().port, host: '127.0.0.1', ca: c('ca.pem') }, () => {
+              if (++open === 20) parentPort.postMessage('open');
+            });
+          }
+        });\`;
+      function cycle() {
+        return new Promise((resolve) => {
+          const worker = new Worker(source, { eval: true });
+          worker.once('message', async () => {
+            const during = binding.memoryTotals()[0];
+            await worker.terminate();
+            setImmediate(() => resolve(during));
+          });
+        });
+      }
+      (async () => {
+        await cycle();
+        const before = binding.memoryTotals()[0];
+        const during = await cycle();
+        console.log(JSON.stringify({ before, during, after: binding.memoryTotals()[0] }));
+      })();`);
+    assert.ok(result.during - result.before > 40 * 16384, JSON.stringify(result));
+    assert.equal(result.after, result.before, JSON.stringify(result));
+  });
+});
+
+describe('destroy() from event handlers', () => {
+  const cleanup = useCleanup();
+
+  async function server() {
+    const srv = cleanup.server(ours.createServer(certs.ecdsa, (s) => {
+      s.on('error', () => {});
+      s.write('hello');
+      s.on('data', (d) => s.write(d));
+    }));
+    srv.on('tlsClientError', () => {});
+    return listen(srv);
+  }
+
+  for (const event of ['connect', 'secureConnect', 'data', 'end']) {
+    it(`is safe in '${event}', twice, with writes queued`, async () => {
+      const port = await server();
+      const socket = cleanup.socket(ours.connect({ port, host: '127.0.0.1', ca: certs.ca }));
+      let callbacks = 0;
+      socket.on('error', () => {});
+      socket.once(event, () => {
+        if (socket.writable) socket.write(Buffer.alloc(1 << 20), () => { callbacks++; });
+        socket.destroy();
+        socket.destroy();
+      });
+      if (event === 'end') socket.once('secureConnect', () => socket.end());
+      socket.resume();
+      await once(socket, 'close');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(socket.destroyed, true);
+      assert.ok(callbacks <= 1);
+    });
+  }
+
+  it('is safe in the server\'s secureConnection handler', async () => {
+    const srv = cleanup.server(ours.createServer(certs.ecdsa, (s) => s.destroy()));
+    const port = await listen(srv);
+    const socket = cleanup.socket(ours.connect({ port, host: '127.0.0.1', ca: certs.ca }));
+    socket.on('error', () => {});
+    socket.resume();
+    await once(socket, 'close');
+    // The server still serves.
+    const again = cleanup.socket(ours.connect({ port, host: '127.0.0.1', ca: certs.ca }));
+    again.on('error', () => {});
+    await once(again, 'secureConnect');
+  });
+});
