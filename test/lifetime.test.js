@@ -17,20 +17,24 @@ function runChild(source) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
+// For the child scripts: client sessions on transports that take every write and never
+// answer, so each stays mid-handshake holding its Mbed TLS memory.
+const SESSIONS_PREAMBLE = `
+  const binding = require('./build/Release/mbedtls_stream.node');
+  const { TLSSocket, createSecureContext } = require('.');
+  const { Duplex } = require('stream');
+  const fs = require('fs');
+  const silent = () => new Duplex({ read() {}, write(chunk, encoding, cb) { cb(); } });
+  const secureContext = createSecureContext({ ca: fs.readFileSync('certs/ca.pem') });
+  const settle = () => new Promise((r) => setImmediate(r));`;
+
 // PSA's key store grows to the most keys alive at once and keeps its slots for reuse, so
 // each check runs its cycle twice and compares the second against the first: whatever a
 // cycle allocates must all be returned.
 describe('native memory', () => {
   it('is released by garbage collection of sockets that were never destroyed', () => {
     const result = runChild(`
-      const binding = require('./build/Release/mbedtls_stream.node');
-      const { TLSSocket, createSecureContext } = require('.');
-      const { Duplex } = require('stream');
-      const fs = require('fs');
-      // A transport that takes every write and never answers.
-      const silent = () => new Duplex({ read() {}, write(chunk, encoding, cb) { cb(); } });
-      const secureContext = createSecureContext({ ca: fs.readFileSync('certs/ca.pem') });
-      const settle = () => new Promise((r) => setImmediate(r));
+${SESSIONS_PREAMBLE}
       async function cycle() {
         // Client sessions that started their handshake, then are simply dropped.
         for (let i = 0; i < 2000; i++) new TLSSocket(silent(), { secureContext });
@@ -52,13 +56,7 @@ describe('native memory', () => {
 
   it('is released by destroy() at once', () => {
     const result = runChild(`
-      const binding = require('./build/Release/mbedtls_stream.node');
-      const { TLSSocket, createSecureContext } = require('.');
-      const { Duplex } = require('stream');
-      const fs = require('fs');
-      const silent = () => new Duplex({ read() {}, write(chunk, encoding, cb) { cb(); } });
-      const secureContext = createSecureContext({ ca: fs.readFileSync('certs/ca.pem') });
-      const settle = () => new Promise((r) => setImmediate(r));
+${SESSIONS_PREAMBLE}
       async function cycle() {
         const sockets = [];
         for (let i = 0; i < 100; i++) sockets.push(new TLSSocket(silent(), { secureContext }));
