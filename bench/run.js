@@ -2,9 +2,10 @@
 // same process layout: the server in a child process (bench/server.js), the client here
 // (or, for memory, in a second child, bench/clients.js). Client and server of a measurement
 // use the same implementation. Implementations alternate within each round (node first in
-// odd rounds, mbedtls first in even ones); the table shows the best round.
+// odd rounds, mbedtls first in even ones); the table shows the best round (highest rate,
+// lowest memory). Other load on the machine shows up in the figures: run it on a quiet one.
 //
-//   node bench/run.js                 full run: ~1.5 min on 2 cores
+//   node bench/run.js                 full run: ~1 min on 2 cores
 //   BENCH_QUICK=1 node bench/run.js   quick run: ~20 s, smaller and shorter
 //
 // Measurements (ECDSA P-256 server certificate, client verifies against certs/ca.pem):
@@ -50,21 +51,23 @@ const METRICS = [
   ['clientHeap', 'client Mbed TLS memory per connection', 'KiB', LOWER],
 ];
 
+const negotiated = (socket) => `${socket.getProtocol()} ${socket.getCipher().standardName}`;
+
 async function startServer(name, scenario) {
   const server = forkChild('server.js', [name, scenario]);
   const { port } = await next(server, 'listening');
   return { server, port };
 }
 
-async function bulk(name, version) {
+async function bulk(name, key, version) {
   const tls = impl(name);
   const { server, port } = await startServer(name, 'bulk');
   try {
     const ctx = clientContext(tls, { minVersion: version, maxVersion: version });
     const socket = await handshake(tls, port, ctx);
-    const cipher = `${socket.getProtocol()} ${socket.getCipher().standardName}`;
     const chunk = crypto.randomBytes(WRITE_SIZE);
     const total = BULK_MIB * 1024 * 1024;
+    const note = negotiated(socket);
     const report = next(server, 'bulk');
     const start = process.hrtime.bigint();
     for (let sent = 0; sent < total; sent += chunk.length) {
@@ -75,27 +78,30 @@ async function bulk(name, version) {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     socket.destroy();
     if (bytes !== total) throw new Error(`${name}: server counted ${bytes} of ${total} bytes`);
-    return { value: bytes / seconds / 1e6, note: cipher };
+    return { values: { [key]: bytes / seconds / 1e6 }, notes: { [key]: note } };
   } finally {
     await stopChild(server);
   }
 }
 
-async function handshakes(name, parallel) {
+async function handshakes(name, key, parallel) {
   const tls = impl(name);
   const { server, port } = await startServer(name, 'handshake');
   try {
     const ctx = clientContext(tls);
     let count = 0;
+    let note;
     const start = Date.now();
     const deadline = start + HANDSHAKE_SECONDS * 1000;
     await workers(parallel, async () => {
       while (Date.now() < deadline) {
-        (await handshake(tls, port, ctx)).destroy();
+        const socket = await handshake(tls, port, ctx);
+        note ??= negotiated(socket);
+        socket.destroy();
         count++;
       }
     });
-    return { value: count / ((Date.now() - start) / 1000) };
+    return { values: { [key]: count / ((Date.now() - start) / 1000) }, notes: { [key]: note } };
   } finally {
     await stopChild(server);
   }
@@ -111,44 +117,39 @@ async function memory(name) {
     const serverAfter = await request(server, { type: 'memory', waitFor: IDLE_CONNECTIONS });
     const perConnection = (after, before) => (after.rss - before.rss) / IDLE_CONNECTIONS / 1024;
     const heap = (sample) => (sample.heap === null ? null : sample.heap / IDLE_CONNECTIONS / 1024);
-    return {
+    const values = {
       serverRss: perConnection(serverAfter, serverBefore),
       clientRss: perConnection(clientAfter, clientBefore),
       serverHeap: heap(serverAfter),
       clientHeap: heap(clientAfter),
     };
+    return { values, notes: {} };
   } finally {
     await Promise.all([stopChild(clients), stopChild(server)]);
   }
 }
 
-// Each measurement: [rounds, label, run(name) -> { metricKey: value }].
+// Each measurement: [rounds, label, run(name) -> { values: { metric: number or null },
+// notes: { metric: what was negotiated } }].
 const MEASUREMENTS = [
-  [ROUNDS, 'bulk TLS 1.3', async (name) => tag('bulk13', await bulk(name, 'TLSv1.3'))],
-  [ROUNDS, 'bulk TLS 1.2', async (name) => tag('bulk12', await bulk(name, 'TLSv1.2'))],
-  [ROUNDS, 'handshakes x1', async (name) => tag('hs1', await handshakes(name, 1))],
-  [ROUNDS, 'handshakes x8', async (name) => tag('hs8', await handshakes(name, 8))],
+  [ROUNDS, 'bulk TLS 1.3', (name) => bulk(name, 'bulk13', 'TLSv1.3')],
+  [ROUNDS, 'bulk TLS 1.2', (name) => bulk(name, 'bulk12', 'TLSv1.2')],
+  [ROUNDS, 'handshakes x1', (name) => handshakes(name, 'hs1', 1)],
+  [ROUNDS, 'handshakes x8', (name) => handshakes(name, 'hs8', 8)],
   [MEMORY_ROUNDS, 'memory', memory],
 ];
 
-const notes = {}; // metric -> { impl: note }, e.g. the negotiated cipher
-function tag(key, { value, note }) {
-  return { [key]: value, [`${key}.note`]: note };
-}
-
 async function main() {
   const best = { node: {}, mbedtls: {} };
+  const notes = {}; // metric -> { implementation: note }
   for (const [rounds, label, run] of MEASUREMENTS) {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['node', 'mbedtls'] : ['mbedtls', 'node'];
       for (const name of order) {
-        const result = await run(name);
+        const { values, notes: runNotes } = await run(name);
+        for (const [key, note] of Object.entries(runNotes)) (notes[key] ??= {})[name] = note;
         const shown = [];
-        for (const [key, value] of Object.entries(result)) {
-          if (key.endsWith('.note')) {
-            if (value) (notes[key.slice(0, -5)] ??= {})[name] = value;
-            continue;
-          }
+        for (const [key, value] of Object.entries(values)) {
           if (value === null) continue;
           const combine = METRICS.find(([k]) => k === key)[3];
           best[name][key] = key in best[name] ? combine(best[name][key], value) : value;
@@ -158,7 +159,7 @@ async function main() {
       }
     }
   }
-  printTable(best);
+  printTable(best, notes);
 }
 
 function format(value) {
@@ -166,7 +167,7 @@ function format(value) {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
 }
 
-function printTable(best) {
+function printTable(best, notes) {
   const rows = [['metric', 'unit', NAMES.node, NAMES.mbedtls, 'ratio (mbedtls/node)']];
   for (const [key, label, unit] of METRICS) {
     const a = best.node[key];

@@ -196,8 +196,10 @@ class TLSSocket extends Duplex {
     let err;
     if (info && info.errno === MBEDTLS_ERR_SSL_CONN_EOF) {
       err = this._disconnectedError();
-    } else if (info && (info.errno === MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
-               info.errno === MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)) {
+    } else if (info && info.errno === MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+      err = errors.fromNative(info, { code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
+        message: 'peer did not return a certificate' });
+    } else if (info && info.errno === MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
       err = this._verifyError() || errors.fromNative(info);
       err.mbedtlsCode = info.errno;
       err.mbedtlsHex = errors.hex(info.errno);
@@ -454,17 +456,19 @@ class TLSSocket extends Duplex {
     return this.readableEnded || this.destroyed ? this[kCloseNotify] : null;
   }
 
-  getProtocol() { return this[kSession].protocol(); }
+  // As node's, these return null once the socket is destroyed.
+  getProtocol() { return this.destroyed ? null : this[kSession].protocol(); }
 
   getCipher() {
-    const cipher = this[kSession].cipher();
-    if (!cipher) return undefined;
+    const cipher = this.destroyed ? null : this[kSession].cipher();
+    if (!cipher) return null;
     const suite = ciphers.byId(cipher[0]);
     if (!suite) return { name: cipher[1], standardName: cipher[1], version: this.getProtocol() };
     return { name: suite.name, standardName: suite.standardName, version: suite.version };
   }
 
   getPeerCertificate(detailed) {
+    if (this.destroyed) return null;
     const chain = this[kSession].peerCertificates();
     if (chain.length === 0) return this._secureEstablished ? {} : null;
     const leaf = legacyObject(chain[0]);
@@ -494,6 +498,7 @@ class TLSSocket extends Duplex {
   }
 
   getCertificate() {
+    if (this.destroyed) return null;
     const der = this[kSession].ownCertificate();
     return der ? legacyObject(der) : (this._secureEstablished ? {} : null);
   }

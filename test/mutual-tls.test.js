@@ -60,17 +60,22 @@ describe('mutual TLS', function () {
           assert.equal(serverSocket.getPeerCertificate().subject.CN, names.client);
         });
 
-        it("emits 'tlsClientError' for a node client without a certificate", async function () {
-          const { server, port } = await requestingServer(ours);
-          let secureConnections = 0;
-          server.on('secureConnection', () => { secureConnections += 1; });
-          const clientError = once(server, 'tlsClientError');
-          const client = connect(tls, port, pin);
-          const fate = clientFate(client);
-          const error = await clientError;
-          assert.ok(error instanceof Error);
-          await fate;
-          assert.equal(secureConnections, 0);
+        it("emits 'tlsClientError' with node's code for a client without a certificate", async function () {
+          // What node's server reports for the same client is the oracle.
+          async function rejection(lib) {
+            const { server, port } = await requestingServer(lib);
+            let secureConnections = 0;
+            server.on('secureConnection', () => { secureConnections += 1; });
+            const clientError = once(server, 'tlsClientError');
+            const fate = clientFate(connect(tls, port, pin));
+            const error = await clientError;
+            await fate;
+            return { code: error.code, secureConnections };
+          }
+          const expected = await rejection(tls);
+          const actual = await rejection(ours);
+          assert.equal(actual.secureConnections, 0);
+          assert.equal(actual.code, expected.code);
         });
 
         it('the node client without a certificate gets an error or close and no data', async function () {

@@ -117,3 +117,24 @@ describe('handshake flights', () => {
     assert.equal(writes.length, 2, `writes: ${writes}`);
   });
 });
+
+describe('after destroy()', () => {
+  const cleanup = useCleanup();
+
+  it('the TLS getters answer as node\'s do', async () => {
+    async function gettersAfterDestroy(lib) {
+      const srv = cleanup.server(tls.createServer(certs.ecdsa));
+      const port = await listen(srv);
+      const socket = cleanup.socket(lib.connect({ port, host: '127.0.0.1', ca: certs.ca }));
+      await once(socket, 'secureConnect');
+      socket.destroy();
+      return {
+        cipher: socket.getCipher(),
+        protocol: socket.getProtocol(),
+        peer: socket.getPeerCertificate(),
+        own: socket.getCertificate(),
+      };
+    }
+    assert.deepEqual(await gettersAfterDestroy(ours), await gettersAfterDestroy(tls));
+  });
+});
