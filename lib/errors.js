@@ -113,6 +113,7 @@ const VERIFY_MESSAGES = {
   CERT_SIGNATURE_FAILURE: 'certificate signature failure',
   CERT_REJECTED: 'certificate rejected',
   EE_KEY_TOO_SMALL: 'EE certificate key too weak',
+  CA_KEY_TOO_SMALL: 'CA certificate key too weak',
   CA_MD_TOO_WEAK: 'CA signature digest algorithm too weak',
   UNABLE_TO_GET_CRL: 'unable to get certificate CRL',
   CRL_HAS_EXPIRED: 'CRL has expired',
@@ -120,33 +121,52 @@ const VERIFY_MESSAGES = {
   CRL_SIGNATURE_FAILURE: 'CRL signature failure',
 };
 
-function isSelfIssued(der) {
+function x509(der) {
   try {
-    const cert = new X509Certificate(der);
-    return cert.checkIssued(cert);
+    return new X509Certificate(der);
   } catch {
-    return false;
+    return null;
   }
 }
 
-// Mbed TLS's flags for the peer's chain -> node's code, or null when verified.
-// `chain` is the peer's certificates as DER, leaf first (what it sent).
-function verifyCode(flags, chain) {
+// Mbed TLS's verdict on the peer's chain -> node's code for it, or null when verified.
+//   flags     the final MBEDTLS_X509_BADCERT_* flags (names excluded)
+//   verified  [[der, flags], ...]: the path Mbed TLS built, leaf (depth 0) upwards
+//   sent      [der, ...]: the chain as the peer sent it
+// Mbed TLS decides; this only names its decision the way node (OpenSSL) would, following
+// the order OpenSSL checks in: building the chain, extensions, revocation, then signatures
+// and validity periods from the top of the chain down.
+function verifyCode(flags, verified, sent) {
   if (flags === 0) return null;
-  if (flags === 0xFFFFFFFF || flags & X509.BADCERT_MISSING) return 'UNABLE_TO_GET_ISSUER_CERT';
-  if (flags & X509.BADCERT_REVOKED) return 'CERT_REVOKED';
-  if (flags & X509.BADCERT_EXPIRED) return 'CERT_HAS_EXPIRED';
-  if (flags & X509.BADCERT_FUTURE) return 'CERT_NOT_YET_VALID';
-  if (flags & X509.BADCERT_NOT_TRUSTED) {
-    if (chain.length === 1 && isSelfIssued(chain[0])) return 'DEPTH_ZERO_SELF_SIGNED_CERT';
-    if (chain.length > 1 && isSelfIssued(chain[chain.length - 1])) return 'SELF_SIGNED_CERT_IN_CHAIN';
-    return chain.length <= 1 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY';
+  if (flags === 0xFFFFFFFF || flags & X509.BADCERT_MISSING || verified.length === 0) {
+    return 'UNABLE_TO_GET_ISSUER_CERT';
+  }
+  const top = verified.length - 1;
+  const depthFlags = verified.map(([, f]) => f);
+  if (depthFlags[top] & X509.BADCERT_NOT_TRUSTED) {
+    const last = x509(verified[top][0]);
+    // An issuer the peer sent that Mbed TLS would not take as a parent: not a CA, or a CA
+    // whose path length constraint the chain exceeds.
+    const refused = last && sent.map(x509).find((c) => c && !c.raw.equals(last.raw) && last.checkIssued(c));
+    if (refused) return refused.ca ? 'PATH_LENGTH_EXCEEDED' : 'INVALID_CA';
+    if (last && last.checkIssued(last)) {
+      return top === 0 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN';
+    }
+    return top === 0 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY';
   }
   if (flags & (X509.BADCERT_KEY_USAGE | X509.BADCERT_EXT_KEY_USAGE | X509.BADCERT_NS_CERT_TYPE)) {
     return 'INVALID_PURPOSE';
   }
-  if (flags & X509.BADCERT_BAD_KEY) return 'EE_KEY_TOO_SMALL';
-  if (flags & X509.BADCERT_BAD_MD) return 'CA_MD_TOO_WEAK';
+  if (flags & X509.BADCERT_REVOKED) return 'CERT_REVOKED';
+  for (let depth = top; depth >= 0; depth--) {
+    const f = depthFlags[depth];
+    // Below the top, "not trusted" means the parent's signature on this one did not verify.
+    if (f & X509.BADCERT_NOT_TRUSTED) return 'CERT_SIGNATURE_FAILURE';
+    if (f & X509.BADCERT_FUTURE) return 'CERT_NOT_YET_VALID';
+    if (f & X509.BADCERT_EXPIRED) return 'CERT_HAS_EXPIRED';
+  }
+  if (flags & X509.BADCERT_BAD_KEY) return depthFlags[0] & X509.BADCERT_BAD_KEY ? 'EE_KEY_TOO_SMALL' : 'CA_KEY_TOO_SMALL';
+  if (flags & (X509.BADCERT_BAD_MD | X509.BADCERT_BAD_PK)) return 'CA_MD_TOO_WEAK';
   if (flags & (X509.BADCRL_NOT_TRUSTED | X509.BADCRL_BAD_MD | X509.BADCRL_BAD_PK | X509.BADCRL_BAD_KEY)) {
     return 'CRL_SIGNATURE_FAILURE';
   }

@@ -217,12 +217,10 @@ class TLSSocket extends Duplex {
 
   // node's code for Mbed TLS's verdict on the peer's chain, or null when it verified.
   _verifyError() {
-    const chain = this[kSession].verifiedChain();
-    const flags = this[kSession].verifyFlags();
-    if (chain.length === 0) {
-      return flags === 0 ? null : errors.verifyError('UNABLE_TO_GET_ISSUER_CERT', flags);
-    }
-    const code = errors.verifyCode(flags, chain.map(([der]) => der));
+    const session = this[kSession];
+    const flags = session.verifyFlags();
+    if (flags === 0) return null;
+    const code = errors.verifyCode(flags, session.verifiedChain(), session.peerCertificates());
     return code ? errors.verifyError(code, flags) : null;
   }
 

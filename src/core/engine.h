@@ -190,7 +190,8 @@ const char *mst_session_server_name(const mst_session *session);
 /* Mbed TLS's X.509 verification flags for the peer (MBEDTLS_X509_BADCERT_*), name checks
  * excluded; 0 when verified. UINT32_MAX when no certificate was verified. */
 uint32_t mst_session_verify_flags(const mst_session *session);
-/* The peer's certificate chain as DER, leaf first: index 0, 1, ...; NULL past the end. */
+/* The peer's certificate chain as DER, as it sent it (leaf first): index 0, 1, ...; NULL
+ * past the end. Also after a handshake that refused the chain. */
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len);
 /* The chain as Mbed TLS verified it (also after a refused handshake): depth 0 is the
  * peer's leaf, the last depth the trust anchor when one was found. DER and the

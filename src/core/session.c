@@ -49,7 +49,28 @@ struct mst_session {
         uint32_t flags;
     } verified[MAX_CHAIN_DEPTH];
     size_t verified_length;
+    /* The chain the peer sent, in its order, likewise kept for refused handshakes. */
+    struct {
+        uint8_t *der;
+        size_t len;
+    } sent[MAX_CHAIN_DEPTH];
+    size_t sent_length;
 };
+
+static uint8_t *copy_der(const mbedtls_x509_crt *crt)
+{
+    uint8_t *copy = malloc(crt->raw.len);
+    if (copy != NULL)
+        memcpy(copy, crt->raw.p, crt->raw.len);
+    return copy;
+}
+
+static void forget_sent_chain(mst_session *session)
+{
+    for (size_t i = 0; i < session->sent_length; i++)
+        free(session->sent[i].der);
+    session->sent_length = 0;
+}
 
 /* Runs Mbed TLS with this session as the owner of what it allocates. */
 #define WITH_SESSION_MEMORY(session, statement)                                \
@@ -149,10 +170,19 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
         *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
     if (depth < 0 || depth >= MAX_CHAIN_DEPTH)
         return 0;
-    uint8_t *copy = malloc(crt->raw.len);
+    if (depth == 0) {
+        /* The leaf heads the list Mbed TLS parsed from the peer's Certificate message. */
+        forget_sent_chain(session);
+        for (const mbedtls_x509_crt *c = crt; c != NULL && session->sent_length < MAX_CHAIN_DEPTH;
+             c = c->next) {
+            if ((session->sent[session->sent_length].der = copy_der(c)) == NULL)
+                return MBEDTLS_ERR_X509_ALLOC_FAILED;
+            session->sent[session->sent_length++].len = c->raw.len;
+        }
+    }
+    uint8_t *copy = copy_der(crt);
     if (copy == NULL)
         return MBEDTLS_ERR_X509_ALLOC_FAILED;
-    memcpy(copy, crt->raw.p, crt->raw.len);
     free(session->verified[depth].der);
     session->verified[depth].der = copy;
     session->verified[depth].len = crt->raw.len;
@@ -236,6 +266,7 @@ void mst_session_free(mst_session *session)
     free(session->server_name);
     for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
         free(session->verified[i].der);
+    forget_sent_chain(session);
     mst_memory_account_release(session->memory);
     mst_config_unref(session->config);
     free(session);
@@ -621,6 +652,15 @@ uint32_t mst_session_verify_flags(const mst_session *session)
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len)
 {
     const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&session->ssl);
+    if (crt == NULL) {
+        /* A refused chain: Mbed TLS freed it, the verify callback kept a copy. */
+        if (index >= session->sent_length) {
+            *len = 0;
+            return NULL;
+        }
+        *len = session->sent[index].len;
+        return session->sent[index].der;
+    }
     for (; crt != NULL && index > 0; index--)
         crt = crt->next;
     if (crt == NULL || crt->raw.len == 0) {

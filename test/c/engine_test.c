@@ -414,6 +414,10 @@ static void test_unknown_ca_rejected(int version)
     CHECK(mst_session_verified_certificate(p.client, 1, &len, &flags) != NULL);
     CHECK(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
     CHECK(mst_session_verified_certificate(p.client, 2, &len, &flags) == NULL);
+    /* And the chain as the server sent it. */
+    CHECK(mst_session_peer_certificate(p.client, 0, &len) != NULL);
+    CHECK(mst_session_peer_certificate(p.client, 1, &len) != NULL);
+    CHECK(mst_session_peer_certificate(p.client, 2, &len) == NULL);
     /* The client's fatal alert was queued, sent, and failed the server too. (A TLS 1.3
      * client of Mbed TLS 3.6 sends it in the clear, which the server cannot decrypt.) */
     if (version == MST_TLS1_2) {
