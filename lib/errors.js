@@ -115,6 +115,8 @@ const VERIFY_MESSAGES = {
   EE_KEY_TOO_SMALL: 'EE certificate key too weak',
   CA_KEY_TOO_SMALL: 'CA certificate key too weak',
   CA_MD_TOO_WEAK: 'CA signature digest algorithm too weak',
+  KEYUSAGE_NO_CERTSIGN: 'key usage does not include certificate signing',
+  UNHANDLED_CRITICAL_EXTENSION: 'unhandled critical extension',
   UNABLE_TO_GET_CRL: 'unable to get certificate CRL',
   CRL_HAS_EXPIRED: 'CRL has expired',
   CRL_NOT_YET_VALID: 'CRL is not yet valid',
@@ -129,54 +131,90 @@ function x509(der) {
   }
 }
 
-// Mbed TLS's verdict on the peer's chain -> node's code for it, or null when verified.
+const CRL_MISSING = 0x40000000; // MST_X509_CRL_MISSING in engine.h
+
+// Mbed TLS's verdict on the peer's chain -> OpenSSL's name for it, or null when verified.
 //   flags     the final MBEDTLS_X509_BADCERT_* flags (names excluded)
 //   verified  [[der, flags], ...]: the path Mbed TLS built, leaf (depth 0) upwards
 //   sent      [der, ...]: the chain as the peer sent it
-// Mbed TLS decides; this only names its decision the way node (OpenSSL) would, following
-// the order OpenSSL checks in: building the chain, extensions, revocation, then signatures
-// and validity periods from the top of the chain down.
+// Mbed TLS decides; this only names its decision the way node would. node lets OpenSSL run
+// every check and reports the last error found, so the errors are collected in OpenSSL's
+// order (building the chain, extensions, key strength, revocation, then signatures and
+// validity from the top down) and the last one is the answer.
 function verifyCode(flags, verified, sent) {
   if (flags === 0) return null;
   if (flags === 0xFFFFFFFF || flags & X509.BADCERT_MISSING || verified.length === 0) {
     return 'UNABLE_TO_GET_ISSUER_CERT';
   }
+  const found = [];
   const top = verified.length - 1;
   const depthFlags = verified.map(([, f]) => f);
+  let refusedIssuer = null;
   if (depthFlags[top] & X509.BADCERT_NOT_TRUSTED) {
     const last = x509(verified[top][0]);
-    // An issuer the peer sent that Mbed TLS would not take as a parent: not a CA, or a CA
-    // whose path length constraint the chain exceeds.
-    const refused = last && sent.map(x509).find((c) => c && !c.raw.equals(last.raw) && last.checkIssued(c));
-    if (refused) return refused.ca ? 'PATH_LENGTH_EXCEEDED' : 'INVALID_CA';
-    if (last && last.checkIssued(last)) {
-      return top === 0 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN';
+    // An issuer the peer sent that Mbed TLS would not take as a parent (OpenSSL would have
+    // built the chain with it and found fault later).
+    refusedIssuer = last && sent.map(x509).find((c) => c && !c.raw.equals(last.raw) &&
+      c.subject === last.issuer);
+    if (refusedIssuer) {
+      if (!refusedIssuer.ca) found.push('INVALID_CA');
+      else if (last.checkIssued(refusedIssuer)) found.push('PATH_LENGTH_EXCEEDED');
+    } else if (last && last.subject === last.issuer) {
+      found.push(top === 0 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN');
+    } else {
+      found.push(top === 0 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
     }
-    return top === 0 ? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' : 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY';
   }
   if (flags & (X509.BADCERT_KEY_USAGE | X509.BADCERT_EXT_KEY_USAGE | X509.BADCERT_NS_CERT_TYPE)) {
-    return 'INVALID_PURPOSE';
+    found.push('INVALID_PURPOSE');
   }
-  if (flags & X509.BADCERT_REVOKED) return 'CERT_REVOKED';
+  if (flags & X509.BADCERT_BAD_KEY) {
+    found.push(depthFlags[0] & X509.BADCERT_BAD_KEY ? 'EE_KEY_TOO_SMALL' : 'CA_KEY_TOO_SMALL');
+  }
+  if (flags & (X509.BADCERT_BAD_MD | X509.BADCERT_BAD_PK)) found.push('CA_MD_TOO_WEAK');
+  // Revocation, certificate by certificate from the leaf up.
+  for (const f of depthFlags) {
+    if (f & CRL_MISSING) found.push('UNABLE_TO_GET_CRL');
+    if (f & (X509.BADCRL_NOT_TRUSTED | X509.BADCRL_BAD_MD | X509.BADCRL_BAD_PK | X509.BADCRL_BAD_KEY)) {
+      found.push('CRL_SIGNATURE_FAILURE');
+    }
+    if (f & X509.BADCRL_FUTURE) found.push('CRL_NOT_YET_VALID');
+    if (f & X509.BADCRL_EXPIRED) found.push('CRL_HAS_EXPIRED');
+    if (f & X509.BADCERT_REVOKED) found.push('CERT_REVOKED');
+  }
+  // The refused issuer signed what it should not have: OpenSSL says so while verifying
+  // signatures (its checkIssued() is what refuses a key without keyCertSign).
+  if (refusedIssuer && !x509(verified[top][0]).checkIssued(refusedIssuer)) {
+    found.push('KEYUSAGE_NO_CERTSIGN');
+  }
   for (let depth = top; depth >= 0; depth--) {
     const f = depthFlags[depth];
     // Below the top, "not trusted" means the parent's signature on this one did not verify.
-    if (f & X509.BADCERT_NOT_TRUSTED) return 'CERT_SIGNATURE_FAILURE';
-    if (f & X509.BADCERT_FUTURE) return 'CERT_NOT_YET_VALID';
-    if (f & X509.BADCERT_EXPIRED) return 'CERT_HAS_EXPIRED';
+    if (depth < top && f & X509.BADCERT_NOT_TRUSTED) found.push('CERT_SIGNATURE_FAILURE');
+    if (f & X509.BADCERT_FUTURE) found.push('CERT_NOT_YET_VALID');
+    if (f & X509.BADCERT_EXPIRED) found.push('CERT_HAS_EXPIRED');
   }
-  if (flags & X509.BADCERT_BAD_KEY) return depthFlags[0] & X509.BADCERT_BAD_KEY ? 'EE_KEY_TOO_SMALL' : 'CA_KEY_TOO_SMALL';
-  if (flags & (X509.BADCERT_BAD_MD | X509.BADCERT_BAD_PK)) return 'CA_MD_TOO_WEAK';
-  if (flags & (X509.BADCRL_NOT_TRUSTED | X509.BADCRL_BAD_MD | X509.BADCRL_BAD_PK | X509.BADCRL_BAD_KEY)) {
-    return 'CRL_SIGNATURE_FAILURE';
-  }
-  if (flags & X509.BADCRL_EXPIRED) return 'CRL_HAS_EXPIRED';
-  if (flags & X509.BADCRL_FUTURE) return 'CRL_NOT_YET_VALID';
-  return 'CERT_REJECTED';
+  return found.length > 0 ? found[found.length - 1] : 'CERT_REJECTED';
 }
 
-function verifyError(code, flags) {
-  return new MbedtlsError(VERIFY_MESSAGES[code] || code, { code, verifyFlags: flags });
+// The verification errors node names; it reports every other one as UNSPECIFIED, with
+// OpenSSL's text as the message (src/crypto/crypto_common.cc in node).
+const NODE_NAMED = new Set(['UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'OUT_OF_MEM',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH']);
+
+// An error as node reports a verification failure: code (or UNSPECIFIED) and OpenSSL's text;
+// `reason` keeps the precise name either way.
+function verifyError(reason, flags) {
+  const code = NODE_NAMED.has(reason) ? reason : 'UNSPECIFIED';
+  return new MbedtlsError(VERIFY_MESSAGES[reason] || reason, { code, reason, verifyFlags: flags });
 }
 
 // Node's argument errors, with node's codes and message shapes.

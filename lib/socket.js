@@ -40,6 +40,10 @@ const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
 const MBEDTLS_ERR_SSL_CONN_EOF = -0x7280;
 const MBEDTLS_ERR_X509_CERT_VERIFY_FAILED = -0x2700;
 const MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE = -0x7480;
+const MBEDTLS_ERR_SSL_BAD_CERTIFICATE = -0x7A00;
+// MBEDTLS_ERR_X509_INVALID_EXTENSIONS + MBEDTLS_ERR_ASN1_UNEXPECTED_TAG: what x509_crt.c
+// returns for a critical extension it has no parser for.
+const MBEDTLS_ERR_X509_UNHANDLED_CRITICAL_EXTENSION = -0x2562;
 
 class TLSSocket extends Duplex {
   // new TLSSocket(socket, options), as node's: `socket` is the transport (a new net.Socket
@@ -191,22 +195,33 @@ class TLSSocket extends Duplex {
     transport.write(buffer, callback);
   }
 
-  _failed() {
+  // The error for the session's sticky failure, named as node names the same condition.
+  _sessionError() {
     const info = this[kSession].error();
-    let err;
-    if (info && info.errno === MBEDTLS_ERR_SSL_CONN_EOF) {
-      err = this._disconnectedError();
-    } else if (info && info.errno === MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
-      err = errors.fromNative(info, { code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
-        message: 'peer did not return a certificate' });
-    } else if (info && info.errno === MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
-      err = this._verifyError() || errors.fromNative(info);
-      err.mbedtlsCode = info.errno;
-      err.mbedtlsHex = errors.hex(info.errno);
-      err.mbedtlsText = info.message;
-    } else {
-      err = info ? errors.fromNative(info) : new MbedtlsError('TLS session failed');
+    if (!info) return new MbedtlsError('TLS session failed');
+    switch (info.errno) {
+      case MBEDTLS_ERR_SSL_CONN_EOF:
+        return this._disconnectedError();
+      case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+        return errors.fromNative(info, { code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
+          message: 'peer did not return a certificate' });
+      case MBEDTLS_ERR_X509_UNHANDLED_CRITICAL_EXTENSION:
+        // Mbed TLS cannot even parse such a certificate; node names it at verification.
+        return Object.assign(errors.verifyError('UNHANDLED_CRITICAL_EXTENSION', 0), mbedtlsFields(info));
+      case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
+      case MBEDTLS_ERR_SSL_BAD_CERTIFICATE: {
+        const err = this._verifyError();
+        if (err) return Object.assign(err, mbedtlsFields(info));
+        break;
+      }
+      default:
+        break;
     }
+    return errors.fromNative(info);
+  }
+
+  _failed() {
+    const err = this._sessionError();
     // Let the fatal alert leave before the transport is torn down.
     const transport = this[kTransport];
     if (!transport.destroyed && transport.writable && transport.writableLength > 0) {
@@ -296,7 +311,7 @@ class TLSSocket extends Duplex {
     out[1] = undefined;
     out[2] = 0;
     if (state & STATE_FAILED) {
-      callback(this._errorFromSession());
+      callback(this._sessionError());
       return;
     }
     if (ret !== 0) {
@@ -309,10 +324,6 @@ class TLSSocket extends Duplex {
     else callback();
   }
 
-  _errorFromSession() {
-    const info = this[kSession].error();
-    return info ? errors.fromNative(info) : new MbedtlsError('TLS session failed');
-  }
 
   _flushPendingWrite() {
     const pending = this[kPendingWrite];
@@ -544,6 +555,10 @@ class TLSSocket extends Duplex {
     const [current, peak] = this[kSession].memory();
     return { current, peak };
   }
+}
+
+function mbedtlsFields(info) {
+  return { mbedtlsCode: info.errno, mbedtlsHex: errors.hex(info.errno), mbedtlsText: info.message };
 }
 
 function legacyObject(der) {

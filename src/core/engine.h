@@ -193,6 +193,12 @@ uint32_t mst_session_verify_flags(const mst_session *session);
 /* The peer's certificate chain as DER, as it sent it (leaf first): index 0, 1, ...; NULL
  * past the end. Also after a handshake that refused the chain. */
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len);
+/* In the per-depth flags of mst_session_verified_certificate(): the config holds CRLs but
+ * none from this certificate's issuer. As node with a `crl` option (OpenSSL's
+ * CRL_CHECK_ALL), every certificate below a self-issued anchor then needs its issuer's CRL;
+ * the engine fails its verification (MBEDTLS_X509_BADCERT_OTHER) when one is missing. */
+#define MST_X509_CRL_MISSING 0x40000000u
+
 /* The chain as Mbed TLS verified it (also after a refused handshake): depth 0 is the
  * peer's leaf, the last depth the trust anchor when one was found. DER and the
  * MBEDTLS_X509_BADCERT_* flags of that depth (name checks excluded); NULL past the end. */

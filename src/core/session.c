@@ -161,6 +161,22 @@ static int get_timer(void *context)
 
 /* ---- Callbacks of our own, run inside Mbed TLS; they only record ---- */
 
+static bool issued_by_itself(const mbedtls_x509_crt *crt)
+{
+    return crt->issuer_raw.len == crt->subject_raw.len &&
+           memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->issuer_raw.len) == 0;
+}
+
+static bool has_crl_from(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *crt)
+{
+    for (; crl != NULL && crl->version != 0; crl = crl->next) {
+        if (crl->issuer_raw.len == crt->issuer_raw.len &&
+            memcmp(crl->issuer_raw.p, crt->issuer_raw.p, crt->issuer_raw.len) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Names are the embedder's to check, so a name mismatch is taken out of the leaf's flags;
  * every other flag stays and is kept per depth for the embedder's error reporting. */
 static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
@@ -180,13 +196,19 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
             session->sent[session->sent_length++].len = c->raw.len;
         }
     }
+    uint32_t recorded = *flags;
+    if (session->config->has_crl && !issued_by_itself(crt) &&
+        !has_crl_from(&session->config->crl, crt)) {
+        *flags |= MBEDTLS_X509_BADCERT_OTHER;
+        recorded = *flags | MST_X509_CRL_MISSING;
+    }
     uint8_t *copy = copy_der(crt);
     if (copy == NULL)
         return MBEDTLS_ERR_X509_ALLOC_FAILED;
     free(session->verified[depth].der);
     session->verified[depth].der = copy;
     session->verified[depth].len = crt->raw.len;
-    session->verified[depth].flags = *flags;
+    session->verified[depth].flags = recorded;
     /* Mbed TLS verifies from the top of the chain down: the first call is the deepest. */
     if ((size_t)depth + 1 > session->verified_length)
         session->verified_length = (size_t)depth + 1;
