@@ -11,7 +11,9 @@ const fs = require('fs');
 const tls = require('tls');
 const binding = require('./binding');
 const ciphers = require('./ciphers');
-const { MbedtlsError, fromNative, invalidArgType, invalidArgValue, coded } = require('./errors');
+const {
+  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, coded,
+} = require('./errors');
 
 const { constants } = binding;
 const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
@@ -55,19 +57,36 @@ function versionOption(name, value, fallback) {
       { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
   }
   throw coded(TypeError, 'ERR_TLS_INVALID_PROTOCOL_VERSION',
-    `${value} is not a valid ${name} TLS protocol version`);
+    `"${value}" is not a valid ${name === 'minVersion' ? 'minimum' : 'maximum'} TLS protocol version`);
 }
 
+// A native { errno, message, part } -> MbedtlsError, with node's code where node has one for
+// the same bad input (node's codes are OpenSSL's: ERR_OSSL_*).
 function fail(info, what) {
   const err = fromNative(info);
-  err.message = `${what}: ${err.message}`;
-  // The causes people meet most, said plainly.
-  if (info.errno === -0x3B80 || info.errno === -0x1380) err.code = 'ERR_MBEDTLS_PK_PASSWORD_MISMATCH';
-  if (info.errno === constants.ERR_KEY_MISMATCH) {
+  const part = info.part ? `${info.part}: ` : '';
+  err.message = `${what}: ${part}${err.message}`;
+  const required = [MBEDTLS_ERR.PK_PASSWORD_REQUIRED, MBEDTLS_ERR.PEM_PASSWORD_REQUIRED];
+  const mismatch = [MBEDTLS_ERR.PK_PASSWORD_MISMATCH, MBEDTLS_ERR.PEM_PASSWORD_MISMATCH];
+  if (required.includes(info.errno) || mismatch.includes(info.errno)) {
+    err.code = 'ERR_OSSL_BAD_DECRYPT';
+    err.message = `${what}: ${part}${required.includes(info.errno)
+      ? 'the key is encrypted and no passphrase was given' : 'wrong passphrase'} (${err.mbedtlsHex})`;
+  } else if (info.part === 'private key' && info.errno !== MBEDTLS_ERR.PK_UNKNOWN_PK_ALG) {
+    err.code = 'ERR_OSSL_UNSUPPORTED'; // node: the key could not be decoded
+  } else if (info.errno === constants.ERR_KEY_MISMATCH) {
     err.code = 'ERR_OSSL_X509_KEY_VALUES_MISMATCH';
     err.message = `${what}: the private key does not match the certificate (key values mismatch)`;
   }
   return err;
+}
+
+// A PEM-or-DER input that is neither: node's "no start line".
+function checkPemOrDer(name, buffer) {
+  if (buffer.length > 0 && buffer[0] === 0x30) return; // DER: an ASN.1 SEQUENCE
+  if (buffer.includes('-----BEGIN')) return;
+  throw new MbedtlsError(`Invalid ${name}: no PEM "-----BEGIN" line and not DER`,
+    { code: 'ERR_OSSL_PEM_NO_START_LINE' });
 }
 
 let defaultRoots; // [Buffer] of PEM, lazily
@@ -120,6 +139,7 @@ class SecureContext {
       passphrase: options.passphrase === undefined ? undefined : Buffer.from(options.passphrase),
       minVersion, maxVersion, suites,
     };
+    this._material.cert.forEach((cert) => checkPemOrDer('cert', cert));
     if (this._material.key.length > 0 && this._material.cert.length === 0) {
       throw coded(Error, 'ERR_MBEDTLS_NO_CERTIFICATE', 'A key was given without its certificate (cert option)');
     }
@@ -161,11 +181,7 @@ class SecureContext {
     const cas = m.ca || defaultCertificates();
     for (const ca of cas) {
       const r = config.addCA(ca, m.ca !== null);
-      if (typeof r === 'object' && r !== null) {
-        const err = fail(r, 'Invalid ca certificate');
-        err.code = 'ERR_MBEDTLS_INVALID_CA';
-        throw err;
-      }
+      if (typeof r === 'object' && r !== null) throw fail(r, 'Invalid ca certificate');
     }
     for (const crl of m.crl) {
       result = config.addCRL(crl);

@@ -8,6 +8,10 @@
 const { X509Certificate } = require('crypto');
 const MBEDTLS_ERROR_NAMES = require('./mbedtls-errors.json');
 
+// MBEDTLS_ERR.<NAME>: Mbed TLS's error numbers by constant name (MBEDTLS_ERR_<NAME>).
+const MBEDTLS_ERR = Object.freeze(Object.fromEntries(Object.entries(MBEDTLS_ERROR_NAMES)
+  .map(([code, name]) => [name, -parseInt(code.slice(3), 16)])));
+
 class MbedtlsError extends Error {
   // details: { code, mbedtlsCode, mbedtlsText, alert, ...fields copied onto the error }
   constructor(message, details = {}) {
@@ -232,7 +236,8 @@ function describe(value) {
 }
 
 function invalidArgType(name, expected, value) {
-  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+  const kind = name.includes('.') ? 'property' : 'argument';
+  const err = new TypeError(`The "${name}" ${kind} must be ${expected}. Received ${describe(value)}`);
   err.code = 'ERR_INVALID_ARG_TYPE';
   return err;
 }
@@ -250,7 +255,7 @@ function coded(ErrorClass, code, message) {
 }
 
 module.exports = {
-  MbedtlsError, ALERTS, X509, VERIFY_MESSAGES,
+  MbedtlsError, MBEDTLS_ERR, ALERTS, X509, VERIFY_MESSAGES,
   fromNative, verifyCode, verifyError, hex, mbedtlsCodeName,
   invalidArgType, invalidArgValue, coded,
 };

@@ -37,13 +37,9 @@ const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
 const STATE_FAILED = constants.STATE_FAILED;
 const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
-const MBEDTLS_ERR_SSL_CONN_EOF = -0x7280;
-const MBEDTLS_ERR_X509_CERT_VERIFY_FAILED = -0x2700;
-const MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE = -0x7480;
-const MBEDTLS_ERR_SSL_BAD_CERTIFICATE = -0x7A00;
-// MBEDTLS_ERR_X509_INVALID_EXTENSIONS + MBEDTLS_ERR_ASN1_UNEXPECTED_TAG: what x509_crt.c
-// returns for a critical extension it has no parser for.
-const MBEDTLS_ERR_X509_UNHANDLED_CRITICAL_EXTENSION = -0x2562;
+const { MBEDTLS_ERR } = errors;
+// What x509_crt.c returns for a critical extension it has no parser for.
+const UNHANDLED_CRITICAL_EXTENSION = MBEDTLS_ERR.X509_INVALID_EXTENSIONS + MBEDTLS_ERR.ASN1_UNEXPECTED_TAG;
 
 class TLSSocket extends Duplex {
   // new TLSSocket(socket, options), as node's: `socket` is the transport (a new net.Socket
@@ -200,16 +196,16 @@ class TLSSocket extends Duplex {
     const info = this[kSession].error();
     if (!info) return new MbedtlsError('TLS session failed');
     switch (info.errno) {
-      case MBEDTLS_ERR_SSL_CONN_EOF:
+      case MBEDTLS_ERR.SSL_CONN_EOF:
         return this._disconnectedError();
-      case MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE:
+      case MBEDTLS_ERR.SSL_NO_CLIENT_CERTIFICATE:
         return errors.fromNative(info, { code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE',
           message: 'peer did not return a certificate' });
-      case MBEDTLS_ERR_X509_UNHANDLED_CRITICAL_EXTENSION:
+      case UNHANDLED_CRITICAL_EXTENSION:
         // Mbed TLS cannot even parse such a certificate; node names it at verification.
         return Object.assign(errors.verifyError('UNHANDLED_CRITICAL_EXTENSION', 0), mbedtlsFields(info));
-      case MBEDTLS_ERR_X509_CERT_VERIFY_FAILED:
-      case MBEDTLS_ERR_SSL_BAD_CERTIFICATE: {
+      case MBEDTLS_ERR.X509_CERT_VERIFY_FAILED:
+      case MBEDTLS_ERR.SSL_BAD_CERTIFICATE: {
         const err = this._verifyError();
         if (err) return Object.assign(err, mbedtlsFields(info));
         break;
@@ -624,7 +620,11 @@ function connect(...args) {
   }
   if (options.checkServerIdentity === undefined) options.checkServerIdentity = tls.checkServerIdentity;
   validateConnectOptions(options);
-  if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
+  // Everything that parses input happens here, before any I/O.
+  const secureContext = options.secureContext !== undefined
+    ? context.validateSecureContext(options.secureContext) : context.cachedContext(options);
+  const ALPNList = context.alpnList(options.ALPNProtocols);
+  secureContext.native(false, ALPNList);
 
   let transport = options.socket;
   if (!transport) {
@@ -649,7 +649,7 @@ function connect(...args) {
     // Each handshake flight is one write; Nagle would only delay it.
     transport.setNoDelay(true);
   }
-  const socket = new TLSSocket(transport, { ...options, isServer: false });
+  const socket = new TLSSocket(transport, { ...options, isServer: false, secureContext, ALPNList });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);
   return socket;

@@ -73,6 +73,7 @@ void mst_error_set(mst_error *err, int code)
     if (err == NULL)
         return;
     err->code = code;
+    err->part = NULL;
     const char *text = engine_error_text(code);
     if (text != NULL)
         snprintf(err->text, sizeof(err->text), "%s", text);
@@ -367,8 +368,10 @@ int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t 
 
     mbedtls_x509_crt *crt = &config->own[config->own_count].chain;
     mbedtls_pk_context *pk = &config->own[config->own_count].key;
+    const char *part = "certificate";
     ret = parse_certificates(crt, chain, chain_len, 1, NULL);
     if (ret == 0) {
+        part = "private key";
         bool pem = find(key, key_len, "-----BEGIN") != NULL && key[key_len - 1] != '\0';
         unsigned char *copy = NULL;
         const unsigned char *input = key;
@@ -389,8 +392,10 @@ int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t 
             free(copy);
         }
     }
-    if (ret == 0 && mbedtls_pk_check_pair(&crt->pk, pk, mbedtls_ctr_drbg_random, &global_drbg) != 0)
+    if (ret == 0 && mbedtls_pk_check_pair(&crt->pk, pk, mbedtls_ctr_drbg_random, &global_drbg) != 0) {
+        part = NULL;
         ret = MST_ERR_KEY_MISMATCH;
+    }
     if (ret == 0)
         ret = mbedtls_ssl_conf_own_cert(&config->ssl, crt, pk);
     if (ret != 0) {
@@ -398,7 +403,10 @@ int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t 
         mbedtls_pk_free(pk);
         mbedtls_x509_crt_init(crt);
         mbedtls_pk_init(pk);
-        return fail(err, ret);
+        fail(err, ret);
+        if (err != NULL)
+            err->part = part;
+        return ret;
     }
     config->own_count++;
     return 0;

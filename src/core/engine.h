@@ -55,6 +55,7 @@ extern "C" {
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
     char text[160];  /* human-readable text for code */
+    const char *part; /* what was being parsed ("certificate", "private key"), or NULL */
 } mst_error;
 
 enum mst_endpoint { MST_CLIENT = 0, MST_SERVER = 1 };

@@ -41,7 +41,9 @@ Napi::Value ErrorInfo(Napi::Env env, int code, const char* text) {
 }
 
 Napi::Value ErrorInfo(Napi::Env env, const mst_error& error) {
-  return ErrorInfo(env, error.code, error.text);
+  Napi::Value info = ErrorInfo(env, error.code, error.text);
+  if (error.part != nullptr) info.As<Napi::Object>().Set("part", Napi::String::New(env, error.part));
+  return info;
 }
 
 // undefined on success, { errno, message } on failure.
