@@ -53,6 +53,40 @@ const ENGINE_CODES = {
   [-0x10007]: 'ERR_MBEDTLS_TOO_MANY_CERTIFICATES',
 };
 
+// Text that came from the peer (names in its certificate), made safe to print: quoted,
+// control and non-ASCII characters escaped, and cut short.
+function quote(text) {
+  const escaped = JSON.stringify(String(text)).replace(/[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.length > 200 ? `${escaped.slice(0, 197)}..."` : escaped;
+}
+
+// A plain-words pointer to the usual cause of the failures people meet most.
+function hintFor(code, { leaf, top, host } = {}) {
+  switch (code) {
+    case 'CERT_NOT_YET_VALID':
+      return `The certificate is valid from ${leaf ? leaf.validFrom : 'a later date'}; this ` +
+        `machine's clock says ${new Date().toUTCString()}. Is the system clock set?`;
+    case 'CERT_HAS_EXPIRED':
+      return `The certificate expired ${leaf ? leaf.validTo : ''}; this machine's clock says ` +
+        `${new Date().toUTCString()}.`;
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      return top ? `No trusted certificate for the issuer ${quote(top.issuer)} of ` +
+        `${quote(top.subject)}: trust it with the ca option, or have the server send its ` +
+        'intermediate certificates.' : undefined;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return leaf ? `The certificate is for ${quote(leaf.subjectAltName || `CN of ${leaf.subject}`)}` +
+        `, not ${quote(host)}.` : undefined;
+    case 'ERR_MBEDTLS_SSL_INVALID_RECORD':
+      return 'The peer sent a record this side cannot take, often one larger than the ' +
+        'receiving buffer (16384 bytes here); a peer with smaller buffers needs records ' +
+        'limited by max fragment length.';
+    default:
+      return undefined;
+  }
+}
+
 // { errno, message, alert } from the native side -> MbedtlsError
 function fromNative(info, extra = {}) {
   const details = { mbedtlsCode: info.errno, mbedtlsText: info.message, ...extra };
@@ -63,7 +97,10 @@ function fromNative(info, extra = {}) {
     details.code = details.code || alert.code;
     message = `peer sent fatal alert ${alert.name} (${info.alert}): ${message}`;
   }
-  return new MbedtlsError(extra.message || message, details);
+  const err = new MbedtlsError(extra.message || message, details);
+  const hint = hintFor(err.code);
+  if (hint) err.hint = hint;
+  return err;
 }
 
 // TLS alert descriptions (RFC 8446 6.2, RFC 5246 7.2) and node's codes for receiving them.
@@ -129,7 +166,7 @@ const VERIFY_MESSAGES = {
 
 function x509(der) {
   try {
-    return new X509Certificate(der);
+    return der ? new X509Certificate(der) : null;
   } catch {
     return null;
   }
@@ -256,6 +293,6 @@ function coded(ErrorClass, code, message) {
 
 module.exports = {
   MbedtlsError, MBEDTLS_ERR, ALERTS, X509, VERIFY_MESSAGES,
-  fromNative, verifyCode, verifyError, hex, mbedtlsCodeName,
+  fromNative, verifyCode, verifyError, hex, mbedtlsCodeName, hintFor, quote, x509,
   invalidArgType, invalidArgValue, coded,
 };

@@ -207,7 +207,11 @@ class TLSSocket extends Duplex {
       case MBEDTLS_ERR.X509_CERT_VERIFY_FAILED:
       case MBEDTLS_ERR.SSL_BAD_CERTIFICATE: {
         const err = this._verifyError();
-        if (err) return Object.assign(err, mbedtlsFields(info));
+        if (err) {
+          // As node leaves it on a socket it refused the peer of.
+          this.authorizationError = err.code;
+          return Object.assign(err, mbedtlsFields(info));
+        }
         break;
       }
       default:
@@ -231,8 +235,16 @@ class TLSSocket extends Duplex {
     const session = this[kSession];
     const flags = session.verifyFlags();
     if (flags === 0) return null;
-    const code = errors.verifyCode(flags, session.verifiedChain(), session.peerCertificates());
-    return code ? errors.verifyError(code, flags) : null;
+    const verified = session.verifiedChain();
+    const code = errors.verifyCode(flags, verified, session.peerCertificates());
+    if (!code) return null;
+    const err = errors.verifyError(code, flags);
+    const hint = errors.hintFor(err.reason, {
+      leaf: errors.x509(verified[0][0]),
+      top: errors.x509(verified[verified.length - 1][0]),
+    });
+    if (hint) err.hint = hint;
+    return err;
   }
 
   _onHandshakeDone() {
@@ -263,6 +275,10 @@ class TLSSocket extends Duplex {
         verifyError = check(hostname, this.getPeerCertificate(true)) || null;
       } catch (err) {
         verifyError = err;
+      }
+      if (verifyError && verifyError.code === 'ERR_TLS_CERT_ALTNAME_INVALID' && !verifyError.hint) {
+        verifyError.hint = errors.hintFor(verifyError.code,
+          { leaf: this.getPeerX509Certificate(), host: hostname });
       }
     }
     if (verifyError) {

@@ -69,3 +69,78 @@ describe('certificate verification at node:tls parity', () => {
     });
   }
 });
+
+describe('client certificate verification at node:tls parity', () => {
+  const cleanup = useCleanup();
+
+  // How one server library judges a client certificate: the server socket's authorized and
+  // authorizationError, on 'secureConnection' or, when it refused the client, on
+  // 'tlsClientError'. (The error itself differs by design: node finishes the handshake,
+  // then drops the client and reports ECONNRESET; Mbed TLS refuses inside the handshake,
+  // sending the client an alert, and the error carries the reason.)
+  async function judge(lib, chain, rejectUnauthorized) {
+    const server = cleanup.server(lib.createServer({
+      ...{ key: read('leaf.key'), cert: read('valid.pem') },
+      ca: ROOT, requestCert: true, rejectUnauthorized,
+    }, (s) => s.end()));
+    const port = await listen(server);
+    const verdict = new Promise((resolve) => {
+      server.on('secureConnection', (s) => resolve({ authorized: s.authorized, error: s.authorizationError }));
+      server.on('tlsClientError', (err, s) => resolve({ authorized: s.authorized, error: s.authorizationError }));
+    });
+    const client = cleanup.socket(tls.connect({
+      port, host: '127.0.0.1', servername: 'localhost', ca: ROOT, key: read('leaf.key'), cert: read(chain),
+    }));
+    client.on('error', () => {});
+    return verdict;
+  }
+
+  for (const c of CASES.filter((x) => x.sender === 'client')) {
+    for (const rejectUnauthorized of [false, true]) {
+      it(`${c.name} with rejectUnauthorized: ${rejectUnauthorized}`, async () => {
+        const node = await judge(tls, c.chain, rejectUnauthorized);
+        assert.equal(node.authorized, c.node === 'ok', 'node agrees with the corpus');
+        assert.deepEqual(await judge(ours, c.chain, rejectUnauthorized), node);
+      });
+    }
+  }
+});
+
+describe('verification errors', () => {
+  const cleanup = useCleanup();
+
+  async function failure(chain, host) {
+    const server = cleanup.server(tls.createServer({ key: read('leaf.key'), cert: read(chain) }));
+    const port = await listen(server);
+    const r = await handshakeOutcome(ours.connect({ port, host: '127.0.0.1', servername: host, ca: ROOT }));
+    return r.error;
+  }
+
+  it('carry Mbed TLS\'s code and flags', async () => {
+    const err = await failure('unknown-ca.pem', 'localhost');
+    assert.ok(err instanceof ours.MbedtlsError);
+    assert.equal(err.mbedtlsHex, '-0x2700');
+    assert.equal(err.verifyFlags & 0x08, 0x08); // MBEDTLS_X509_BADCERT_NOT_TRUSTED
+  });
+
+  it('hint at the clock for a certificate not yet valid', async () => {
+    assert.match((await failure('not-yet-valid.pem', 'localhost')).hint, /2090.*system clock/);
+  });
+
+  it('name the issuer that is missing', async () => {
+    assert.match((await failure('no-intermediate.pem', 'localhost')).hint, /issuer "CN=Corpus Intermediate CA"/);
+  });
+
+  it('name what the certificate is for on a name mismatch', async () => {
+    const err = await failure('wrong-host.pem', 'localhost');
+    assert.equal(err.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.match(err.hint, /"DNS:example.com", not "localhost"/);
+  });
+
+  it('escape what the peer controls', () => {
+    const { quote } = require('../lib/errors');
+    const shown = quote('evil\u0007\u001b[31m\u202ename\n');
+    assert.doesNotMatch(shown, /[^\x20-\x7e]/);
+    assert.match(shown, /\\u0007/);
+  });
+});
