@@ -61,7 +61,10 @@ for (const version of ['TLSv1.2', 'TLSv1.3']) {
           port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost', ALPNProtocols: ['spdy/3'],
         })));
         assert.equal(expected.secure, false);
-        if (client === ours) assert.equal(r.outcome.error.code, expected.error.code);
+        if (client === ours) {
+          assert.equal(r.outcome.error.code, expected.error.code);
+          assert.equal(r.outcome.error.alert, 'no_application_protocol');
+        }
         else assert.equal(r.outcome.error.code, 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL');
       });
     });
