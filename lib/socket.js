@@ -24,13 +24,11 @@ const { MbedtlsError } = errors;
 const kSession = Symbol('session');
 const kOut = Symbol('out');
 const kTransport = Symbol('transport');
-const kOptions = Symbol('options');
 const kContext = Symbol('context');
 const kPendingWrite = Symbol('pendingWrite');
 const kPausedTransport = Symbol('pausedTransport');
 const kTimer = Symbol('timer');
 const kStarted = Symbol('started');
-const kErrorEmitted = Symbol('errorEmitted');
 const kCloseNotify = Symbol('closeNotify');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
@@ -54,14 +52,12 @@ class TLSSocket extends Duplex {
       autoDestroy: true,
     });
     this[kTransport] = transport;
-    this[kOptions] = options;
     this[kContext] = options.secureContext || context.cachedContext(options);
     this[kOut] = [undefined, undefined, 0];
     this[kPendingWrite] = null;
     this[kPausedTransport] = false;
     this[kTimer] = null;
     this[kStarted] = false;
-    this[kErrorEmitted] = false;
     this[kCloseNotify] = false;
     this._parent = socket || null;
     this._tlsOptions = options;
@@ -117,7 +113,7 @@ class TLSSocket extends Duplex {
     if (this[kStarted] || this.destroyed) return;
     this[kStarted] = true;
     // A client speaks first; a server waits for the ClientHello.
-    if (!this[kOptions].isServer) this._afterNative(this[kSession].start());
+    if (!this._tlsOptions.isServer) this._afterNative(this[kSession].start());
   }
 
   _onTransportData(chunk) {
@@ -144,7 +140,7 @@ class TLSSocket extends Duplex {
   }
 
   _disconnectedError() {
-    const message = this[kOptions].isServer
+    const message = this._tlsOptions.isServer
       ? 'socket hang up'
       : 'Client network socket disconnected before secure TLS connection was established';
     const err = new Error(message);
@@ -249,7 +245,7 @@ class TLSSocket extends Duplex {
 
   _onHandshakeDone() {
     const session = this[kSession];
-    const options = this[kOptions];
+    const options = this._tlsOptions;
     this._secureEstablished = true;
     this.secureConnecting = false;
     this.alpnProtocol = session.alpn() || false;
@@ -530,7 +526,7 @@ class TLSSocket extends Duplex {
 
   getTLSTicket() { return undefined; }
 
-  getEphemeralKeyInfo() { return this[kOptions].isServer ? null : {}; }
+  getEphemeralKeyInfo() { return this._tlsOptions.isServer ? null : {}; }
 
   getFinished() { return undefined; }
 
@@ -548,7 +544,7 @@ class TLSSocket extends Duplex {
 
   setServername(name) {
     if (typeof name !== 'string') throw errors.invalidArgType('name', 'of type string', name);
-    if (this[kOptions].isServer) {
+    if (this._tlsOptions.isServer) {
       throw errors.coded(Error, 'ERR_TLS_SNI_FROM_SERVER', 'Cannot issue SNI from a TLS server-side socket');
     }
     const err = this[kSession].setServerName(name);
