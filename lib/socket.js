@@ -149,17 +149,14 @@ class TLSSocket extends Duplex {
   }
 
   // Acts on what one native call did: ciphertext out first (it may carry a fatal alert),
-  // then the handshake, then plaintext, then errors and the peer's close.
+  // then the handshake, then plaintext (records authenticated before any failure in the
+  // same chunk), then the failure or the peer's close.
   _afterNative(state) {
     const out = this[kOut];
     const plaintext = out[0];
     const ciphertext = out[1];
     out[0] = out[1] = undefined;
     if (ciphertext) this._sendCiphertext(ciphertext);
-    if (state & STATE_FAILED) {
-      this._failed();
-      return;
-    }
     if (state & EVENT_HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
@@ -171,6 +168,10 @@ class TLSSocket extends Duplex {
         this[kTransport].pause();
       }
       if (this.destroyed) return;
+    }
+    if (state & STATE_FAILED) {
+      this._failed();
+      return;
     }
     if (state & EVENT_PEER_CLOSED) {
       this[kCloseNotify] = Boolean(state & STATE_PEER_CLOSE_NOTIFY);
