@@ -89,6 +89,28 @@ function checkPemOrDer(name, buffer) {
     { code: 'ERR_OSSL_PEM_NO_START_LINE' });
 }
 
+// Builds a native trust store from CA bundles (strict: every certificate must parse) and CRLs.
+function trustStore(cas, crls, strict) {
+  const store = new binding.TrustStore();
+  for (const ca of cas) {
+    const r = store.addCA(ca, strict);
+    if (typeof r === 'object' && r !== null) throw fail(r, 'Invalid ca certificate');
+  }
+  for (const crl of crls) {
+    const r = store.addCRL(crl);
+    if (r) throw fail(r, 'Invalid crl');
+  }
+  return store;
+}
+
+// node's default trust store, parsed once per process (per worker), lazily. Roots Mbed TLS
+// cannot parse are passed over rather than refused.
+let defaultTrust;
+function defaultTrustStore() {
+  if (!defaultTrust) defaultTrust = trustStore(defaultCertificates(), [], false);
+  return defaultTrust;
+}
+
 let defaultRoots; // [Buffer] of PEM, lazily
 function defaultCertificates() {
   if (!defaultRoots) {
@@ -143,6 +165,9 @@ class SecureContext {
     if (this._material.key.length > 0 && this._material.cert.length === 0) {
       throw coded(Error, 'ERR_MBEDTLS_NO_CERTIFICATE', 'A key was given without its certificate (cert option)');
     }
+    const { ca, crl } = this._material;
+    this._trust = ca === null && crl.length === 0
+      ? defaultTrustStore() : trustStore(ca || defaultCertificates(), crl, ca !== null);
     this._configs = {};
     this._caCertificates = null;
     // Parse now so that bad input fails here, synchronously, before any I/O.
@@ -175,18 +200,9 @@ class SecureContext {
       throw new MbedtlsError('The cipher list leaves no suite for the allowed TLS versions',
         { code: 'ERR_SSL_NO_CIPHER_MATCH' });
     }
-    let result = config.setVersions(min, max) || config.setCiphersuites(m.suites);
+    let result = config.setVersions(min, max) || config.setCiphersuites(m.suites) ||
+      config.setTrust(this._trust);
     if (result) throw fail(result, 'Invalid TLS settings');
-
-    const cas = m.ca || defaultCertificates();
-    for (const ca of cas) {
-      const r = config.addCA(ca, m.ca !== null);
-      if (typeof r === 'object' && r !== null) throw fail(r, 'Invalid ca certificate');
-    }
-    for (const crl of m.crl) {
-      result = config.addCRL(crl);
-      if (result) throw fail(result, 'Invalid crl');
-    }
     // Keys pair with certificates in order, as node pairs key[i] with cert[i].
     m.key.forEach((key, i) => {
       const pem = Buffer.isBuffer(key) ? key : key.pem;

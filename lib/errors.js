@@ -51,6 +51,7 @@ const ENGINE_CODES = {
   [-0x10005]: 'ERR_MBEDTLS_NO_CERTIFICATE',
   [-0x10006]: 'ERR_MBEDTLS_KEY_MISMATCH',
   [-0x10007]: 'ERR_MBEDTLS_TOO_MANY_CERTIFICATES',
+  [-0x10008]: 'ERR_SSL_PACKET_LENGTH_TOO_LONG', // node's code for the same condition
 };
 
 // Text that came from the peer (names in its certificate), made safe to print: quoted,
@@ -78,10 +79,14 @@ function hintFor(code, { leaf, top, host } = {}) {
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return leaf ? `The certificate is for ${quote(leaf.subjectAltName || `CN of ${leaf.subject}`)}` +
         `, not ${quote(host)}.` : undefined;
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      return 'The peer sent a record larger than the receiving buffer allows (16384 bytes of ' +
+        'content here). This is Mbed TLS\'s -0x7200 problem seen from the other side: a peer ' +
+        'with small buffers must be sent records limited by max fragment length.';
     case 'ERR_MBEDTLS_SSL_INVALID_RECORD':
-      return 'The peer sent a record this side cannot take, often one larger than the ' +
-        'receiving buffer (16384 bytes here); a peer with smaller buffers needs records ' +
-        'limited by max fragment length.';
+      return 'The peer sent something that is not a TLS record of the negotiated version ' +
+        '(is it speaking TLS on this port, plain HTTP for example?), or a record larger ' +
+        'than this side\'s buffer (max fragment length).';
     default:
       return undefined;
   }

@@ -129,3 +129,23 @@ describe('trust store', () => {
     assert.equal(await run({ NODE_EXTRA_CA_CERTS: '' }), 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
   });
 });
+
+describe('the default trust store', () => {
+  it('is parsed once, whatever the number of contexts and servers', async () => {
+    const script = `
+      const tls = require('.');
+      const binding = require('./lib/binding');
+      const fs = require('fs');
+      const keep = [tls.createSecureContext({})];
+      const first = binding.memoryTotals()[0];
+      for (let i = 0; i < 20; i++) keep.push(tls.createSecureContext({}));
+      const server = { key: fs.readFileSync('certs/server-ecdsa.key'), cert: fs.readFileSync('certs/server-ecdsa-chain.pem') };
+      for (let i = 0; i < 20; i++) keep.push(tls.createServer(server));
+      console.log(JSON.stringify({ first, after: binding.memoryTotals()[0] }));`;
+    const { stdout } = await execFile(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..') });
+    const { first, after } = JSON.parse(stdout);
+    // The roots are hundreds of kilobytes; 40 more contexts add only their own keys.
+    assert.ok(first > 200 * 1024, `roots: ${first} bytes`);
+    assert.ok(after - first < 20 * 16 * 1024, `40 contexts added ${after - first} bytes`);
+  });
+});

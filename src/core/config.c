@@ -64,6 +64,7 @@ static const char *engine_error_text(int code)
     case MST_ERR_NO_CERTIFICATE: return "no certificate was found in the data";
     case MST_ERR_KEY_MISMATCH: return "the private key does not match the certificate";
     case MST_ERR_TOO_MANY: return "too many certificate and key pairs";
+    case MST_ERR_RECORD_OVERFLOW: return "the peer sent a record longer than TLS allows (record_overflow)";
     default: return NULL;
     }
 }
@@ -109,8 +110,6 @@ mst_config *mst_config_new(enum mst_endpoint endpoint, enum mst_transport transp
     config->endpoint = endpoint;
     config->transport = transport;
     mbedtls_ssl_config_init(&config->ssl);
-    mbedtls_x509_crt_init(&config->ca);
-    mbedtls_x509_crl_init(&config->crl);
     for (size_t i = 0; i < MST_MAX_OWN_CERTIFICATES; i++) {
         mbedtls_x509_crt_init(&config->own[i].chain);
         mbedtls_pk_init(&config->own[i].key);
@@ -167,8 +166,7 @@ void mst_config_unref(mst_config *config)
         atomic_fetch_sub_explicit(&config->references, 1, memory_order_acq_rel) != 1)
         return;
     mbedtls_ssl_config_free(&config->ssl);
-    mbedtls_x509_crt_free(&config->ca);
-    mbedtls_x509_crl_free(&config->crl);
+    mst_trust_unref(config->trust);
     for (size_t i = 0; i < MST_MAX_OWN_CERTIFICATES; i++) {
         mbedtls_x509_crt_free(&config->own[i].chain);
         mbedtls_pk_free(&config->own[i].key);
@@ -188,8 +186,12 @@ int mst_config_freeze(mst_config *config)
     bool expected = false;
     if (!atomic_compare_exchange_strong(&config->frozen, &expected, true))
         return 0;
-    if (config->has_ca)
-        mbedtls_ssl_conf_ca_chain(&config->ssl, &config->ca, config->has_crl ? &config->crl : NULL);
+    mst_trust *trust = config->trust;
+    if (trust != NULL) {
+        atomic_store(&trust->frozen, true);
+        if (trust->has_ca)
+            mbedtls_ssl_conf_ca_chain(&config->ssl, &trust->ca, trust->has_crl ? &trust->crl : NULL);
+    }
     return 0;
 }
 
@@ -317,19 +319,92 @@ static int parse_certificates(mbedtls_x509_crt *crt, const uint8_t *data, size_t
     return 0;
 }
 
+/* ---- Trust ---- */
+
+mst_trust *mst_trust_new(mst_error *err)
+{
+    if (mst_global_init(err) != 0)
+        return NULL;
+    mst_trust *trust = calloc(1, sizeof(*trust));
+    if (trust == NULL) {
+        fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return NULL;
+    }
+    atomic_init(&trust->references, 1);
+    atomic_init(&trust->frozen, false);
+    mbedtls_x509_crt_init(&trust->ca);
+    mbedtls_x509_crl_init(&trust->crl);
+    return trust;
+}
+
+void mst_trust_ref(mst_trust *trust)
+{
+    atomic_fetch_add_explicit(&trust->references, 1, memory_order_relaxed);
+}
+
+void mst_trust_unref(mst_trust *trust)
+{
+    if (trust == NULL ||
+        atomic_fetch_sub_explicit(&trust->references, 1, memory_order_acq_rel) != 1)
+        return;
+    mbedtls_x509_crt_free(&trust->ca);
+    mbedtls_x509_crl_free(&trust->crl);
+    free(trust);
+}
+
+static int check_trust_mutable(mst_trust *trust, mst_error *err)
+{
+    if (trust == NULL)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    if (atomic_load(&trust->frozen))
+        return fail(err, MST_ERR_CONFIG_FROZEN);
+    return 0;
+}
+
+int mst_trust_add_ca(mst_trust *trust, const uint8_t *data, size_t len, int strict,
+                     size_t *skipped, mst_error *err)
+{
+    int ret = check_trust_mutable(trust, err);
+    if (ret != 0)
+        return ret;
+    if (data == NULL || len == 0)
+        return fail(err, MST_ERR_NO_CERTIFICATE);
+    ret = parse_certificates(&trust->ca, data, len, strict, skipped);
+    if (ret != 0)
+        return fail(err, ret);
+    trust->has_ca = true;
+    return 0;
+}
+
+int mst_config_set_trust(mst_config *config, mst_trust *trust, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (trust != NULL)
+        mst_trust_ref(trust);
+    mst_trust_unref(config->trust);
+    config->trust = trust;
+    return 0;
+}
+
+/* The config's own trust store, created on first use. */
+static mst_trust *own_trust(mst_config *config, mst_error *err)
+{
+    if (config->trust == NULL)
+        config->trust = mst_trust_new(err);
+    return config->trust;
+}
+
 int mst_config_add_ca(mst_config *config, const uint8_t *data, size_t len, int strict,
                       size_t *skipped, mst_error *err)
 {
     int ret = check_mutable(config, err);
     if (ret != 0)
         return ret;
-    if (data == NULL || len == 0)
-        return fail(err, MST_ERR_NO_CERTIFICATE);
-    ret = parse_certificates(&config->ca, data, len, strict, skipped);
-    if (ret != 0)
-        return fail(err, ret);
-    config->has_ca = true;
-    return 0;
+    mst_trust *trust = own_trust(config, err);
+    return trust ? mst_trust_add_ca(trust, data, len, strict, skipped, err)
+                 : fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
 }
 
 static int parse_crl(void *crl, const unsigned char *buf, size_t len)
@@ -337,21 +412,30 @@ static int parse_crl(void *crl, const unsigned char *buf, size_t len)
     return mbedtls_x509_crl_parse(crl, buf, len);
 }
 
-int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_error *err)
+int mst_trust_add_crl(mst_trust *trust, const uint8_t *data, size_t len, mst_error *err)
 {
-    int ret = check_mutable(config, err);
+    int ret = check_trust_mutable(trust, err);
     if (ret != 0)
         return ret;
     if (data == NULL || len == 0)
         return fail(err, MBEDTLS_ERR_X509_INVALID_FORMAT);
     if (find(data, len, "-----BEGIN") != NULL)
-        ret = parse_pem_block(&config->crl, parse_crl, data, len);
+        ret = parse_pem_block(&trust->crl, parse_crl, data, len);
     else
-        ret = mbedtls_x509_crl_parse_der(&config->crl, data, len);
+        ret = mbedtls_x509_crl_parse_der(&trust->crl, data, len);
     if (ret != 0)
         return fail(err, ret);
-    config->has_crl = true;
+    trust->has_crl = true;
     return 0;
+}
+
+int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    mst_trust *trust = own_trust(config, err);
+    return trust ? mst_trust_add_crl(trust, data, len, err) : fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
 }
 
 int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t chain_len,

@@ -51,6 +51,7 @@ extern "C" {
 #define MST_ERR_NO_CERTIFICATE (-0x10005) /* PEM or DER held no certificate */
 #define MST_ERR_KEY_MISMATCH   (-0x10006) /* the private key does not match the certificate */
 #define MST_ERR_TOO_MANY       (-0x10007) /* more certificate/key pairs than a config holds */
+#define MST_ERR_RECORD_OVERFLOW (-0x10008) /* the peer sent an over-long record */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
@@ -83,6 +84,7 @@ enum mst_verify {
 #define MST_EVENT_NEW_SESSION_TICKET 0x02u
 #define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
 
+typedef struct mst_trust mst_trust;
 typedef struct mst_config mst_config;
 typedef struct mst_session mst_session;
 
@@ -92,6 +94,22 @@ int mst_global_init(mst_error *err);
 
 /* Bytes Mbed TLS holds in the whole process, now and at the most. */
 void mst_memory_totals(size_t *current, size_t *peak);
+
+/* ---- Trust: CAs and CRLs, parsed once and shared ---- */
+
+/* A trust store (trusted CAs and CRLs) that any number of configs can share, so a large CA
+ * bundle is parsed and held once. Reference-counted; read-only once a config using it has
+ * been frozen by a session. */
+mst_trust *mst_trust_new(mst_error *err);
+void mst_trust_ref(mst_trust *trust);
+void mst_trust_unref(mst_trust *trust);
+/* Trusted CAs: one or more PEM certificates or one DER certificate. With strict == 0,
+ * certificates Mbed TLS cannot parse are skipped (a system bundle with an exotic root),
+ * and *skipped (when not NULL) counts them; at least one must parse. */
+int mst_trust_add_ca(mst_trust *trust, const uint8_t *data, size_t len, int strict,
+                     size_t *skipped, mst_error *err);
+/* A certificate revocation list, PEM or DER. */
+int mst_trust_add_crl(mst_trust *trust, const uint8_t *data, size_t len, mst_error *err);
 
 /* ---- Configuration ---- */
 
@@ -105,12 +123,12 @@ void mst_config_unref(mst_config *config); /* frees on the last reference */
 /* Setters fail with MST_ERR_CONFIG_FROZEN once a session uses the config. */
 int mst_config_set_versions(mst_config *config, int min_version, int max_version, mst_error *err);
 int mst_config_set_verify(mst_config *config, enum mst_verify mode, mst_error *err);
-/* Trusted CAs: one or more PEM certificates or one DER certificate. With strict == 0,
- * certificates Mbed TLS cannot parse are skipped (a system bundle with an exotic root),
- * and *skipped (when not NULL) counts them; at least one must parse. */
+/* Uses `trust` (referenced) for verifying peers, in place of any trust set before. */
+int mst_config_set_trust(mst_config *config, mst_trust *trust, mst_error *err);
+/* Shorthands for a config's own trust store, created on first use: as mst_trust_add_ca()
+ * and mst_trust_add_crl(). */
 int mst_config_add_ca(mst_config *config, const uint8_t *data, size_t len, int strict,
                       size_t *skipped, mst_error *err);
-/* A certificate revocation list, PEM or DER. */
 int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_error *err);
 /* Our own certificate chain (PEM or DER, leaf first) and its private key (PEM or DER,
  * optionally encrypted; passphrase may be NULL). Up to 4 pairs, for example RSA and ECDSA.

@@ -21,16 +21,22 @@
 
 #define MST_MAX_OWN_CERTIFICATES 4
 
+struct mst_trust {
+    atomic_int references;
+    atomic_bool frozen; /* set when a config using it is frozen: handshakes read the lists */
+    mbedtls_x509_crt ca;
+    bool has_ca;
+    mbedtls_x509_crl crl;
+    bool has_crl;
+};
+
 struct mst_config {
     atomic_int references;
     atomic_bool frozen; /* set by the first session: Mbed TLS forbids changes after that */
     enum mst_endpoint endpoint;
     enum mst_transport transport;
     mbedtls_ssl_config ssl;
-    mbedtls_x509_crt ca;
-    bool has_ca;
-    mbedtls_x509_crl crl;
-    bool has_crl;
+    mst_trust *trust; /* CAs and CRLs, possibly shared with other configs; may be NULL */
     struct {
         mbedtls_x509_crt chain;
         mbedtls_pk_context key;

@@ -197,8 +197,8 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
         }
     }
     uint32_t recorded = *flags;
-    if (session->config->has_crl && !issued_by_itself(crt) &&
-        !has_crl_from(&session->config->crl, crt)) {
+    const mst_trust *trust = session->config->trust;
+    if (trust != NULL && trust->has_crl && !issued_by_itself(crt) && !has_crl_from(&trust->crl, crt)) {
         *flags |= MBEDTLS_X509_BADCERT_OTHER;
         recorded = *flags | MST_X509_CRL_MISSING;
     }
@@ -358,6 +358,30 @@ int64_t mst_session_timeout(const mst_session *session)
 
 /* ---- Driving Mbed TLS ---- */
 
+/* Mbed TLS refuses a malformed TLS record (INVALID_RECORD, or BAD_INPUT_DATA for one longer
+ * than its buffer) without telling the peer. Read the refused record's header and send the
+ * alert RFC 8446 5 asks for; an over-long record is reported as record_overflow. */
+static int refuse_record(mst_session *session, int ret)
+{
+    if (is_datagram(session) ||
+        (ret != MBEDTLS_ERR_SSL_INVALID_RECORD && ret != MBEDTLS_ERR_SSL_BAD_INPUT_DATA))
+        return ret;
+    const unsigned char *header = session->ssl.MBEDTLS_PRIVATE(in_hdr);
+    if (header == NULL)
+        return ret;
+    size_t length = ((size_t)header[3] << 8) | header[4];
+    unsigned char alert = MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR;
+    if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA || length > MBEDTLS_SSL_IN_CONTENT_LEN + 2048) {
+        alert = MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW;
+        ret = MST_ERR_RECORD_OVERFLOW;
+    } else if (header[0] < MBEDTLS_SSL_MSG_CHANGE_CIPHER_SPEC ||
+               header[0] > MBEDTLS_SSL_MSG_APPLICATION_DATA) {
+        alert = MBEDTLS_SSL_ALERT_MSG_UNEXPECTED_MESSAGE;
+    }
+    mbedtls_ssl_send_alert_message(&session->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert);
+    return ret;
+}
+
 static int run_handshake(mst_session *session)
 {
     while (!mbedtls_ssl_is_handshake_over(&session->ssl)) {
@@ -377,6 +401,7 @@ static int run_handshake(mst_session *session)
             if (ret == 0)
                 continue;
         }
+        ret = refuse_record(session, ret);
         if (ret == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE &&
             mbedtls_ssl_get_version_number(&session->ssl) == MBEDTLS_SSL_VERSION_TLS1_2) {
             /* Mbed TLS fails a TLS 1.2 handshake without a required client certificate
@@ -432,7 +457,7 @@ static int read_records(mst_session *session)
             }
             continue;
         default:
-            return fail(session, ret);
+            return fail(session, refuse_record(session, ret));
         }
     }
 }

@@ -20,11 +20,13 @@
 
 namespace {
 
+class TrustStore;
 class SecureContext;
 class Session;
 
 // What one environment (main thread or worker) holds: its live objects, for the cleanup hook.
 struct AddonData {
+  std::set<TrustStore*> trust_stores;
   std::set<SecureContext*> contexts;
   std::set<Session*> sessions;
 };
@@ -58,6 +60,66 @@ bool ThrowUnlessBuffer(const Napi::Env& env, const Napi::Value& value, const cha
   return true;
 }
 
+// Trusted CAs and CRLs, parsed once and shared by any number of SecureContexts.
+class TrustStore : public Napi::ObjectWrap<TrustStore> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TrustStore",
+                       {
+                           InstanceMethod<&TrustStore::AddCA>("addCA"),
+                           InstanceMethod<&TrustStore::AddCRL>("addCRL"),
+                       });
+  }
+
+  explicit TrustStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrustStore>(info) {
+    mst_error error{};
+    trust_ = mst_trust_new(&error);
+    if (trust_ == nullptr) {
+      Napi::Error::New(info.Env(), error.text).ThrowAsJavaScriptException();
+      return;
+    }
+    data_ = info.Env().GetInstanceData<AddonData>();
+    data_->trust_stores.insert(this);
+  }
+
+  ~TrustStore() override { Release(); }
+
+  void Release() {
+    if (trust_ == nullptr) return;
+    mst_trust_unref(trust_);
+    trust_ = nullptr;
+    data_->trust_stores.erase(this);
+  }
+
+  mst_trust* trust() const { return trust_; }
+
+ private:
+  // addCA(buffer, strict) -> number of certificates skipped | { errno, message }
+  Napi::Value AddCA(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (trust_ == nullptr || ThrowUnlessBuffer(env, info[0], "ca")) return env.Undefined();
+    auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+    mst_error error{};
+    size_t skipped = 0;
+    int ret = mst_trust_add_ca(trust_, buffer.Data(), buffer.Length(), info[1].ToBoolean(),
+                               &skipped, &error);
+    if (ret != 0) return ErrorInfo(env, error);
+    return Napi::Number::New(env, static_cast<double>(skipped));
+  }
+
+  Napi::Value AddCRL(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (trust_ == nullptr || ThrowUnlessBuffer(env, info[0], "crl")) return env.Undefined();
+    auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+    mst_error error{};
+    int ret = mst_trust_add_crl(trust_, buffer.Data(), buffer.Length(), &error);
+    return Result(env, ret, error);
+  }
+
+  mst_trust* trust_ = nullptr;
+  AddonData* data_ = nullptr;
+};
+
 class SecureContext : public Napi::ObjectWrap<SecureContext> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -65,8 +127,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                        {
                            InstanceMethod<&SecureContext::SetVersions>("setVersions"),
                            InstanceMethod<&SecureContext::SetVerify>("setVerify"),
-                           InstanceMethod<&SecureContext::AddCA>("addCA"),
-                           InstanceMethod<&SecureContext::AddCRL>("addCRL"),
+                           InstanceMethod<&SecureContext::SetTrust>("setTrust"),
                            InstanceMethod<&SecureContext::AddCertificate>("addCertificate"),
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
@@ -124,26 +185,17 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
     return Result(info.Env(), ret, error);
   }
 
-  // addCA(buffer, strict) -> undefined | { errno, message }; sets this.skipped for lenient bundles
-  Napi::Value AddCA(const Napi::CallbackInfo& info) {
+  // setTrust(trustStore): verify peers against this shared store of CAs and CRLs
+  Napi::Value SetTrust(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "ca")) return env.Undefined();
-    auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    TrustStore* store = info[0].IsObject() ? TrustStore::Unwrap(info[0].As<Napi::Object>()) : nullptr;
+    if (store == nullptr || store->trust() == nullptr) {
+      Napi::TypeError::New(env, "setTrust(trustStore)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     mst_error error{};
-    size_t skipped = 0;
-    int ret = mst_config_add_ca(config_, buffer.Data(), buffer.Length(), info[1].ToBoolean(),
-                                &skipped, &error);
-    if (ret != 0) return ErrorInfo(env, error);
-    return Napi::Number::New(env, static_cast<double>(skipped));
-  }
-
-  Napi::Value AddCRL(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "crl")) return env.Undefined();
-    auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
-    mst_error error{};
-    int ret = mst_config_add_crl(config_, buffer.Data(), buffer.Length(), &error);
-    return Result(env, ret, error);
+    return Result(env, mst_config_set_trust(config_, store->trust(), &error), error);
   }
 
   // addCertificate(chain, key, passphrase | undefined)
@@ -486,6 +538,8 @@ void CleanupEnvironment(AddonData* data) {
   for (Session* session : sessions) session->Free(true);
   std::vector<SecureContext*> contexts(data->contexts.begin(), data->contexts.end());
   for (SecureContext* context : contexts) context->Release();
+  std::vector<TrustStore*> stores(data->trust_stores.begin(), data->trust_stores.end());
+  for (TrustStore* store : stores) store->Release();
 }
 
 Napi::Value MemoryTotals(const Napi::CallbackInfo& info) {
@@ -518,6 +572,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook(CleanupEnvironment, data);
+  exports.Set("TrustStore", TrustStore::Define(env));
   exports.Set("SecureContext", SecureContext::Define(env));
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));

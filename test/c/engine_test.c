@@ -548,6 +548,34 @@ done:
     free_pair(&p);
 }
 
+/* A record Mbed TLS refuses still gets the peer the alert RFC 8446 5 asks for. */
+static void test_refused_record_alerts(const uint8_t header[5], int code, uint8_t alert)
+{
+    pair p = make_pair((options){0});
+    uint8_t record[5 + 64] = {0};
+    memcpy(record, header, 5);
+    CHECK_CODE(mst_session_feed_ciphertext(p.server, record, sizeof(record)), code);
+    size_t len;
+    const uint8_t *out = mst_session_peek_ciphertext(p.server, &len);
+    /* A plaintext fatal alert: type 21, length 2, level 2, description. */
+    CHECK(out != NULL && len == 7 && out[0] == 21 && out[4] == 2 && out[5] == 2 && out[6] == alert);
+done:
+    free_pair(&p);
+}
+
+static void test_oversized_record_is_record_overflow(void)
+{
+    static const uint8_t header[5] = {0x16, 0x03, 0x01, 0x48, 0x01};
+    test_refused_record_alerts(header, MST_ERR_RECORD_OVERFLOW, MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW);
+}
+
+static void test_bad_content_type_is_unexpected_message(void)
+{
+    static const uint8_t header[5] = {0x63, 0x03, 0x01, 0x00, 0x40};
+    test_refused_record_alerts(header, MBEDTLS_ERR_SSL_INVALID_RECORD,
+                               MBEDTLS_SSL_ALERT_MSG_UNEXPECTED_MESSAGE);
+}
+
 static void test_write_before_handshake(void)
 {
     pair p = make_pair((options){0});
@@ -750,6 +778,7 @@ static const test tests[] = {
     TEST(session_verify_overrides_config), TEST(server_name_sent_and_not_checked), TEST(no_server_name_sends_no_sni),
     TEST(alpn),
     TEST(garbage_to_server), TEST(garbage_to_client), TEST(garbage_after_handshake),
+    TEST(oversized_record_is_record_overflow), TEST(bad_content_type_is_unexpected_message),
     TEST(write_before_handshake),
     TEST(tls12_free_at_every_stage), TEST(tls13_free_at_every_stage),
     TEST(session_memory_accounting),
