@@ -20,7 +20,7 @@ function runChild(source) {
 // For the child scripts: client sessions on transports that take every write and never
 // answer, so each stays mid-handshake holding its Mbed TLS memory.
 const SESSIONS_PREAMBLE = `
-  const binding = require('./build/Release/mbedtls_stream.node');
+  const binding = require('./lib/binding');
   const { TLSSocket, createSecureContext } = require('.');
   const { Duplex } = require('stream');
   const fs = require('fs');
@@ -75,7 +75,7 @@ ${SESSIONS_PREAMBLE}
   it('is released when a worker with open connections is terminated', () => {
     const result = runChild(`
       const { Worker } = require('worker_threads');
-      const binding = require('./build/Release/mbedtls_stream.node');
+      const binding = require('./lib/binding');
       const root = JSON.stringify(process.cwd());
       // 20 connections (client and server side) open in the worker when it is terminated.
       const source = \`

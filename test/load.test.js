@@ -347,7 +347,7 @@ suite('load', function () {
 // ---- The children ----
 
 async function child(role, args) {
-  const binding = require('../build/Release/mbedtls_stream.node');
+  const binding = require('../lib/binding');
   const heap = () => binding.memoryTotals();
   const gcSettle = async () => {
     for (let i = 0; i < 10; i++) {
