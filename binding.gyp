@@ -28,7 +28,10 @@
         'src/napi/addon.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
-      'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      # A call that cannot throw because a worker's environment is stopping is dropped,
+      # not turned into a fatal error of the whole process.
+      'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED',
+                  'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS'],
     },
   ],
   'conditions': [

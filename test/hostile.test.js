@@ -520,6 +520,10 @@ describe('hostile clients against our server', function () {
     const TOTAL = 1000;
     const CONCURRENCY = 50;
     let started = 0;
+    // A client reset before the server accepted it never reaches any server code (it
+    // happens when the server is slow, under sanitizers): every accepted one must error.
+    let accepted = 0;
+    server.on('connection', () => { accepted++; });
     // connect, then nothing / half a ClientHello / a whole one, then FIN or RST.
     const disconnect = (i) => new Promise((resolve) => {
       const raw = net.connect({ port, host: HOST });
@@ -552,9 +556,11 @@ describe('hostile clients against our server', function () {
     const fdsBefore = openFds();
     const rssBefore = process.memoryUsage().rss;
     const errorsBefore = server.clientErrors.length;
+    accepted = 0;
     const start = Date.now();
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     await serverIdle();
+    const acceptedDuring = accepted;
     const elapsed = Date.now() - start;
     await delay(100);
     await settle(gc);
@@ -568,7 +574,8 @@ describe('hostile clients against our server', function () {
     console.log(`      fds ${fdsBefore} -> ${fdsAfter}; RSS ${mib(rssBefore)} -> ${mib(rssAfter)} MiB ` +
       `(${rssAfter >= rssBefore ? '+' : ''}${mib(rssAfter - rssBefore)} MiB)`);
     // Every client that gave up is reported once, with a code.
-    assert.equal(errors.length, TOTAL);
+    assert.ok(acceptedDuring > TOTAL * 0.9, `${acceptedDuring} of ${TOTAL} accepted`);
+    assert.equal(errors.length, acceptedDuring);
     for (const err of errors) assertCoded(err, 'abrupt disconnect');
     assert.ok(Math.abs(fdsAfter - fdsBefore) <= 3, `fds ${fdsBefore} -> ${fdsAfter}`);
     assert.ok(rssAfter - rssBefore < 30 << 20, `RSS grew ${mib(rssAfter - rssBefore)} MiB`);

@@ -18,7 +18,11 @@ typedef struct mst_bytes {
 } mst_bytes;
 
 static inline size_t mst_bytes_length(const mst_bytes *b) { return b->end - b->start; }
-static inline const uint8_t *mst_bytes_front(const mst_bytes *b) { return b->data + b->start; }
+/* NULL for a buffer that never held anything (NULL + 0 is undefined in C). */
+static inline const uint8_t *mst_bytes_front(const mst_bytes *b)
+{
+    return b->data != NULL ? b->data + b->start : NULL;
+}
 
 static inline void mst_bytes_free(mst_bytes *b)
 {
@@ -29,7 +33,7 @@ static inline void mst_bytes_free(mst_bytes *b)
 /* Makes room for `need` more bytes at the end; returns a pointer there or NULL. */
 static inline uint8_t *mst_bytes_reserve(mst_bytes *b, size_t need)
 {
-    if (b->capacity - b->end >= need)
+    if (b->data != NULL && b->capacity - b->end >= need)
         return b->data + b->end;
     size_t length = b->end - b->start;
     if (b->start > 0 && b->capacity - length >= need) {

@@ -559,11 +559,11 @@ int mst_session_close(mst_session *session)
 static const uint8_t *peek(const mst_session *session, const mst_bytes *b, size_t *len)
 {
     size_t available = mst_bytes_length(b);
-    const uint8_t *front = mst_bytes_front(b);
     if (available == 0) {
         *len = 0;
         return NULL;
     }
+    const uint8_t *front = mst_bytes_front(b);
     if (is_datagram(session)) {
         *len = ((size_t)front[0] << 8) | front[1];
         return front + 2;
