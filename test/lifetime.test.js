@@ -114,6 +114,36 @@ ${SESSIONS_PREAMBLE}
   });
 });
 
+describe('worker termination', () => {
+  it('in the middle of native calls leaves the process standing', () => {
+    // A worker busy creating, driving and feeding sessions is terminated at a random
+    // moment, 20 times: the process must neither abort nor crash.
+    const result = runChild(`
+      const { Worker } = require('worker_threads');
+      const root = JSON.stringify(process.cwd());
+      const source = \`
+        const binding = require(\${root} + '/lib/binding');
+        const { createSecureContext } = require(\${root});
+        const context = createSecureContext({});
+        const out = [];
+        for (;;) {
+          const session = new binding.Session(context.native(false), out);
+          session.start();
+          session.feed(Buffer.from([0x16, 3, 3, 0, 4, 1, 2, 3, 4]));
+        }\`;
+      (async () => {
+        for (let i = 0; i < 20; i++) {
+          const worker = new Worker(source, { eval: true });
+          worker.on('error', () => {});
+          await new Promise((r) => setTimeout(r, 5 + (i % 5) * 5));
+          await worker.terminate();
+        }
+        console.log(JSON.stringify({ terminated: 20 }));
+      })();`);
+    assert.equal(result.terminated, 20);
+  });
+});
+
 describe('destroy() from event handlers', () => {
   const cleanup = useCleanup();
 
