@@ -184,13 +184,15 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
     mst_session *session = context;
     if (depth == 0)
         *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
-    if (depth < 0 || depth >= MAX_CHAIN_DEPTH)
+    /* Mbed TLS verifies an empty placeholder (no DER) when every certificate the peer
+     * sent had an unknown signature algorithm: there is nothing of it to keep. */
+    if (depth < 0 || depth >= MAX_CHAIN_DEPTH || crt->raw.len == 0)
         return 0;
     if (depth == 0) {
         /* The leaf heads the list Mbed TLS parsed from the peer's Certificate message. */
         forget_sent_chain(session);
-        for (const mbedtls_x509_crt *c = crt; c != NULL && session->sent_length < MAX_CHAIN_DEPTH;
-             c = c->next) {
+        for (const mbedtls_x509_crt *c = crt;
+             c != NULL && c->raw.len > 0 && session->sent_length < MAX_CHAIN_DEPTH; c = c->next) {
             if ((session->sent[session->sent_length].der = copy_der(c)) == NULL)
                 return MBEDTLS_ERR_X509_ALLOC_FAILED;
             session->sent[session->sent_length++].len = c->raw.len;
