@@ -144,6 +144,46 @@ describe('worker termination', () => {
   });
 });
 
+describe('process exit', () => {
+  // A child with open TLS connections (client and server side, mid-transfer) ends: by
+  // process.exit(), and by its event loop running dry with the sockets unref'd.
+  for (const how of ['process.exit()', 'an empty event loop']) {
+    it(`with connections open, by ${how}, is clean`, () => {
+      const result = runChild(`
+        const tls = require('.');
+        const fs = require('fs');
+        const c = (f) => fs.readFileSync('certs/' + f);
+        const sockets = [];
+        let open = 0;
+        // Both ends of all 10 connections are up (a TLS 1.3 client finishes first).
+        const opened = () => {
+          if (++open < 20) return;
+          console.log(JSON.stringify({ open: open / 2 }));
+          if (${JSON.stringify(how)} === 'process.exit()') process.exit(0);
+          server.unref();
+          for (const s of sockets) s.unref();
+        };
+        const server = tls.createServer({ key: c('server-ecdsa.key'), cert: c('server-ecdsa-chain.pem') }, (s) => {
+          s.on('data', () => {});
+          s.write(Buffer.alloc(1 << 20));
+          sockets.push(s);
+          opened();
+        });
+        server.listen(0, '127.0.0.1', () => {
+          for (let i = 0; i < 10; i++) {
+            const s = tls.connect({ port: server.address().port, host: '127.0.0.1', ca: c('ca.pem') }, () => {
+              s.write(Buffer.alloc(1 << 16));
+              opened();
+            });
+            s.on('data', () => {});
+            sockets.push(s);
+          }
+        });`);
+      assert.equal(result.open, 10);
+    });
+  }
+});
+
 describe('destroy() from event handlers', () => {
   const cleanup = useCleanup();
 
