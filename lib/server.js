@@ -76,6 +76,9 @@ class Server extends net.Server {
       if (!socket._secureEstablished) this.emit('tlsClientError', err, socket);
     };
     socket.on('error', onError);
+    if (this.listenerCount('keylog') > 0) {
+      socket.on('keylog', (line) => this.emit('keylog', line, socket));
+    }
     socket.once('secure', () => {
       clearTimeout(timer);
       this.emit('secureConnection', socket);

@@ -53,7 +53,7 @@ class TLSSocket extends Duplex {
     });
     this[kTransport] = transport;
     this[kContext] = options.secureContext || context.cachedContext(options);
-    this[kOut] = [undefined, undefined, 0];
+    this[kOut] = [undefined, undefined, 0, undefined]; // plaintext, ciphertext, write status, key log
     this[kPendingWrite] = null;
     this[kPausedTransport] = false;
     this[kTimer] = null;
@@ -91,6 +91,14 @@ class TLSSocket extends Duplex {
         if (err) throw errors.fromNative(err);
       }
     }
+
+    // The key log costs nothing until someone listens, as in node.
+    const onNewListener = (event) => {
+      if (event !== 'keylog') return;
+      session.enableKeylog();
+      this.removeListener('newListener', onNewListener);
+    };
+    this.on('newListener', onNewListener);
 
     transport.on('data', (chunk) => this._onTransportData(chunk));
     transport.on('end', () => this._onTransportEnd());
@@ -155,8 +163,18 @@ class TLSSocket extends Duplex {
     const out = this[kOut];
     const plaintext = out[0];
     const ciphertext = out[1];
-    out[0] = out[1] = undefined;
+    const keylog = out[3];
+    out[0] = out[1] = out[3] = undefined;
     if (ciphertext) this._sendCiphertext(ciphertext);
+    if (keylog) {
+      // One event per NSS key log line, newline included, as node emits them.
+      for (let start = 0; start < keylog.length;) {
+        const end = keylog.indexOf(0x0a, start) + 1;
+        this.emit('keylog', keylog.subarray(start, end));
+        start = end;
+      }
+      if (this.destroyed) return;
+    }
     if (state & EVENT_HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
@@ -550,6 +568,23 @@ class TLSSocket extends Duplex {
     }
     const err = this[kSession].setServerName(name);
     if (err) throw errors.fromNative(err);
+  }
+
+  // RFC 5705 / RFC 8446 7.5 keying material, as node's exportKeyingMaterial().
+  exportKeyingMaterial(length, label, context) {
+    if (!Number.isInteger(length) || length < 0 || length > 0xFFFFFFFF) {
+      throw errors.invalidArgType('length', 'of type number', length);
+    }
+    if (typeof label !== 'string') throw errors.invalidArgType('label', 'of type string', label);
+    if (context !== undefined && !Buffer.isBuffer(context)) {
+      throw errors.invalidArgType('context', 'an instance of Buffer, TypedArray, or DataView', context);
+    }
+    if (!this._secureEstablished || this.destroyed) {
+      throw errors.coded(Error, 'ERR_TLS_INVALID_STATE', 'TLS socket connection must be securely established');
+    }
+    const result = this[kSession].exportKeyingMaterial(length, label, context);
+    if (!Buffer.isBuffer(result)) throw errors.fromNative(result);
+    return result;
   }
 
   renegotiate(options, callback) {

@@ -83,6 +83,7 @@ enum mst_verify {
 #define MST_EVENT_HANDSHAKE_DONE     0x01u
 #define MST_EVENT_NEW_SESSION_TICKET 0x02u
 #define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
+#define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_config mst_config;
@@ -225,6 +226,18 @@ const uint8_t *mst_session_verified_certificate(const mst_session *session, size
                                                 size_t *len, uint32_t *flags);
 /* Our own leaf certificate as sent in this session, as DER, or NULL. */
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
+
+/* Starts recording the session's secrets as NSS key log lines ("CLIENT_RANDOM ...",
+ * "CLIENT_TRAFFIC_SECRET_0 ...", one per line, '\n'-terminated), for Wireshark. Call before
+ * the handshake; lines then wait in a window (MST_EVENT_KEYLOG says when). */
+int mst_session_enable_keylog(mst_session *session);
+const uint8_t *mst_session_peek_keylog(const mst_session *session, size_t *len);
+void mst_session_consume_keylog(mst_session *session, size_t len);
+
+/* RFC 5705 / RFC 8446 7.5 keying material exporter; context may be NULL (no context). */
+int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_t len,
+                                       const char *label, size_t label_len,
+                                       const uint8_t *context, size_t context_len);
 
 /* Bytes Mbed TLS holds for this session, now and at the most. */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);

@@ -26,6 +26,7 @@ struct mst_session {
     mst_bytes ciphertext_in;  /* from the transport; datagram mode: 2-byte length prefixes */
     mst_bytes ciphertext_out; /* to the transport; likewise */
     mst_bytes plaintext_out;  /* to the application */
+    mst_bytes keylog;         /* NSS key log lines, when enabled */
     mst_error error;
     unsigned events;
     unsigned flags; /* the MST_STATE_* bits that are remembered, not derived */
@@ -234,6 +235,48 @@ int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsign
     return 0;
 }
 
+/* Mbed TLS hands over each secret as it derives it; it becomes an NSS key log line. */
+static void record_keys(void *context, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+                        size_t secret_len, const unsigned char client_random[32],
+                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    (void)server_random;
+    (void)prf;
+    mst_session *session = context;
+    const char *label;
+    switch (type) {
+    case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET: label = "CLIENT_RANDOM"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET: label = "CLIENT_EARLY_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_EARLY_EXPORTER_SECRET: label = "EARLY_EXPORTER_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET: label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET: label = "SERVER_HANDSHAKE_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET: label = "CLIENT_TRAFFIC_SECRET_0"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET: label = "SERVER_TRAFFIC_SECRET_0"; break;
+    default: return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    size_t label_len = strlen(label);
+    size_t line_len = label_len + 1 + 64 + 1 + 2 * secret_len + 1;
+    uint8_t *line = mst_bytes_reserve(&session->keylog, line_len);
+    if (line == NULL)
+        return; /* a key log line is lost, the connection is not */
+    memcpy(line, label, label_len);
+    uint8_t *p = line + label_len;
+    *p++ = ' ';
+    for (size_t i = 0; i < 32; i++) {
+        *p++ = (uint8_t)hex[client_random[i] >> 4];
+        *p++ = (uint8_t)hex[client_random[i] & 15];
+    }
+    *p++ = ' ';
+    for (size_t i = 0; i < secret_len; i++) {
+        *p++ = (uint8_t)hex[secret[i] >> 4];
+        *p++ = (uint8_t)hex[secret[i] & 15];
+    }
+    *p = '\n';
+    session->keylog.end += line_len;
+    session->events |= MST_EVENT_KEYLOG;
+}
+
 /* ---- Life cycle ---- */
 
 mst_session *mst_session_new(mst_config *config, mst_error *err)
@@ -286,6 +329,9 @@ void mst_session_free(mst_session *session)
     if (session->plaintext_out.data != NULL)
         mbedtls_platform_zeroize(session->plaintext_out.data, session->plaintext_out.capacity);
     mst_bytes_free(&session->plaintext_out);
+    if (session->keylog.data != NULL)
+        mbedtls_platform_zeroize(session->keylog.data, session->keylog.capacity);
+    mst_bytes_free(&session->keylog);
     free(session->transport_id);
     free(session->server_name);
     for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
@@ -318,6 +364,36 @@ int mst_session_set_server_name(mst_session *session, const char *name)
     free(session->server_name);
     session->server_name = copy;
     return 0;
+}
+
+int mst_session_enable_keylog(mst_session *session)
+{
+    mbedtls_ssl_set_export_keys_cb(&session->ssl, record_keys, session);
+    return 0;
+}
+
+const uint8_t *mst_session_peek_keylog(const mst_session *session, size_t *len)
+{
+    *len = mst_bytes_length(&session->keylog);
+    return *len ? mst_bytes_front(&session->keylog) : NULL;
+}
+
+void mst_session_consume_keylog(mst_session *session, size_t len)
+{
+    mst_bytes_consume(&session->keylog, len);
+}
+
+int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_t len,
+                                       const char *label, size_t label_len,
+                                       const uint8_t *context, size_t context_len)
+{
+    if (!session->handshake_done || session->error.code != 0)
+        return MST_ERR_NOT_READY;
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_export_keying_material(
+                                     &session->ssl, out, len, label, label_len,
+                                     context, context_len, context != NULL));
+    return ret;
 }
 
 int mst_session_set_verify(mst_session *session, enum mst_verify mode)

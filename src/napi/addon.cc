@@ -270,6 +270,8 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::Destroy>("destroy"),
             InstanceMethod<&Session::SetServerName>("setServerName"),
             InstanceMethod<&Session::SetVerify>("setVerify"),
+            InstanceMethod<&Session::EnableKeylog>("enableKeylog"),
+            InstanceMethod<&Session::ExportKeyingMaterial>("exportKeyingMaterial"),
             InstanceMethod<&Session::Error>("error"),
             InstanceMethod<&Session::Protocol>("protocol"),
             InstanceMethod<&Session::Cipher>("cipher"),
@@ -340,6 +342,13 @@ class Session : public Napi::ObjectWrap<Session> {
       out.Set(1u, env.Undefined());
     }
     unsigned events = mst_session_take_events(session_);
+    if (events & MST_EVENT_KEYLOG) {
+      const uint8_t* lines = mst_session_peek_keylog(session_, &len);
+      if (lines != nullptr) {
+        out.Set(3u, Napi::Buffer<uint8_t>::Copy(env, lines, len));
+        mst_session_consume_keylog(session_, len);
+      }
+    }
     return Napi::Number::New(env, mst_session_state(session_) | (events << 8));
   }
 
@@ -418,6 +427,33 @@ class Session : public Napi::ObjectWrap<Session> {
       ret = mst_session_set_server_name(session_, nullptr);
     }
     if (ret == 0) return env.Undefined();
+    mst_error error{};
+    mst_error_set(&error, ret);
+    return ErrorInfo(env, error);
+  }
+
+  Napi::Value EnableKeylog(const Napi::CallbackInfo& info) {
+    if (session_ != nullptr) mst_session_enable_keylog(session_);
+    return info.Env().Undefined();
+  }
+
+  // exportKeyingMaterial(length, label, context | undefined) -> Buffer | { errno, message }
+  Napi::Value ExportKeyingMaterial(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return ErrorInfo(env, MST_ERR_NOT_READY, "the socket is destroyed");
+    size_t length = info[0].As<Napi::Number>().Uint32Value();
+    std::string label = info[1].As<Napi::String>().Utf8Value();
+    const uint8_t* context = nullptr;
+    size_t context_len = 0;
+    if (info[2].IsBuffer()) {
+      auto buffer = info[2].As<Napi::Buffer<uint8_t>>();
+      context = buffer.Data();
+      context_len = buffer.Length();
+    }
+    auto out = Napi::Buffer<uint8_t>::New(env, length);
+    int ret = mst_session_export_keying_material(session_, out.Data(), length, label.data(),
+                                                 label.size(), context, context_len);
+    if (ret == 0) return out;
     mst_error error{};
     mst_error_set(&error, ret);
     return ErrorInfo(env, error);
@@ -588,6 +624,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_HANDSHAKE_DONE", MST_EVENT_HANDSHAKE_DONE << 8);
   constants.Set("EVENT_NEW_SESSION_TICKET", MST_EVENT_NEW_SESSION_TICKET << 8);
   constants.Set("EVENT_PEER_CLOSED", MST_EVENT_PEER_CLOSED << 8);
+  constants.Set("EVENT_KEYLOG", MST_EVENT_KEYLOG << 8);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));
   constants.Set("VERIFY_REQUIRED", static_cast<int>(MST_VERIFY_REQUIRED));
