@@ -17,6 +17,11 @@ module.exports = {
   Server,
   MbedtlsError: errors.MbedtlsError,
   getCiphers: ciphers.getCiphers,
+  // Bytes Mbed TLS holds in this process, now and at the most.
+  mbedtlsMemoryUsage() {
+    const [current, peak] = require('./binding').memoryTotals();
+    return { current, peak };
+  },
   // node's own name rules and trust store, used as they are.
   checkServerIdentity: tls.checkServerIdentity,
   get rootCertificates() { return tls.rootCertificates; },

@@ -570,6 +570,14 @@ class TLSSocket extends Duplex {
     if (err) throw errors.fromNative(err);
   }
 
+  // As node's: the most plaintext each record we send carries, 512 to 16384; true when set.
+  setMaxSendFragment(size) {
+    if (!Number.isInteger(size) || size < -0x80000000 || size > 0x7FFFFFFF) {
+      throw errors.invalidArgType('size', 'of type number', size);
+    }
+    return size >= 0 && !this.destroyed && this[kSession].setMaxSendFragment(size);
+  }
+
   // RFC 5705 / RFC 8446 7.5 keying material, as node's exportKeyingMaterial().
   exportKeyingMaterial(length, label, context) {
     if (!Number.isInteger(length) || length < 0 || length > 0xFFFFFFFF) {

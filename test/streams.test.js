@@ -138,3 +138,76 @@ describe('after destroy()', () => {
     assert.deepEqual(await gettersAfterDestroy(ours), await gettersAfterDestroy(tls));
   });
 });
+
+describe('setMaxSendFragment()', () => {
+  const cleanup = useCleanup();
+
+  // Sends `size` bytes after capping the fragment at `fragment`; returns the lengths of the
+  // application data records that went to the transport, and what node's server received.
+  async function send(fragment, size) {
+    const server = cleanup.server(tls.createServer(certs.ecdsa));
+    const received = new Promise((resolve) => server.on('secureConnection', (s) => {
+      const chunks = [];
+      s.on('data', (d) => chunks.push(d));
+      s.on('end', () => { resolve(Buffer.concat(chunks)); s.end(); });
+    }));
+    const port = await listen(server);
+    const transport = net.connect(port, '127.0.0.1');
+    const written = [];
+    const write = transport.write.bind(transport);
+    transport.write = (data, ...rest) => { written.push(Buffer.from(data)); return write(data, ...rest); };
+    const socket = cleanup.socket(ours.connect({ socket: transport, host: 'localhost', ca: certs.ca }));
+    await once(socket, 'secureConnect');
+    const accepted = socket.setMaxSendFragment(fragment);
+    const before = written.length;
+    const payload = randomBytes(size);
+    socket.end(payload);
+    const data = await received;
+    const bytes = Buffer.concat(written.slice(before));
+    const records = [];
+    for (let i = 0; i + 5 <= bytes.length; i += 5 + bytes.readUInt16BE(i + 3)) {
+      records.push(bytes.readUInt16BE(i + 3));
+    }
+    return { accepted, records, intact: sha256(data) === sha256(payload) };
+  }
+
+  it('caps every record we send, and the peer gets the data intact', async () => {
+    const capped = await send(512, 20000);
+    assert.equal(capped.accepted, true);
+    assert.equal(capped.intact, true);
+    assert.ok(capped.records.length >= 40, `${capped.records.length} records`);
+    // 512 bytes of plaintext plus the record's own overhead (type, tag, padding).
+    assert.ok(Math.max(...capped.records) <= 512 + 64, `largest ${Math.max(...capped.records)}`);
+    const uncapped = await send(16384, 20000);
+    assert.ok(Math.max(...uncapped.records) > 16384, 'a full-size record by default');
+  });
+
+  it('takes and refuses the sizes node does', async () => {
+    const server = cleanup.server(tls.createServer(certs.ecdsa));
+    const port = await listen(server);
+    const answers = async (lib) => {
+      const socket = cleanup.socket(lib.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca }));
+      await once(socket, 'secureConnect');
+      const result = [511, 512, 16384, 16385, -1].map((n) => socket.setMaxSendFragment(n));
+      assert.throws(() => socket.setMaxSendFragment('x'), { code: 'ERR_INVALID_ARG_TYPE' });
+      return result;
+    };
+    assert.deepEqual(await answers(ours), await answers(tls));
+  });
+});
+
+describe('memory reporting', () => {
+  const cleanup = useCleanup();
+
+  it('per socket shows the handshake peak above what the connection keeps, within the process total', async () => {
+    const server = cleanup.server(tls.createServer(certs.ecdsa));
+    const port = await listen(server);
+    const socket = cleanup.socket(ours.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca }));
+    await once(socket, 'secureConnect');
+    const mine = socket.memoryUsage();
+    const total = ours.mbedtlsMemoryUsage();
+    assert.ok(mine.current >= 2 * 16384, `current ${mine.current}`);
+    assert.ok(mine.peak > mine.current, `peak ${mine.peak} vs current ${mine.current}`);
+    assert.ok(total.current >= mine.current && total.peak >= total.current);
+  });
+});

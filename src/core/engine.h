@@ -174,6 +174,9 @@ int mst_session_feed_eof(mst_session *session);
 /* Encrypts application data; all of it is queued as records. Requires a finished
  * handshake (MST_ERR_NOT_READY otherwise). */
 int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_t len);
+/* Caps the plaintext carried by each record we send, from 512 to 16384 bytes (node's
+ * setMaxSendFragment): a peer with small buffers, or lower latency per record. */
+int mst_session_set_max_send_fragment(mst_session *session, size_t size);
 /* Queues close_notify. Idempotent. */
 int mst_session_close(mst_session *session);
 

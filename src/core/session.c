@@ -42,6 +42,7 @@ struct mst_session {
     char *server_name; /* SNI received (server) or to send (client) */
     int verify_mode;   /* MBEDTLS_SSL_VERIFY_* for this session, or VERIFY_UNSET */
     int peer_alert;    /* description of a fatal alert received, or -1 */
+    size_t max_send_fragment; /* plaintext bytes per record we send */
     /* The chain as Mbed TLS verified it, leaf (depth 0) up to the trust anchor: DER copies
      * and flags per depth. Kept because Mbed TLS frees a refused chain. */
     struct {
@@ -297,6 +298,7 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
     session->config = config;
     session->verify_mode = MBEDTLS_SSL_VERIFY_UNSET;
     session->peer_alert = -1;
+    session->max_send_fragment = MBEDTLS_SSL_OUT_CONTENT_LEN;
     mst_config_ref(config);
     mst_config_freeze(config);
 
@@ -604,7 +606,8 @@ int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_
     int ret = 0;
     WITH_SESSION_MEMORY(session, {
         while (len > 0) {
-            ret = mbedtls_ssl_write(&session->ssl, data, len);
+            size_t chunk = len < session->max_send_fragment ? len : session->max_send_fragment;
+            ret = mbedtls_ssl_write(&session->ssl, data, chunk);
             if (ret <= 0)
                 break;
             data += ret;
@@ -616,6 +619,14 @@ int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_
     if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
         ret = MBEDTLS_ERR_SSL_INTERNAL_ERROR;
     return ret != 0 ? fail(session, ret) : 0;
+}
+
+int mst_session_set_max_send_fragment(mst_session *session, size_t size)
+{
+    if (size < 512 || size > MBEDTLS_SSL_OUT_CONTENT_LEN)
+        return MST_ERR_BAD_ARGUMENT;
+    session->max_send_fragment = size;
+    return 0;
 }
 
 int mst_session_close(mst_session *session)

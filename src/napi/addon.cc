@@ -271,6 +271,7 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::SetServerName>("setServerName"),
             InstanceMethod<&Session::SetVerify>("setVerify"),
             InstanceMethod<&Session::EnableKeylog>("enableKeylog"),
+            InstanceMethod<&Session::SetMaxSendFragment>("setMaxSendFragment"),
             InstanceMethod<&Session::ExportKeyingMaterial>("exportKeyingMaterial"),
             InstanceMethod<&Session::Error>("error"),
             InstanceMethod<&Session::Protocol>("protocol"),
@@ -430,6 +431,14 @@ class Session : public Napi::ObjectWrap<Session> {
     mst_error error{};
     mst_error_set(&error, ret);
     return ErrorInfo(env, error);
+  }
+
+  // setMaxSendFragment(size) -> true when set
+  Napi::Value SetMaxSendFragment(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    bool ok = session_ != nullptr &&
+              mst_session_set_max_send_fragment(session_, info[0].As<Napi::Number>().Uint32Value()) == 0;
+    return Napi::Boolean::New(env, ok);
   }
 
   Napi::Value EnableKeylog(const Napi::CallbackInfo& info) {
