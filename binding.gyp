@@ -24,6 +24,7 @@
       'sources': [
         'src/core/config.c',
         'src/core/memory.c',
+        'src/core/resumption.c',
         'src/core/session.c',
         'src/napi/addon.cc',
       ],
@@ -43,6 +44,7 @@
           'sources': [
             'src/core/config.c',
             'src/core/memory.c',
+            'src/core/resumption.c',
             'src/core/session.c',
             'test/c/engine_test.c',
           ],

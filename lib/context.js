@@ -20,6 +20,7 @@ const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
 const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
 const DEFAULT_MIN_VERSION = 'TLSv1.2';
 const DEFAULT_MAX_VERSION = 'TLSv1.3';
+const DEFAULT_SESSION_TIMEOUT = 300; // seconds, as node
 
 // Options node accepts that this library cannot honour: setting one is an error, never
 // silently ignored.
@@ -152,6 +153,25 @@ class SecureContext {
       throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
     }
     const suites = ciphers.parseCipherList(options.ciphers || ciphers.DEFAULT_CIPHERS);
+    const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT;
+    if (typeof sessionTimeout !== 'number') {
+      throw invalidArgType('options.sessionTimeout', 'of type number', sessionTimeout);
+    }
+    if (!Number.isInteger(sessionTimeout) || sessionTimeout < -0x80000000 || sessionTimeout > 0x7FFFFFFF) {
+      throw coded(RangeError, 'ERR_OUT_OF_RANGE', 'The value of "options.sessionTimeout" is out of range. ' +
+        `It must be an integer >= -2147483648 && <= 2147483647. Received ${sessionTimeout}`);
+    }
+    let ticketKeys;
+    if (options.ticketKeys !== undefined && options.ticketKeys !== null) {
+      if (!isBinary(options.ticketKeys)) {
+        throw invalidArgType('options.ticketKeys', 'an instance of Buffer, TypedArray, or DataView',
+          options.ticketKeys);
+      }
+      ticketKeys = Buffer.from(toBuffer(options.ticketKeys)); // a copy: the caller's may change
+      if (ticketKeys.length !== constants.TICKET_KEYS_LEN) {
+        throw invalidArgValue('options.ticketKeys', ticketKeys.length, 'must be exactly 48 bytes');
+      }
+    }
     this._material = {
       ca: options.ca !== undefined && options.ca !== null ? pemList('ca', options.ca) : null,
       cert: options.cert !== undefined && options.cert !== null ? pemList('cert', options.cert) : [],
@@ -159,7 +179,7 @@ class SecureContext {
         ? pemList('key', options.key, { allowObjects: true }) : [],
       crl: options.crl !== undefined && options.crl !== null ? pemList('crl', options.crl) : [],
       passphrase: options.passphrase === undefined ? undefined : Buffer.from(options.passphrase),
-      minVersion, maxVersion, suites,
+      minVersion, maxVersion, suites, sessionTimeout, ticketKeys,
     };
     this._material.cert.forEach((cert) => checkPemOrDer('cert', cert));
     if (this._material.key.length > 0 && this._material.cert.length === 0) {
@@ -170,6 +190,7 @@ class SecureContext {
       ? defaultTrustStore() : trustStore(ca || defaultCertificates(), crl, ca !== null);
     this._configs = {};
     this._caCertificates = null;
+    this._resumption = null;
     // Parse now so that bad input fails here, synchronously, before any I/O.
     this.native(false);
   }
@@ -203,6 +224,10 @@ class SecureContext {
     let result = config.setVersions(min, max) || config.setCiphersuites(m.suites) ||
       config.setTrust(this._trust);
     if (result) throw fail(result, 'Invalid TLS settings');
+    if (isServer && this.resumption()) {
+      result = config.setResumption(this.resumption());
+      if (result) throw fail(result, 'Invalid TLS settings');
+    }
     // Keys pair with certificates in order, as node pairs key[i] with cert[i].
     m.key.forEach((key, i) => {
       const pem = Buffer.isBuffer(key) ? key : key.pem;
@@ -213,6 +238,31 @@ class SecureContext {
       if (result) throw fail(result, 'Invalid key or certificate');
     });
     return config;
+  }
+
+  // Servers: the ticket keys and session-ID cache of this context, shared by its configs;
+  // null when sessionTimeout <= 0 (nothing is resumable).
+  resumption() {
+    const m = this._material;
+    if (this._resumption === null && m.sessionTimeout > 0) {
+      this._resumption = new binding.Resumption(m.sessionTimeout, m.ticketKeys);
+    }
+    return this._resumption;
+  }
+
+  // node's SecureContext ticket key API, used by Server#getTicketKeys/setTicketKeys.
+  getTicketKeys() {
+    const store = this.resumption();
+    return store ? store.getTicketKeys() : Buffer.from(this._material.ticketKeys || Buffer.alloc(48));
+  }
+
+  setTicketKeys(keys) {
+    const store = this.resumption();
+    this._material.ticketKeys = Buffer.from(keys);
+    if (store) {
+      const result = store.setTicketKeys(this._material.ticketKeys);
+      if (result) throw fromNative(result);
+    }
   }
 
   // The trusted CAs as X509Certificate objects (for issuerCertificate lookups), lazily.
@@ -244,7 +294,8 @@ function createSecureContext(options) {
 // so a CA bundle or key is parsed once however many connections use it.
 const CACHE_LIMIT = 64;
 const cache = new Map();
-const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion'];
+const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion',
+  'sessionTimeout', 'ticketKeys'];
 
 function feed(hash, value) {
   if (value === undefined || value === null) {

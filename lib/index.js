@@ -7,6 +7,7 @@ const context = require('./context');
 const errors = require('./errors');
 const { TLSSocket, connect } = require('./socket');
 const { Server, createServer } = require('./server');
+const { Agent } = require('./agent');
 
 module.exports = {
   connect,
@@ -15,6 +16,8 @@ module.exports = {
   SecureContext: context.SecureContext,
   TLSSocket,
   Server,
+  // An https.Agent over our client sockets, with node's session resumption.
+  Agent,
   MbedtlsError: errors.MbedtlsError,
   getCiphers: ciphers.getCiphers,
   // Bytes Mbed TLS holds in this process, now and at the most.

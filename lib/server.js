@@ -29,7 +29,7 @@ class Server extends net.Server {
       keepAliveInitialDelay: options.keepAliveInitialDelay,
       highWaterMark: options.highWaterMark,
     });
-    for (const name of ['SNICallback', 'ticketKeys', 'pskCallback', 'ALPNCallback']) {
+    for (const name of ['SNICallback', 'pskCallback', 'ALPNCallback']) {
       if (options[name] !== undefined && options[name] !== null) {
         throw new errors.MbedtlsError(`The ${name} option is not supported yet by mbedtls-stream`,
           { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
@@ -87,8 +87,28 @@ class Server extends net.Server {
   }
 
   setSecureContext(options) {
+    const previous = this[kContext];
     this[kContext] = context.createSecureContext(options);
+    // As node: the ticket keys carry over unless new ones are given.
+    if (!options || options.ticketKeys === undefined) this[kContext].setTicketKeys(previous.getTicketKeys());
     this[kContext].native(true, this._tlsOptions.ALPNList);
+  }
+
+  // node's: the 48-byte key that seals this server's session tickets (16 bytes of name, 32
+  // of secret); servers sharing it resume each other's sessions.
+  getTicketKeys() {
+    return this[kContext].getTicketKeys();
+  }
+
+  setTicketKeys(keys) {
+    if (!Buffer.isBuffer(keys) && !(keys instanceof Uint8Array)) {
+      throw errors.invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', keys);
+    }
+    if (keys.byteLength !== 48) {
+      // node asserts this internally, hence its code.
+      throw errors.coded(Error, 'ERR_INTERNAL_ASSERTION', 'Session ticket keys must be a 48-byte buffer');
+    }
+    this[kContext].setTicketKeys(Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength));
   }
 
   addContext() {

@@ -32,6 +32,7 @@ const kStarted = Symbol('started');
 const kCloseNotify = Symbol('closeNotify');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
+const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
 const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
 const STATE_FAILED = constants.STATE_FAILED;
 const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
@@ -89,6 +90,14 @@ class TLSSocket extends Duplex {
       if (typeof options.servername === 'string' && options.servername && !net.isIP(options.servername)) {
         const err = session.setServerName(options.servername);
         if (err) throw errors.fromNative(err);
+      }
+      if (options.session !== undefined && options.session !== null) {
+        try {
+          this.setSession(options.session);
+        } catch (err) {
+          // As node: a session it cannot use fails the connection, as an 'error' event.
+          process.nextTick(() => this.destroy(err));
+        }
       }
     }
 
@@ -178,6 +187,15 @@ class TLSSocket extends Duplex {
     if (state & EVENT_HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
+      // A TLS 1.2 session is resumable once the handshake is done; TLS 1.3 waits for tickets.
+      if (!this._tlsOptions.isServer && this.getProtocol() === 'TLSv1.2' && !this.isSessionReused()) {
+        this._emitSession();
+        if (this.destroyed) return;
+      }
+    }
+    if (state & EVENT_NEW_SESSION_TICKET) {
+      this._emitSession();
+      if (this.destroyed) return;
     }
     if (plaintext) {
       this.bytesRead += plaintext.length;
@@ -195,6 +213,18 @@ class TLSSocket extends Duplex {
       this[kCloseNotify] = Boolean(state & STATE_PEER_CLOSE_NOTIFY);
       this.push(null);
     }
+  }
+
+  _emitSession() {
+    if (this.listenerCount('session') === 0) return;
+    const saved = this.getSession();
+    if (saved) this.emit('session', saved);
+  }
+
+  // The name the server's certificate is checked against, which a saved session is bound to.
+  _peerName() {
+    const options = this._tlsOptions;
+    return options.servername || options.host || (this._parent && this._parent._host) || 'localhost';
   }
 
   _sendCiphertext(buffer, callback) {
@@ -283,8 +313,7 @@ class TLSSocket extends Duplex {
     // is checked here with node's rules, against servername || host.
     let verifyError = this._verifyError();
     if (!verifyError) {
-      const hostname = options.servername || options.host ||
-        (this._parent && this._parent._host) || 'localhost';
+      const hostname = this._peerName();
       const check = options.checkServerIdentity || tls.checkServerIdentity;
       try {
         verifyError = check(hostname, this.getPeerCertificate(true)) || null;
@@ -539,9 +568,30 @@ class TLSSocket extends Duplex {
     return der ? legacyObject(der) : (this._secureEstablished ? {} : null);
   }
 
-  isSessionReused() { return false; }
+  isSessionReused() { return !this.destroyed && this[kSession].reused(); }
 
-  getSession() { return undefined; }
+  // The state to resume this connection with (the `session` option of connect()); a client
+  // has one after a TLS 1.2 handshake or a TLS 1.3 ticket. It is bound to the host name the
+  // certificate was checked against and never resumed for another.
+  getSession() {
+    if (this.destroyed || this._tlsOptions.isServer) return undefined;
+    return this[kSession].save(this._peerName());
+  }
+
+  // Offers a saved session for resumption; only before the handshake starts. A session for
+  // another host name, or from another Mbed TLS build, gives a full handshake.
+  setSession(saved) {
+    if (!Buffer.isBuffer(saved) && !(saved instanceof Uint8Array)) {
+      throw errors.invalidArgType('session', 'an instance of Buffer, TypedArray, or DataView', saved);
+    }
+    const buffer = Buffer.isBuffer(saved) ? saved : Buffer.from(saved.buffer, saved.byteOffset, saved.byteLength);
+    const ret = this[kSession].resume(buffer, this._peerName());
+    if (ret === MBEDTLS_ERR.SSL_BAD_INPUT_DATA) {
+      // Not a session this library saved: node fails such a connection too.
+      throw new MbedtlsError('The session is not one saved by mbedtls-stream (getSession() or the \'session\' event)',
+        { code: 'ERR_MBEDTLS_INVALID_SESSION' });
+    }
+  }
 
   getTLSTicket() { return undefined; }
 
@@ -654,9 +704,10 @@ function validateConnectOptions(options) {
   check('rejectUnauthorized', 'boolean');
   check('timeout', 'number');
   check('highWaterMark', 'number');
-  if (options.session !== undefined && options.session !== null) {
-    throw new MbedtlsError('session resumption is not supported yet by mbedtls-stream',
-      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'session' });
+  if (options.session !== undefined && options.session !== null && !Buffer.isBuffer(options.session) &&
+      !(options.session instanceof Uint8Array)) {
+    throw errors.invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView',
+      options.session);
   }
   if (options.socket !== undefined && options.socket !== null &&
       (typeof options.socket.write !== 'function' || typeof options.socket.on !== 'function')) {

@@ -65,6 +65,8 @@ static const char *engine_error_text(int code)
     case MST_ERR_KEY_MISMATCH: return "the private key does not match the certificate";
     case MST_ERR_TOO_MANY: return "too many certificate and key pairs";
     case MST_ERR_RECORD_OVERFLOW: return "the peer sent a record longer than TLS allows (record_overflow)";
+    case MST_ERR_SESSION_MISMATCH: return "the saved session was made for another peer name";
+    case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     default: return NULL;
     }
 }
@@ -167,6 +169,7 @@ void mst_config_unref(mst_config *config)
         return;
     mbedtls_ssl_config_free(&config->ssl);
     mst_trust_unref(config->trust);
+    mst_resumption_unref(config->resumption);
     for (size_t i = 0; i < MST_MAX_OWN_CERTIFICATES; i++) {
         mbedtls_x509_crt_free(&config->own[i].chain);
         mbedtls_pk_free(&config->own[i].key);
@@ -548,5 +551,22 @@ int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count
     mbedtls_ssl_conf_ciphersuites(&config->ssl, copy);
     free(config->ciphersuites);
     config->ciphersuites = copy;
+    return 0;
+}
+
+int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (config->endpoint != MST_SERVER || store == NULL)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    mst_resumption_ref(store);
+    mst_resumption_unref(config->resumption);
+    config->resumption = store;
+    mbedtls_ssl_conf_session_tickets_cb(&config->ssl, mst_resumption_seal, mst_resumption_open,
+                                        store);
+    mbedtls_ssl_conf_session_cache(&config->ssl, &store->cache, mbedtls_ssl_cache_get,
+                                   mbedtls_ssl_cache_set);
     return 0;
 }

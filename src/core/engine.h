@@ -52,6 +52,8 @@ extern "C" {
 #define MST_ERR_KEY_MISMATCH   (-0x10006) /* the private key does not match the certificate */
 #define MST_ERR_TOO_MANY       (-0x10007) /* more certificate/key pairs than a config holds */
 #define MST_ERR_RECORD_OVERFLOW (-0x10008) /* the peer sent an over-long record */
+#define MST_ERR_SESSION_MISMATCH (-0x10009) /* a saved session made for another peer name */
+#define MST_ERR_NO_SESSION     (-0x1000A) /* nothing resumable yet (no ticket, no handshake) */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
@@ -86,6 +88,7 @@ enum mst_verify {
 #define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
 
 typedef struct mst_trust mst_trust;
+typedef struct mst_resumption mst_resumption;
 typedef struct mst_config mst_config;
 typedef struct mst_session mst_session;
 
@@ -111,6 +114,23 @@ int mst_trust_add_ca(mst_trust *trust, const uint8_t *data, size_t len, int stri
                      size_t *skipped, mst_error *err);
 /* A certificate revocation list, PEM or DER. */
 int mst_trust_add_crl(mst_trust *trust, const uint8_t *data, size_t len, mst_error *err);
+
+/* ---- Resumption (servers): ticket key and session-ID cache, shared ---- */
+
+/* Node's ticket key layout: 16 bytes of key name, then 32 secret bytes. */
+#define MST_TICKET_KEYS_LEN 48
+
+/* What servers keep to resume sessions: the key that seals session tickets (TLS 1.2 and
+ * 1.3) and a cache of TLS 1.2 session IDs. Sessions stay resumable for lifetime_s seconds.
+ * keys: MST_TICKET_KEYS_LEN bytes, or NULL for random ones. Reference-counted; any number
+ * of server configs may share one, and its keys may change while they are in use. */
+mst_resumption *mst_resumption_new(uint32_t lifetime_s, const uint8_t *keys, size_t keys_len,
+                                   mst_error *err);
+void mst_resumption_ref(mst_resumption *store);
+void mst_resumption_unref(mst_resumption *store);
+/* Replaces the ticket keys: tickets sealed under the old ones are no longer accepted. */
+int mst_resumption_set_keys(mst_resumption *store, const uint8_t *keys, size_t len);
+void mst_resumption_get_keys(mst_resumption *store, uint8_t out[MST_TICKET_KEYS_LEN]);
 
 /* ---- Configuration ---- */
 
@@ -142,6 +162,9 @@ int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t
                         mst_error *err);
 /* Cipher suites by IANA number, in preference order (copied). */
 int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err);
+/* Servers: issue session tickets and cache session IDs with `store` (referenced). Without
+ * one a server resumes nothing. */
+int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_error *err);
 
 /* ---- Sessions ---- */
 
@@ -161,6 +184,22 @@ int mst_session_set_transport_id(mst_session *session, const uint8_t *id, size_t
 void mst_session_set_time(mst_session *session, uint64_t now_ms);
 /* DTLS: milliseconds until the retransmission timer fires (then call process), or -1. */
 int64_t mst_session_timeout(const mst_session *session);
+
+/* Client: offers to resume a session saved with mst_session_save(). `name` is the peer name
+ * this connection is for (what the embedder checks the certificate against); a session saved
+ * for another name is refused with MST_ERR_SESSION_MISMATCH, so a session is never resumed
+ * with a different host; so is a TLS 1.3 session made with another SNI name (set the SNI
+ * name first). Call before the first process; on any error the handshake is a full one. */
+int mst_session_resume(mst_session *session, const uint8_t *data, size_t len, const char *name);
+/* Client: the state needed to resume this connection later, bound to the peer name `name`:
+ * after a TLS 1.2 handshake, or once a TLS 1.3 server sent a ticket (MST_EVENT_NEW_SESSION_
+ * TICKET; the latest one is saved). It carries the peer's certificate chain and its
+ * verification flags, which a resumed connection reports as its own. With out == NULL, only
+ * *len is set. MST_ERR_NO_SESSION when there is nothing to resume yet. */
+int mst_session_save(const mst_session *session, const char *name, uint8_t *out, size_t cap,
+                     size_t *len);
+/* 1 when the handshake resumed a session (an abbreviated handshake), else 0. */
+int mst_session_reused(const mst_session *session);
 
 /* Runs the handshake and decrypts whatever is buffered, without new input: call it once
  * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */

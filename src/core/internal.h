@@ -5,10 +5,12 @@
 #ifndef MBEDTLS_STREAM_INTERNAL_H
 #define MBEDTLS_STREAM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ssl_cache.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cookie.h>
@@ -30,6 +32,15 @@ struct mst_trust {
     bool has_crl;
 };
 
+struct mst_resumption {
+    atomic_int references;
+    pthread_mutex_t lock; /* guards key and keys, which setting new keys replaces */
+    mbedtls_svc_key_id_t key; /* AES-256-GCM, from keys[16..48] */
+    uint8_t keys[MST_TICKET_KEYS_LEN];
+    uint32_t lifetime_s;
+    mbedtls_ssl_cache_context cache; /* TLS 1.2 session IDs; thread-safe itself */
+};
+
 struct mst_config {
     atomic_int references;
     atomic_bool frozen; /* set by the first session: Mbed TLS forbids changes after that */
@@ -44,6 +55,7 @@ struct mst_config {
     size_t own_count;
     char **alpn;       /* NULL-terminated copy, as Mbed TLS keeps the pointer */
     int *ciphersuites; /* 0-terminated copy, likewise */
+    mst_resumption *resumption; /* servers: tickets and session-ID cache, or NULL */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
 };
@@ -54,6 +66,12 @@ mbedtls_ctr_drbg_context *mst_global_rng(void);
 /* The server's SNI hook (session.c): records the name the client asked for. */
 int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsigned char *name,
                            size_t len);
+
+/* Ticket callbacks of a server (resumption.c), mbedtls_ssl_ticket_write_t and _parse_t. */
+int mst_resumption_seal(void *context, const mbedtls_ssl_session *session, unsigned char *start,
+                        const unsigned char *end, size_t *ticket_len, uint32_t *lifetime);
+int mst_resumption_open(void *context, mbedtls_ssl_session *session, unsigned char *buf,
+                        size_t len);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

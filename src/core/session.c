@@ -57,6 +57,19 @@ struct mst_session {
         size_t len;
     } sent[MAX_CHAIN_DEPTH];
     size_t sent_length;
+    /* Resumption (client): what the saved session said of the peer (the chain it sent, and
+     * the chain as verified with its flags), reported when the server accepts the session;
+     * and whether the handshake was an abbreviated one. */
+    struct {
+        uint8_t *der;
+        size_t len;
+        uint32_t flags;
+    } restored[2][MAX_CHAIN_DEPTH];
+    size_t restored_length[2]; /* [RESTORED_SENT], [RESTORED_VERIFIED] */
+    uint32_t restored_flags;
+    bool offered_session;
+    bool reused;
+    uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
 };
 
 static uint8_t *copy_der(const mbedtls_x509_crt *crt)
@@ -72,6 +85,17 @@ static void forget_sent_chain(mst_session *session)
     for (size_t i = 0; i < session->sent_length; i++)
         free(session->sent[i].der);
     session->sent_length = 0;
+}
+
+enum { RESTORED_SENT = 0, RESTORED_VERIFIED = 1 };
+
+static void forget_restored_chain(mst_session *session)
+{
+    for (int list = 0; list < 2; list++) {
+        for (size_t i = 0; i < session->restored_length[list]; i++)
+            free(session->restored[list][i].der);
+        session->restored_length[list] = 0;
+    }
 }
 
 /* Runs Mbed TLS with this session as the owner of what it allocates. */
@@ -339,6 +363,7 @@ void mst_session_free(mst_session *session)
     for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
         free(session->verified[i].der);
     forget_sent_chain(session);
+    forget_restored_chain(session);
     mst_memory_account_release(session->memory);
     mst_config_unref(session->config);
     free(session);
@@ -450,8 +475,12 @@ static int refuse_record(mst_session *session, int ret)
     if (header == NULL)
         return ret;
     size_t length = ((size_t)header[3] << 8) | header[4];
+    bool too_long = length > MBEDTLS_SSL_IN_CONTENT_LEN + 2048;
+    /* BAD_INPUT_DATA also comes from checks that have nothing to do with the record. */
+    if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA && !too_long)
+        return ret;
     unsigned char alert = MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR;
-    if (ret == MBEDTLS_ERR_SSL_BAD_INPUT_DATA || length > MBEDTLS_SSL_IN_CONTENT_LEN + 2048) {
+    if (too_long) {
         alert = MBEDTLS_SSL_ALERT_MSG_RECORD_OVERFLOW;
         ret = MST_ERR_RECORD_OVERFLOW;
     } else if (header[0] < MBEDTLS_SSL_MSG_CHANGE_CIPHER_SPEC ||
@@ -462,10 +491,39 @@ static int refuse_record(mst_session *session, int ret)
     return ret;
 }
 
+/* Records which handshake states Mbed TLS went through; whether it resumed a session is
+ * read from that when the handshake is done. */
+static void note_state(mst_session *session)
+{
+    int state = session->ssl.MBEDTLS_PRIVATE(state);
+    if (state >= 0 && state < 64)
+        session->states_seen |= (uint64_t)1 << state;
+}
+
+static bool saw_state(const mst_session *session, int state)
+{
+    return (session->states_seen >> state) & 1;
+}
+
+/* A full TLS 1.2 handshake always passes ServerHelloDone, an abbreviated one never does. In
+ * TLS 1.3 a handshake on a PSK skips the certificate states: it resumed when that PSK was
+ * a ticket, which a client knows by having offered one (no external PSKs are configured). */
+static bool handshake_resumed(const mst_session *session)
+{
+    if (mbedtls_ssl_get_version_number(&session->ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
+        return !saw_state(session, MBEDTLS_SSL_SERVER_HELLO_DONE);
+    if (saw_state(session, MBEDTLS_SSL_CERTIFICATE_REQUEST) ||
+        saw_state(session, MBEDTLS_SSL_SERVER_CERTIFICATE))
+        return false;
+    return session->config->endpoint == MST_SERVER || session->offered_session;
+}
+
 static int run_handshake(mst_session *session)
 {
     while (!mbedtls_ssl_is_handshake_over(&session->ssl)) {
+        note_state(session);
         int ret = mbedtls_ssl_handshake_step(&session->ssl);
+        note_state(session);
         if (ret == 0)
             continue;
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -492,6 +550,7 @@ static int run_handshake(mst_session *session)
         return fail(session, ret);
     }
     session->handshake_done = true;
+    session->reused = handshake_resumed(session);
     session->events |= MST_EVENT_HANDSHAKE_DONE;
     return 0;
 }
@@ -782,12 +841,23 @@ const char *mst_session_server_name(const mst_session *session)
 
 uint32_t mst_session_verify_flags(const mst_session *session)
 {
+    if (session->reused && session->offered_session)
+        return session->restored_flags;
     return mbedtls_ssl_get_verify_result(&session->ssl);
 }
 
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len)
 {
     const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&session->ssl);
+    if (crt == NULL && session->reused && session->offered_session) {
+        /* A resumed TLS 1.3 session: Mbed TLS does not keep the chain in tickets. */
+        if (index >= session->restored_length[RESTORED_SENT]) {
+            *len = 0;
+            return NULL;
+        }
+        *len = session->restored[RESTORED_SENT][index].len;
+        return session->restored[RESTORED_SENT][index].der;
+    }
     if (crt == NULL) {
         /* A refused chain: Mbed TLS freed it, the verify callback kept a copy. */
         if (index >= session->sent_length) {
@@ -810,6 +880,17 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
 const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
                                                 size_t *len, uint32_t *flags)
 {
+    if (session->reused && session->offered_session) {
+        /* A resumed session reports its first handshake's verification. */
+        if (depth >= session->restored_length[RESTORED_VERIFIED]) {
+            *len = 0;
+            return NULL;
+        }
+        *len = session->restored[RESTORED_VERIFIED][depth].len;
+        if (flags != NULL)
+            *flags = session->restored[RESTORED_VERIFIED][depth].flags;
+        return session->restored[RESTORED_VERIFIED][depth].der;
+    }
     if (depth >= session->verified_length || session->verified[depth].der == NULL) {
         *len = 0;
         return NULL;
@@ -851,4 +932,208 @@ const char *mst_ciphersuite_name(int id)
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak)
 {
     mst_memory_account_read(session->memory, current, peak);
+}
+
+/* ---- Resumption (client) ----
+ *
+ * A saved session, all numbers big-endian:
+ *   "MSTS" | version 1 | name length (1) | name | verify flags (4)
+ *   | sent count (1) | { DER length (3) | DER } ...          the chain the peer sent
+ *   | verified count (1) | { flags (4) | DER length (3) | DER } ...   the chain as verified
+ *   | Mbed TLS session length (4) | Mbed TLS session
+ * The Mbed TLS part is mbedtls_ssl_session_save()'s, which refuses a session from a build
+ * with another version or configuration. */
+
+#define SAVED_MAGIC "MSTS"
+#define SAVED_VERSION 1
+
+int mst_session_reused(const mst_session *session) { return session->reused ? 1 : 0; }
+
+static uint8_t *put_number(uint8_t *p, size_t value, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(value >> (8 * (n - 1 - i)));
+    return p + n;
+}
+
+int mst_session_save(const mst_session *session, const char *name, uint8_t *out, size_t cap,
+                     size_t *len)
+{
+    *len = 0;
+    const mbedtls_ssl_session *saved = session->ssl.MBEDTLS_PRIVATE(session);
+    size_t name_len = name != NULL ? strlen(name) : 0;
+    if (session->config->endpoint != MST_CLIENT || name_len > 255)
+        return MST_ERR_BAD_ARGUMENT;
+    if (!session->handshake_done || session->error.code != 0 || saved == NULL)
+        return MST_ERR_NO_SESSION;
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    bool has_ticket = saved->MBEDTLS_PRIVATE(ticket) != NULL;
+#else
+    bool has_ticket = false;
+#endif
+    /* TLS 1.3 resumes with tickets only; TLS 1.2 with a ticket or a session ID. */
+    if (!has_ticket && (saved->MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_3 ||
+                        saved->MBEDTLS_PRIVATE(id_len) == 0))
+        return MST_ERR_NO_SESSION;
+
+    size_t state_len = 0;
+    int ret = mbedtls_ssl_session_save(saved, NULL, 0, &state_len);
+    if (ret != 0 && ret != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL)
+        return ret;
+    size_t total = 4 + 1 + 1 + name_len + 4 + 1 + 1 + 4 + state_len;
+    size_t sent = 0, verified = 0, der_len;
+    uint32_t flags;
+    while (sent < MAX_CHAIN_DEPTH && mst_session_peer_certificate(session, sent, &der_len) != NULL) {
+        total += 3 + der_len;
+        sent++;
+    }
+    while (mst_session_verified_certificate(session, verified, &der_len, &flags) != NULL) {
+        total += 4 + 3 + der_len;
+        verified++;
+    }
+    *len = total;
+    if (out == NULL)
+        return 0;
+    if (cap < total)
+        return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+
+    uint8_t *p = out;
+    memcpy(p, SAVED_MAGIC, 4);
+    p += 4;
+    *p++ = SAVED_VERSION;
+    *p++ = (uint8_t)name_len;
+    if (name_len > 0)
+        memcpy(p, name, name_len);
+    p += name_len;
+    p = put_number(p, mst_session_verify_flags(session), 4);
+    *p++ = (uint8_t)sent;
+    for (size_t i = 0; i < sent; i++) {
+        const uint8_t *der = mst_session_peer_certificate(session, i, &der_len);
+        p = put_number(p, der_len, 3);
+        memcpy(p, der, der_len);
+        p += der_len;
+    }
+    *p++ = (uint8_t)verified;
+    for (size_t i = 0; i < verified; i++) {
+        const uint8_t *der = mst_session_verified_certificate(session, i, &der_len, &flags);
+        p = put_number(p, flags, 4);
+        p = put_number(p, der_len, 3);
+        memcpy(p, der, der_len);
+        p += der_len;
+    }
+    p = put_number(p, state_len, 4);
+    ret = mbedtls_ssl_session_save(saved, p, state_len, &state_len);
+    if (ret != 0) {
+        mbedtls_platform_zeroize(out, total);
+        *len = 0;
+    }
+    return ret;
+}
+
+/* Reads n bytes as a big-endian number; false past the end. */
+static bool read_number(const uint8_t **p, const uint8_t *end, size_t n, size_t *value)
+{
+    if ((size_t)(end - *p) < n)
+        return false;
+    size_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = (v << 8) | (*p)[i];
+    *p += n;
+    *value = v;
+    return true;
+}
+
+/* Reads a certificate list of a saved session: with copies == NULL it only checks it. */
+static bool read_chain(const uint8_t **p, const uint8_t *end, bool with_flags, mst_session *copies,
+                       int list)
+{
+    size_t count, flags = 0, der_len;
+    if (!read_number(p, end, 1, &count) || count > MAX_CHAIN_DEPTH)
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        if ((with_flags && !read_number(p, end, 4, &flags)) || !read_number(p, end, 3, &der_len) ||
+            der_len == 0 || (size_t)(end - *p) < der_len)
+            return false;
+        if (copies != NULL) {
+            uint8_t *copy = malloc(der_len);
+            if (copy == NULL)
+                return false;
+            memcpy(copy, *p, der_len);
+            size_t at = copies->restored_length[list]++;
+            copies->restored[list][at].der = copy;
+            copies->restored[list][at].len = der_len;
+            copies->restored[list][at].flags = (uint32_t)flags;
+        }
+        *p += der_len;
+    }
+    return true;
+}
+
+/* Mbed TLS binds a TLS 1.3 ticket to the SNI it was received with, and fails a handshake
+ * that offers it with another: such a session is refused here instead. */
+static bool same_server_name(const mbedtls_ssl_session *saved, const char *server_name)
+{
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
+    defined(MBEDTLS_SSL_SERVER_NAME_INDICATION)
+    if (saved->MBEDTLS_PRIVATE(tls_version) != MBEDTLS_SSL_VERSION_TLS1_3)
+        return true;
+    const char *bound = saved->MBEDTLS_PRIVATE(hostname);
+    if (bound == NULL || server_name == NULL)
+        return bound == server_name;
+    return strcmp(bound, server_name) == 0;
+#else
+    (void)saved;
+    (void)server_name;
+    return true;
+#endif
+}
+
+int mst_session_resume(mst_session *session, const uint8_t *data, size_t len, const char *name)
+{
+    if (session->config->endpoint != MST_CLIENT || data == NULL || name == NULL ||
+        session->ssl.MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_HELLO_REQUEST || session->offered_session)
+        return MST_ERR_BAD_ARGUMENT;
+    const uint8_t *p = data, *end = data + len;
+    size_t version, name_len, flags, state_len;
+    if (len < 4 || memcmp(p, SAVED_MAGIC, 4) != 0)
+        return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+    p += 4;
+    if (!read_number(&p, end, 1, &version) || version != SAVED_VERSION ||
+        !read_number(&p, end, 1, &name_len) || (size_t)(end - p) < name_len)
+        return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+    if (strlen(name) != name_len || memcmp(p, name, name_len) != 0)
+        return MST_ERR_SESSION_MISMATCH;
+    p += name_len;
+    if (!read_number(&p, end, 4, &flags))
+        return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+    const uint8_t *chains = p;
+    if (!read_chain(&p, end, false, NULL, RESTORED_SENT) ||
+        !read_chain(&p, end, true, NULL, RESTORED_VERIFIED) ||
+        !read_number(&p, end, 4, &state_len) || (size_t)(end - p) != state_len)
+        return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+
+    int ret;
+    mbedtls_ssl_session saved;
+    mbedtls_ssl_session_init(&saved);
+    WITH_SESSION_MEMORY(session, {
+        ret = mbedtls_ssl_session_load(&saved, p, state_len);
+        if (ret == 0 && !same_server_name(&saved, session->server_name))
+            ret = MST_ERR_SESSION_MISMATCH;
+        if (ret == 0)
+            ret = mbedtls_ssl_set_session(&session->ssl, &saved);
+        mbedtls_ssl_session_free(&saved);
+    });
+    if (ret != 0)
+        return ret;
+
+    forget_restored_chain(session);
+    p = chains;
+    if (!read_chain(&p, end, false, session, RESTORED_SENT) ||
+        !read_chain(&p, end, true, session, RESTORED_VERIFIED)) {
+        forget_restored_chain(session);
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    session->restored_flags = (uint32_t)flags;
+    session->offered_session = true;
+    return 0;
 }

@@ -21,12 +21,14 @@
 namespace {
 
 class TrustStore;
+class Resumption;
 class SecureContext;
 class Session;
 
 // What one environment (main thread or worker) holds: its live objects, for the cleanup hook.
 struct AddonData {
   std::set<TrustStore*> trust_stores;
+  std::set<Resumption*> resumptions;
   std::set<SecureContext*> contexts;
   std::set<Session*> sessions;
 };
@@ -120,6 +122,73 @@ class TrustStore : public Napi::ObjectWrap<TrustStore> {
   AddonData* data_ = nullptr;
 };
 
+// A server's ticket keys and session-ID cache, shared by the configs of one SecureContext.
+class Resumption : public Napi::ObjectWrap<Resumption> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Resumption",
+                       {
+                           InstanceMethod<&Resumption::SetKeys>("setTicketKeys"),
+                           InstanceMethod<&Resumption::GetKeys>("getTicketKeys"),
+                       });
+  }
+
+  // new Resumption(lifetimeSeconds, ticketKeys | undefined)
+  explicit Resumption(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Resumption>(info) {
+    Napi::Env env = info.Env();
+    uint32_t lifetime = info[0].As<Napi::Number>().Uint32Value();
+    const uint8_t* keys = nullptr;
+    size_t keys_len = 0;
+    if (info[1].IsBuffer()) {
+      auto buffer = info[1].As<Napi::Buffer<uint8_t>>();
+      keys = buffer.Data();
+      keys_len = buffer.Length();
+    }
+    mst_error error{};
+    store_ = mst_resumption_new(lifetime, keys, keys_len, &error);
+    if (store_ == nullptr) {
+      Napi::Error::New(env, error.text).ThrowAsJavaScriptException();
+      return;
+    }
+    data_ = env.GetInstanceData<AddonData>();
+    data_->resumptions.insert(this);
+  }
+
+  ~Resumption() override { Release(); }
+
+  void Release() {
+    if (store_ == nullptr) return;
+    mst_resumption_unref(store_);
+    store_ = nullptr;
+    data_->resumptions.erase(this);
+  }
+
+  mst_resumption* store() const { return store_; }
+
+ private:
+  Napi::Value SetKeys(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (store_ == nullptr || ThrowUnlessBuffer(env, info[0], "keys")) return env.Undefined();
+    auto keys = info[0].As<Napi::Buffer<uint8_t>>();
+    int ret = mst_resumption_set_keys(store_, keys.Data(), keys.Length());
+    if (ret == 0) return env.Undefined();
+    mst_error error{};
+    mst_error_set(&error, ret);
+    return ErrorInfo(env, error);
+  }
+
+  Napi::Value GetKeys(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (store_ == nullptr) return env.Undefined();
+    auto keys = Napi::Buffer<uint8_t>::New(env, MST_TICKET_KEYS_LEN);
+    mst_resumption_get_keys(store_, keys.Data());
+    return keys;
+  }
+
+  mst_resumption* store_ = nullptr;
+  AddonData* data_ = nullptr;
+};
+
 class SecureContext : public Napi::ObjectWrap<SecureContext> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -131,6 +200,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::AddCertificate>("addCertificate"),
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
+                           InstanceMethod<&SecureContext::SetResumption>("setResumption"),
                            InstanceMethod<&SecureContext::Destroy>("destroy"),
                        });
   }
@@ -247,6 +317,19 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
     return Result(env, ret, error);
   }
 
+  // setResumption(resumption): a server issues tickets and caches session IDs with it
+  Napi::Value SetResumption(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    Resumption* store = info[0].IsObject() ? Resumption::Unwrap(info[0].As<Napi::Object>()) : nullptr;
+    if (store == nullptr || store->store() == nullptr) {
+      Napi::TypeError::New(env, "setResumption(resumption)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    mst_error error{};
+    return Result(env, mst_config_set_resumption(config_, store->store(), &error), error);
+  }
+
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     Release();
     return info.Env().Undefined();
@@ -273,6 +356,9 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::EnableKeylog>("enableKeylog"),
             InstanceMethod<&Session::SetMaxSendFragment>("setMaxSendFragment"),
             InstanceMethod<&Session::ExportKeyingMaterial>("exportKeyingMaterial"),
+            InstanceMethod<&Session::Resume>("resume"),
+            InstanceMethod<&Session::Save>("save"),
+            InstanceMethod<&Session::Reused>("reused"),
             InstanceMethod<&Session::Error>("error"),
             InstanceMethod<&Session::Protocol>("protocol"),
             InstanceMethod<&Session::Cipher>("cipher"),
@@ -468,6 +554,31 @@ class Session : public Napi::ObjectWrap<Session> {
     return ErrorInfo(env, error);
   }
 
+  // resume(savedSession, peerName) -> 0 | errno (then the handshake is a full one)
+  Napi::Value Resume(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr || ThrowUnlessBuffer(env, info[0], "session")) return env.Undefined();
+    auto saved = info[0].As<Napi::Buffer<uint8_t>>();
+    std::string name = info[1].As<Napi::String>().Utf8Value();
+    return Napi::Number::New(env, mst_session_resume(session_, saved.Data(), saved.Length(), name.c_str()));
+  }
+
+  // save(peerName) -> Buffer | undefined when there is nothing to resume
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return env.Undefined();
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    size_t len = 0;
+    if (mst_session_save(session_, name.c_str(), nullptr, 0, &len) != 0) return env.Undefined();
+    auto out = Napi::Buffer<uint8_t>::New(env, len);
+    if (mst_session_save(session_, name.c_str(), out.Data(), len, &len) != 0) return env.Undefined();
+    return out;
+  }
+
+  Napi::Value Reused(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), session_ != nullptr && mst_session_reused(session_));
+  }
+
   Napi::Value SetVerify(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (session_ == nullptr) return env.Undefined();
@@ -585,6 +696,8 @@ void CleanupEnvironment(AddonData* data) {
   for (SecureContext* context : contexts) context->Release();
   std::vector<TrustStore*> stores(data->trust_stores.begin(), data->trust_stores.end());
   for (TrustStore* store : stores) store->Release();
+  std::vector<Resumption*> resumptions(data->resumptions.begin(), data->resumptions.end());
+  for (Resumption* store : resumptions) store->Release();
 }
 
 Napi::Value MemoryTotals(const Napi::CallbackInfo& info) {
@@ -618,6 +731,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   env.AddCleanupHook(CleanupEnvironment, data);
   exports.Set("TrustStore", TrustStore::Define(env));
+  exports.Set("Resumption", Resumption::Define(env));
   exports.Set("SecureContext", SecureContext::Define(env));
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
@@ -643,6 +757,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("ERR_CLOSED", MST_ERR_CLOSED);
   constants.Set("ERR_KEY_MISMATCH", MST_ERR_KEY_MISMATCH);
   constants.Set("ERR_NO_CERTIFICATE", MST_ERR_NO_CERTIFICATE);
+  constants.Set("ERR_SESSION_MISMATCH", MST_ERR_SESSION_MISMATCH);
+  constants.Set("TICKET_KEYS_LEN", MST_TICKET_KEYS_LEN);
   exports.Set("constants", constants);
   return exports;
 }

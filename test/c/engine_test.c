@@ -75,6 +75,7 @@ typedef struct options {
     enum mst_verify client_verify;         /* default: REQUIRED */
     enum mst_verify server_verify;         /* default: NONE */
     const char *server_name;
+    mst_resumption *resumption;            /* the server resumes sessions with it */
 } options;
 
 typedef struct pair {
@@ -129,6 +130,8 @@ static pair make_pair(options o)
     trust(p.server_config, "ca.pem");
     if (o.client_chain != NULL)
         add_file(p.client_config, o.client_chain, o.client_key);
+    if (o.resumption != NULL)
+        mst_config_set_resumption(p.server_config, o.resumption, NULL);
 
     p.server = mst_session_new(p.server_config, &err);
     p.client = mst_session_new(p.client_config, &err);
@@ -761,6 +764,142 @@ typedef struct test {
 
 #define TEST(name) {#name, test_##name}
 
+
+/* ---- Resumption ---- */
+
+/* A full handshake on p; returns the client's saved session (malloc'd) or NULL. TLS 1.3
+ * tickets arrive after the handshake. */
+static uint8_t *full_handshake_and_save(pair *p, size_t *len)
+{
+    uint8_t *saved = NULL;
+    *len = 0;
+    CHECK(handshake(p, 0));
+    CHECK(mst_session_reused(p->client) == 0 && mst_session_reused(p->server) == 0);
+    pump(p, 0);
+    CHECK(mst_session_save(p->client, "localhost", NULL, 0, len) == 0 && *len > 0);
+    saved = malloc(*len);
+    CHECK(mst_session_save(p->client, "localhost", saved, *len, len) == 0);
+    return saved;
+done:
+    free(saved);
+    return NULL;
+}
+
+/* New sessions on the pair's configs (the first ones are freed), the client sending SNI
+ * "localhost" as before. */
+static void renew_sessions(pair *p)
+{
+    mst_session_free(p->client);
+    mst_session_free(p->server);
+    p->client = mst_session_new(p->client_config, NULL);
+    p->server = mst_session_new(p->server_config, NULL);
+    mst_session_set_server_name(p->client, "localhost");
+}
+
+static void test_resumption(int version)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .server_name = "localhost", .resumption = store});
+    size_t len, peer_len;
+    uint8_t *saved = full_handshake_and_save(&p, &len);
+    CHECK(saved != NULL);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost"), 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 1);
+    CHECK(mst_session_reused(p.server) == 1);
+    CHECK(mst_session_verify_flags(p.client) == 0);
+    /* The peer's chain is reported as on the first connection. */
+    CHECK(mst_session_peer_certificate(p.client, 0, &peer_len) != NULL && peer_len > 0);
+    CHECK(mst_session_verified_certificate(p.client, 0, &peer_len, NULL) != NULL);
+    CHECK(send_and_check(&p, true, 1000, 0));
+    CHECK(send_and_check(&p, false, 1000, 0));
+done:
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+static void test_tls12_resumption(void) { test_resumption(MST_TLS1_2); }
+static void test_tls13_resumption(void) { test_resumption(MST_TLS1_3); }
+
+static void test_resumption_bound_to_name(void)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.server_name = "localhost", .resumption = store});
+    size_t len;
+    uint8_t *saved = full_handshake_and_save(&p, &len);
+    CHECK(saved != NULL);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost.example"), MST_ERR_SESSION_MISMATCH);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhos"), MST_ERR_SESSION_MISMATCH);
+    /* The same peer name, but no SNI this time: a TLS 1.3 ticket is refused too. */
+    mst_session_set_server_name(p.client, NULL);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost"), MST_ERR_SESSION_MISMATCH);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 0 && mst_session_reused(p.server) == 0);
+done:
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
+static void test_resumption_needs_the_ticket_keys(void)
+{
+    uint8_t keys[MST_TICKET_KEYS_LEN], other[MST_TICKET_KEYS_LEN], got[MST_TICKET_KEYS_LEN];
+    memset(keys, 7, sizeof(keys));
+    memset(other, 8, sizeof(other));
+    mst_resumption *store = mst_resumption_new(300, keys, sizeof(keys), NULL);
+    pair p = make_pair((options){.server_name = "localhost", .resumption = store});
+    size_t len;
+    uint8_t *saved = full_handshake_and_save(&p, &len);
+    CHECK(saved != NULL);
+    mst_resumption_get_keys(store, got);
+    CHECK(memcmp(got, keys, sizeof(keys)) == 0);
+    CHECK_CODE(mst_resumption_set_keys(store, other, 47), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_resumption_set_keys(store, other, sizeof(other)), 0);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost"), 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 0 && mst_session_reused(p.server) == 0);
+    /* The keys back: the ticket resumes again. */
+    CHECK_CODE(mst_resumption_set_keys(store, keys, sizeof(keys)), 0);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost"), 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 1 && mst_session_reused(p.server) == 1);
+done:
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
+/* Every truncation and a flipped byte at every offset of a saved session: refused or
+ * loaded, never read out of bounds (valgrind and ASan runs check that). */
+static void test_resumption_malformed_saved_session(void)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.server_name = "localhost", .resumption = store});
+    size_t len;
+    uint8_t *saved = full_handshake_and_save(&p, &len);
+    CHECK(saved != NULL);
+    for (size_t cut = 0; cut < len; cut++) {
+        renew_sessions(&p);
+        CHECK(mst_session_resume(p.client, saved, cut, "localhost") != 0);
+    }
+    for (size_t at = 0; at < len; at += 7) {
+        renew_sessions(&p);
+        saved[at] ^= 0x5A;
+        (void)mst_session_resume(p.client, saved, len, "localhost");
+        saved[at] ^= 0x5A;
+        mst_session_process(p.client);
+    }
+done:
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
 static const test tests[] = {
     TEST(tls12_ecdsa), TEST(tls13_ecdsa), TEST(tls12_rsa), TEST(tls13_rsa),
     TEST(default_versions_negotiate_tls13),
@@ -785,6 +924,8 @@ static const test tests[] = {
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
+    TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
+    TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
 };
 
 int main(int argc, char **argv)
