@@ -107,6 +107,7 @@ function trustStore(cas, crls, strict) {
 // node's default trust store, parsed once per process (per worker), lazily. Roots Mbed TLS
 // cannot parse are passed over rather than refused.
 let defaultTrust;
+let contextIds = 0;
 function defaultTrustStore() {
   if (!defaultTrust) defaultTrust = trustStore(defaultCertificates(), [], false);
   return defaultTrust;
@@ -197,35 +198,44 @@ class SecureContext {
 
   // The Mbed TLS config for one endpoint and ALPN list, built on first use. (Mbed TLS
   // keeps ALPN in the config; node sets it per connection, so each list has its config.)
-  native(isServer, alpn = null) {
-    const key = `${isServer ? 'server' : 'client'}\0${alpn ? alpn.join('\0') : ''}`;
-    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn);
+  // The Mbed TLS config for one endpoint and ALPN list, built on first use. (Mbed TLS
+  // keeps ALPN in the config; node sets it per connection, so each list has its config.)
+  // `server` is the context a server was created with, when this one was chosen for a
+  // connection by SNI: as in node (where OpenSSL keeps the first context's settings), the
+  // server's versions, cipher suites, ticket keys and session cache then apply.
+  native(isServer, alpn = null, server = null) {
+    const base = server || this;
+    const store = isServer ? base.resumption() : null;
+    if (base._id === undefined) base._id = ++contextIds;
+    const key = `${isServer ? 'server' : 'client'}\0${alpn ? alpn.join('\0') : ''}\0${base._id}`;
+    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn, store, base._material);
     return this._configs[key];
   }
 
-  _build(isServer, alpn) {
+  _build(isServer, alpn, store, settings) {
     const m = this._material;
     const config = new binding.SecureContext(isServer, false);
     if (alpn) {
       const result = config.setALPN(alpn);
       if (result) throw fail(result, 'Invalid ALPNProtocols');
     }
-    let min = VERSIONS[m.minVersion];
-    let max = VERSIONS[m.maxVersion];
+    let min = VERSIONS[settings.minVersion];
+    let max = VERSIONS[settings.maxVersion];
+    const { suites } = settings;
     // As in node, a cipher list without TLS 1.3 suites rules TLS 1.3 out (and vice versa).
-    const has13 = m.suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
-    const has12 = m.suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
+    const has13 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
+    const has12 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
     if (!has13) max = Math.min(max, constants.TLS1_2);
     if (!has12) min = Math.max(min, constants.TLS1_3);
     if (min > max) {
       throw new MbedtlsError('The cipher list leaves no suite for the allowed TLS versions',
         { code: 'ERR_SSL_NO_CIPHER_MATCH' });
     }
-    let result = config.setVersions(min, max) || config.setCiphersuites(m.suites) ||
+    let result = config.setVersions(min, max) || config.setCiphersuites(suites) ||
       config.setTrust(this._trust);
     if (result) throw fail(result, 'Invalid TLS settings');
-    if (isServer && this.resumption()) {
-      result = config.setResumption(this.resumption());
+    if (store) {
+      result = config.setResumption(store);
       if (result) throw fail(result, 'Invalid TLS settings');
     }
     // Keys pair with certificates in order, as node pairs key[i] with cert[i].

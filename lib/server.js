@@ -4,9 +4,10 @@
 const net = require('net');
 const context = require('./context');
 const errors = require('./errors');
-const { TLSSocket } = require('./socket');
+const { TLSSocket, callbackError } = require('./socket');
 
 const kContext = Symbol('context');
+const ALERT_NO_APPLICATION_PROTOCOL = 120;
 const kHandshakeTimeout = Symbol('handshakeTimeout');
 
 const SERVER_OPTIONS = ['requestCert', 'rejectUnauthorized', 'ALPNProtocols', 'SNICallback',
@@ -29,7 +30,16 @@ class Server extends net.Server {
       keepAliveInitialDelay: options.keepAliveInitialDelay,
       highWaterMark: options.highWaterMark,
     });
-    for (const name of ['SNICallback', 'pskCallback', 'ALPNCallback']) {
+    for (const name of ['SNICallback', 'ALPNCallback']) {
+      if (options[name] !== undefined && options[name] !== null && typeof options[name] !== 'function') {
+        throw errors.invalidArgType(`options.${name}`, 'of type function', options[name]);
+      }
+    }
+    if (options.ALPNCallback && options.ALPNProtocols) {
+      throw errors.coded(TypeError, 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS',
+        'The ALPNCallback and ALPNProtocols TLS options are mutually exclusive');
+    }
+    for (const name of ['pskCallback']) {
       if (options[name] !== undefined && options[name] !== null) {
         throw new errors.MbedtlsError(`The ${name} option is not supported yet by mbedtls-stream`,
           { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
@@ -50,17 +60,23 @@ class Server extends net.Server {
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
     this._tlsOptions.allowHalfOpen = Boolean(options.allowHalfOpen);
+    this._SNICallback = options.SNICallback || null;
+    this._ALPNCallback = options.ALPNCallback || null;
+    this._contexts = []; // [RegExp, SecureContext], from addContext()
     this.on('connection', (raw) => this._onConnection(raw));
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
   }
 
   _onConnection(raw) {
     raw.setNoDelay(true);
+    const choosing = this._SNICallback || this._ALPNCallback || this._contexts.length > 0;
     const socket = new TLSSocket(raw, {
       ...this._tlsOptions,
       isServer: true,
       server: this,
       secureContext: this[kContext],
+      selectContext: choosing ? (s, servername, protocols, done) =>
+        this._selectContext(s, servername, protocols, done) : undefined,
     });
     let timer = null;
     if (this[kHandshakeTimeout] > 0) {
@@ -94,6 +110,86 @@ class Server extends net.Server {
     this[kContext].native(true, this._tlsOptions.ALPNList);
   }
 
+  // Chooses the context for a connection from its ClientHello: SNICallback (or the
+  // contexts of addContext()) by name, then ALPNCallback. Whatever a callback throws or
+  // returns that cannot be used fails that handshake (a fatal alert, 'tlsClientError').
+  _selectContext(socket, servername, protocols, done) {
+    const fail = (err, alert) => done(callbackError(err), null, null, alert);
+    const chosen = (err, secureContext) => {
+      if (err) {
+        fail(err);
+        return;
+      }
+      if (secureContext !== undefined && secureContext !== null &&
+          !(secureContext instanceof context.SecureContext)) {
+        fail(errors.coded(TypeError, 'ERR_MBEDTLS_INVALID_SNI_CONTEXT',
+          'Invalid SNI context: SNICallback must give a SecureContext made by mbedtls-stream\'s createSecureContext()'));
+        return;
+      }
+      let alpnList = this._tlsOptions.ALPNList;
+      if (this._ALPNCallback && protocols) {
+        let selected;
+        try {
+          selected = this._ALPNCallback({ servername, protocols });
+        } catch (callbackErr) {
+          fail(callbackErr);
+          return;
+        }
+        if (selected === undefined) {
+          fail(errors.coded(Error, 'ERR_SSL_NO_APPLICATION_PROTOCOL', 'no application protocol'),
+            ALERT_NO_APPLICATION_PROTOCOL);
+          return;
+        }
+        if (!protocols.includes(selected)) {
+          fail(errors.coded(Error, 'ERR_TLS_ALPN_CALLBACK_INVALID_RESULT',
+            `ALPN callback returned a value (${selected}) that did not match any of the client's ` +
+            `offered protocols (${protocols.join(', ')})`));
+          return;
+        }
+        alpnList = [selected];
+      }
+      done(null, secureContext || this[kContext], alpnList);
+    };
+    if (!servername) {
+      chosen(null, undefined);
+      return;
+    }
+    let called = false;
+    const callback = (err, secureContext) => {
+      if (called) return;
+      called = true;
+      chosen(err, secureContext);
+    };
+    try {
+      if (this._SNICallback) this._SNICallback(servername, callback);
+      else callback(null, this._contextFor(servername));
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  // The context addContext() gave for this name; the latest added wins, as in node.
+  _contextFor(servername) {
+    for (let i = this._contexts.length - 1; i >= 0; i--) {
+      if (this._contexts[i][0].test(servername)) return this._contexts[i][1];
+    }
+    return undefined;
+  }
+
+  // node's: the context for connections whose SNI name matches `hostname` ('*' matches one
+  // label); `secureContext` is a SecureContext or createSecureContext() options.
+  addContext(hostname, secureContext) {
+    if (typeof hostname !== 'string' || hostname === '') {
+      throw errors.coded(Error, 'ERR_TLS_REQUIRED_SERVER_NAME',
+        '"servername" is required parameter for Server.addContext');
+    }
+    const ctx = secureContext instanceof context.SecureContext
+      ? secureContext : context.createSecureContext(secureContext);
+    ctx.native(true, this._tlsOptions.ALPNList, this[kContext]); // bad keys fail here
+    const pattern = hostname.replace(/[.^$+?\-\\[\]{}()|]/g, '\\$&').replace(/\*/g, '[^.]*');
+    this._contexts.push([new RegExp(`^${pattern}$`, 'i'), ctx]);
+  }
+
   // node's: the 48-byte key that seals this server's session tickets (16 bytes of name, 32
   // of secret); servers sharing it resume each other's sessions.
   getTicketKeys() {
@@ -111,10 +207,6 @@ class Server extends net.Server {
     this[kContext].setTicketKeys(Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength));
   }
 
-  addContext() {
-    throw new errors.MbedtlsError('addContext is not supported yet by mbedtls-stream',
-      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'addContext' });
-  }
 }
 
 function createServer(options, secureConnectionListener) {

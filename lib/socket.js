@@ -33,11 +33,14 @@ const kCloseNotify = Symbol('closeNotify');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
+const EVENT_CLIENT_HELLO = constants.EVENT_CLIENT_HELLO;
 const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
 const STATE_FAILED = constants.STATE_FAILED;
 const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
 const { MBEDTLS_ERR } = errors;
 // What x509_crt.c returns for a critical extension it has no parser for.
+const ALERT_INTERNAL_ERROR = 80;
+const ALERT_BAD_CERTIFICATE = 42;
 const UNHANDLED_CRITICAL_EXTENSION = MBEDTLS_ERR.X509_INVALID_EXTENSIONS + MBEDTLS_ERR.ASN1_UNEXPECTED_TAG;
 
 class TLSSocket extends Duplex {
@@ -79,6 +82,9 @@ class TLSSocket extends Duplex {
     this[kSession] = new binding.Session(this[kContext].native(isServer, alpn), this[kOut]);
     const session = this[kSession];
     if (isServer) {
+      // The server chooses a context by SNI and ALPN (SNICallback, addContext, ALPNCallback)
+      // before Mbed TLS reads the ClientHello.
+      if (typeof options.selectContext === 'function') session.holdClientHello();
       const mode = options.requestCert
         ? (options.rejectUnauthorized !== false ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL)
         : constants.VERIFY_NONE;
@@ -184,6 +190,10 @@ class TLSSocket extends Duplex {
       }
       if (this.destroyed) return;
     }
+    if (state & EVENT_CLIENT_HELLO) {
+      this._onClientHello();
+      return;
+    }
     if (state & EVENT_HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
@@ -227,6 +237,34 @@ class TLSSocket extends Duplex {
     return options.servername || options.host || (this._parent && this._parent._host) || 'localhost';
   }
 
+  // The held ClientHello: the server's selectContext(socket, servername, protocols, done)
+  // answers, now or later, with done(err, secureContext, alpnList, alert).
+  _onClientHello() {
+    const session = this[kSession];
+    const servername = session.servername() || undefined;
+    const protocols = session.helloALPN() || undefined;
+    let answered = false;
+    const done = (err, secureContext, alpnList, alert) => {
+      if (answered || this.destroyed) return;
+      answered = true;
+      if (err) {
+        // Fail closed: a fatal alert to the client, the error to the server.
+        this._refuse(err, alert || ALERT_INTERNAL_ERROR);
+        return;
+      }
+      let config;
+      try {
+        config = secureContext.native(true, alpnList, this[kContext]);
+      } catch (buildError) {
+        done(buildError, null, null, ALERT_INTERNAL_ERROR);
+        return;
+      }
+      this[kContext] = secureContext;
+      this._afterNative(session.continueHello(config));
+    };
+    this._tlsOptions.selectContext(this, servername, protocols, done);
+  }
+
   _sendCiphertext(buffer, callback) {
     const transport = this[kTransport];
     if (transport.destroyed || transport.writableEnded) {
@@ -266,7 +304,21 @@ class TLSSocket extends Duplex {
   }
 
   _failed() {
-    const err = this._sessionError();
+    this._failedWith(this._sessionError());
+  }
+
+  // Ends the connection on the application's decision: a fatal alert to the peer, `err`
+  // to the application.
+  _refuse(err, alert) {
+    this[kSession].refuse(alert);
+    const out = this[kOut];
+    const ciphertext = out[1];
+    out[0] = out[1] = out[3] = undefined;
+    if (ciphertext) this._sendCiphertext(ciphertext);
+    this._failedWith(err);
+  }
+
+  _failedWith(err) {
     // Let the fatal alert leave before the transport is torn down.
     const transport = this[kTransport];
     if (!transport.destroyed && transport.writable && transport.writableLength > 0) {
@@ -318,7 +370,11 @@ class TLSSocket extends Duplex {
       try {
         verifyError = check(hostname, this.getPeerCertificate(true)) || null;
       } catch (err) {
-        verifyError = err;
+        verifyError = callbackError(err);
+      }
+      if (verifyError !== null && !(verifyError instanceof Error)) {
+        // Anything but undefined or an Error refuses the peer too: fail closed.
+        verifyError = callbackError(verifyError);
       }
       if (verifyError && verifyError.code === 'ERR_TLS_CERT_ALTNAME_INVALID' && !verifyError.hint) {
         verifyError.hint = errors.hintFor(verifyError.code,
@@ -329,7 +385,8 @@ class TLSSocket extends Duplex {
       this.authorized = false;
       this.authorizationError = verifyError.code || verifyError.message;
       if (options.rejectUnauthorized !== false) {
-        this.destroy(verifyError);
+        this._refuse(verifyError, verifyError.code === 'ERR_MBEDTLS_CALLBACK_FAILED'
+          ? ALERT_INTERNAL_ERROR : ALERT_BAD_CERTIFICATE);
         return;
       }
     } else {
@@ -659,6 +716,17 @@ class TLSSocket extends Duplex {
   }
 }
 
+// What a callback threw or returned in place of an Error with a code, as a coded error:
+// an Error with a code stays as it is (node passes such errors on).
+function callbackError(err) {
+  if (err instanceof Error && typeof err.code === 'string') return err;
+  const wrapped = new MbedtlsError(
+    `A TLS callback failed: ${err instanceof Error ? err.message : String(err)}`,
+    { code: 'ERR_MBEDTLS_CALLBACK_FAILED' });
+  wrapped.cause = err;
+  return wrapped;
+}
+
 function mbedtlsFields(info) {
   return { mbedtlsCode: info.errno, mbedtlsHex: errors.hex(info.errno), mbedtlsText: info.message };
 }
@@ -762,4 +830,4 @@ function connect(...args) {
   return socket;
 }
 
-module.exports = { TLSSocket, connect, kTransport };
+module.exports = { TLSSocket, connect, kTransport, callbackError };

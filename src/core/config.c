@@ -67,6 +67,7 @@ static const char *engine_error_text(int code)
     case MST_ERR_RECORD_OVERFLOW: return "the peer sent a record longer than TLS allows (record_overflow)";
     case MST_ERR_SESSION_MISMATCH: return "the saved session was made for another peer name";
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
+    case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
     default: return NULL;
     }
 }

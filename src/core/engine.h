@@ -54,6 +54,7 @@ extern "C" {
 #define MST_ERR_RECORD_OVERFLOW (-0x10008) /* the peer sent an over-long record */
 #define MST_ERR_SESSION_MISMATCH (-0x10009) /* a saved session made for another peer name */
 #define MST_ERR_NO_SESSION     (-0x1000A) /* nothing resumable yet (no ticket, no handshake) */
+#define MST_ERR_REFUSED        (-0x1000B) /* the embedder ended the session (mst_session_refuse) */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
@@ -86,6 +87,7 @@ enum mst_verify {
 #define MST_EVENT_NEW_SESSION_TICKET 0x02u
 #define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
 #define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
+#define MST_EVENT_CLIENT_HELLO       0x10u /* a held ClientHello waits (see hold_client_hello) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_resumption mst_resumption;
@@ -201,6 +203,17 @@ int mst_session_save(const mst_session *session, const char *name, uint8_t *out,
 /* 1 when the handshake resumed a session (an abbreviated handshake), else 0. */
 int mst_session_reused(const mst_session *session);
 
+/* Server (stream transport): holds the ClientHello once it has fully arrived, before Mbed
+ * TLS reads any of it (MST_EVENT_CLIENT_HELLO), so the embedder can choose the config by the
+ * SNI name and ALPN protocols offered (node's SNICallback and ALPNCallback), taking as long
+ * as it needs. Call before the first feed. Input that is not a ClientHello is not held. */
+int mst_session_hold_client_hello(mst_session *session);
+/* The held hello's offers: the SNI name is mst_session_server_name(); the ALPN protocols
+ * are index 0, 1, ... (NULL past the end, or when none were offered). */
+const char *mst_session_hello_alpn(const mst_session *session, size_t index);
+/* Goes on with the held hello on `config` (a server config of the same transport; NULL
+ * keeps the session's own), then call mst_session_process(). */
+int mst_session_continue_hello(mst_session *session, mst_config *config);
 /* Runs the handshake and decrypts whatever is buffered, without new input: call it once
  * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */
 int mst_session_process(mst_session *session);
@@ -216,6 +229,10 @@ int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_
 /* Caps the plaintext carried by each record we send, from 512 to 16384 bytes (node's
  * setMaxSendFragment): a peer with small buffers, or lower latency per record. */
 int mst_session_set_max_send_fragment(mst_session *session, size_t size);
+/* Ends the session with the fatal alert `alert` (an RFC 8446 AlertDescription), at any
+ * stage: a held ClientHello the embedder will not serve, a peer whose name it refuses.
+ * The alert is queued and the session fails with MST_ERR_REFUSED. */
+int mst_session_refuse(mst_session *session, unsigned char alert);
 /* Queues close_notify. Idempotent. */
 int mst_session_close(mst_session *session);
 

@@ -69,6 +69,10 @@ struct mst_session {
     uint32_t restored_flags;
     bool offered_session;
     bool reused;
+    bool keylog_enabled;
+    /* Holding the ClientHello (servers): what it offered, for the embedder to choose by. */
+    enum { HELLO_NOT_HELD, HELLO_AWAITED, HELLO_HELD, HELLO_RELEASED } hello;
+    char **hello_alpn; /* NULL-terminated */
     uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
 };
 
@@ -78,6 +82,15 @@ static uint8_t *copy_der(const mbedtls_x509_crt *crt)
     if (copy != NULL)
         memcpy(copy, crt->raw.p, crt->raw.len);
     return copy;
+}
+
+static void free_alpn_list(char **list)
+{
+    if (list == NULL)
+        return;
+    for (char **p = list; *p != NULL; p++)
+        free(*p);
+    free(list);
 }
 
 static void forget_sent_chain(mst_session *session)
@@ -304,6 +317,29 @@ static void record_keys(void *context, mbedtls_ssl_key_export_type type, const u
 
 /* ---- Life cycle ---- */
 
+/* Sets up Mbed TLS's context on session->config and hooks the engine into it. */
+static int setup_ssl(mst_session *session)
+{
+    int ret;
+    mbedtls_ssl_init(&session->ssl);
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_setup(&session->ssl, &session->config->ssl));
+    if (ret == 0 && session->config->endpoint == MST_CLIENT) {
+        /* Explicitly no name in Mbed TLS: the embedder checks names (see engine.h). */
+        WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_set_hostname(&session->ssl, NULL));
+    }
+    if (ret != 0)
+        return ret;
+    mbedtls_ssl_set_bio(&session->ssl, session, send_ciphertext, recv_ciphertext, NULL);
+    mbedtls_ssl_set_verify(&session->ssl, verify_certificate, session);
+    if (is_datagram(session))
+        mbedtls_ssl_set_timer_cb(&session->ssl, session, set_timer, get_timer);
+    if (session->verify_mode != MBEDTLS_SSL_VERIFY_UNSET)
+        mbedtls_ssl_set_hs_authmode(&session->ssl, session->verify_mode);
+    if (session->keylog_enabled)
+        mbedtls_ssl_set_export_keys_cb(&session->ssl, record_keys, session);
+    return 0;
+}
+
 mst_session *mst_session_new(mst_config *config, mst_error *err)
 {
     if (config == NULL) {
@@ -325,23 +361,12 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
     session->max_send_fragment = MBEDTLS_SSL_OUT_CONTENT_LEN;
     mst_config_ref(config);
     mst_config_freeze(config);
-
-    int ret;
-    mbedtls_ssl_init(&session->ssl);
-    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_setup(&session->ssl, &config->ssl));
-    if (ret == 0 && config->endpoint == MST_CLIENT) {
-        /* Explicitly no name in Mbed TLS: the embedder checks names (see engine.h). */
-        WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_set_hostname(&session->ssl, NULL));
-    }
+    int ret = setup_ssl(session);
     if (ret != 0) {
         mst_error_set(err, ret);
         mst_session_free(session);
         return NULL;
     }
-    mbedtls_ssl_set_bio(&session->ssl, session, send_ciphertext, recv_ciphertext, NULL);
-    mbedtls_ssl_set_verify(&session->ssl, verify_certificate, session);
-    if (is_datagram(session))
-        mbedtls_ssl_set_timer_cb(&session->ssl, session, set_timer, get_timer);
     return session;
 }
 
@@ -360,6 +385,7 @@ void mst_session_free(mst_session *session)
     mst_bytes_free(&session->keylog);
     free(session->transport_id);
     free(session->server_name);
+    free_alpn_list(session->hello_alpn);
     for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
         free(session->verified[i].der);
     forget_sent_chain(session);
@@ -395,6 +421,7 @@ int mst_session_set_server_name(mst_session *session, const char *name)
 
 int mst_session_enable_keylog(mst_session *session)
 {
+    session->keylog_enabled = true;
     mbedtls_ssl_set_export_keys_cb(&session->ssl, record_keys, session);
     return 0;
 }
@@ -601,10 +628,184 @@ static int read_records(mst_session *session)
     }
 }
 
+/* ---- Holding the ClientHello (servers) ----
+ *
+ * Before Mbed TLS reads anything, the engine reassembles the ClientHello from the records
+ * waiting in ciphertext_in (without consuming them) and reads the SNI name and the ALPN
+ * list it offers. The embedder then chooses a config and releases it; only then does Mbed
+ * TLS parse the hello, on that config. */
+
+/* Largest ClientHello held; a larger one goes to Mbed TLS, which refuses it. */
+#define MAX_HELD_HELLO 65536
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+/* Reads the SNI host name and the ALPN protocols out of a ClientHello body. Malformed
+ * fields are left for Mbed TLS to refuse: what cannot be read is simply not reported. */
+static int read_hello_extensions(mst_session *session, const uint8_t *body, size_t len)
+{
+    /* version, random, session id, cipher suites, compression methods, extensions */
+    size_t at = 2 + 32;
+    if (at >= len || (at += 1 + body[at]) + 2 > len || (at += 2 + get16(body + at)) + 1 > len ||
+        (at += 1 + body[at]) + 2 > len || at + 2 + get16(body + at) > len)
+        return 0;
+    const uint8_t *p = body + at + 2, *end = p + get16(body + at);
+    while (end - p >= 4) {
+        uint16_t type = get16(p), ext_len = get16(p + 2);
+        const uint8_t *data = p + 4;
+        if (end - data < ext_len)
+            break;
+        p = data + ext_len;
+        if (type == 0 /* server_name */ && ext_len >= 5 && data[2] == 0 /* host_name */) {
+            size_t name_len = get16(data + 3);
+            if (name_len > 0 && name_len <= ext_len - 5u && session->server_name == NULL &&
+                mst_record_server_name(NULL, &session->ssl, data + 5, name_len) != 0)
+                return -1;
+        } else if (type == 16 /* ALPN */ && ext_len >= 2 && session->hello_alpn == NULL) {
+            size_t list_len = get16(data), count = 0;
+            if (list_len > ext_len - 2u)
+                continue;
+            for (size_t at = 2; at < 2 + list_len; at += 1 + data[at])
+                count++;
+            char **list = calloc(count + 1, sizeof(char *));
+            if (list == NULL)
+                return -1;
+            size_t n = 0;
+            for (size_t at = 2; at < 2 + list_len && n < count; at += 1 + data[at]) {
+                size_t name_len = data[at];
+                if (name_len == 0 || at + 1 + name_len > 2 + list_len)
+                    break;
+                if ((list[n] = malloc(name_len + 1)) == NULL) {
+                    free_alpn_list(list);
+                    return -1;
+                }
+                memcpy(list[n], data + at + 1, name_len);
+                list[n++][name_len] = '\0';
+            }
+            session->hello_alpn = list;
+        }
+    }
+    return 0;
+}
+
+/* 1: a complete ClientHello was read; 0: it is not all here yet; 2: the input is not a
+ * ClientHello in handshake records (Mbed TLS will refuse it); -1: out of memory. */
+static int scan_client_hello(mst_session *session)
+{
+    const uint8_t *in = mst_bytes_front(&session->ciphertext_in);
+    size_t available = mst_bytes_length(&session->ciphertext_in);
+    uint8_t *message = NULL;
+    size_t have = 0, need = 0, at = 0;
+    int result = 0;
+    while (at + 5 <= available) {
+        const uint8_t *record = in + at;
+        size_t record_len = get16(record + 3);
+        if (record[0] != MBEDTLS_SSL_MSG_HANDSHAKE || record_len == 0 ||
+            record_len > MBEDTLS_SSL_IN_CONTENT_LEN) {
+            result = 2;
+            break;
+        }
+        if (at + 5 + record_len > available)
+            break;
+        if (message == NULL) {
+            if (record_len < 4 || record[5] != MBEDTLS_SSL_HS_CLIENT_HELLO) {
+                result = 2;
+                break;
+            }
+            need = 4 + (((size_t)record[6] << 16) | ((size_t)record[7] << 8) | record[8]);
+            if (need > MAX_HELD_HELLO) {
+                result = 2;
+                break;
+            }
+            if ((message = malloc(need)) == NULL)
+                return -1;
+        }
+        size_t take = record_len < need - have ? record_len : need - have;
+        memcpy(message + have, record + 5, take);
+        have += take;
+        at += 5 + record_len;
+        if (have == need) {
+            result = read_hello_extensions(session, message + 4, need - 4) == 0 ? 1 : -1;
+            break;
+        }
+    }
+    free(message);
+    return result;
+}
+
+int mst_session_hold_client_hello(mst_session *session)
+{
+    if (session->config->endpoint != MST_SERVER || is_datagram(session) ||
+        session->hello != HELLO_NOT_HELD || session->ssl.MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_HELLO_REQUEST)
+        return MST_ERR_BAD_ARGUMENT;
+    session->hello = HELLO_AWAITED;
+    return 0;
+}
+
+const char *mst_session_hello_alpn(const mst_session *session, size_t index)
+{
+    if (session->hello_alpn == NULL)
+        return NULL;
+    for (size_t i = 0; i < index; i++) {
+        if (session->hello_alpn[i] == NULL)
+            return NULL;
+    }
+    return session->hello_alpn[index];
+}
+
+int mst_session_continue_hello(mst_session *session, mst_config *config)
+{
+    if (session->hello != HELLO_HELD)
+        return MST_ERR_BAD_ARGUMENT;
+    if (config != NULL && config != session->config) {
+        if (config->endpoint != MST_SERVER || config->transport != session->config->transport)
+            return MST_ERR_BAD_ARGUMENT;
+        /* Nothing was read yet: the context starts over on the chosen config. */
+        WITH_SESSION_MEMORY(session, mbedtls_ssl_free(&session->ssl));
+        mst_config_ref(config);
+        mst_config_freeze(config);
+        mst_config_unref(session->config);
+        session->config = config;
+        int ret = setup_ssl(session);
+        if (ret != 0)
+            return fail(session, ret);
+    }
+    session->hello = HELLO_RELEASED;
+    return 0;
+}
+
+int mst_session_refuse(mst_session *session, unsigned char alert)
+{
+    if (session->error.code != 0)
+        return session->error.code;
+    if (session->hello == HELLO_AWAITED || session->hello == HELLO_HELD)
+        session->hello = HELLO_RELEASED;
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_send_alert_message(
+                                     &session->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert));
+    fail(session, MST_ERR_REFUSED);
+    return ret;
+}
+
 static int drive(mst_session *session)
 {
     if (session->error.code != 0)
         return session->error.code;
+    if (session->hello == HELLO_AWAITED) {
+        int found = scan_client_hello(session);
+        if (found < 0)
+            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        if (found == 1) {
+            session->hello = HELLO_HELD;
+            session->events |= MST_EVENT_CLIENT_HELLO;
+        } else if (found == 2) {
+            session->hello = HELLO_RELEASED; /* not a ClientHello: Mbed TLS will say so */
+        } else if (session->transport_eof) {
+            return fail(session, MBEDTLS_ERR_SSL_CONN_EOF);
+        }
+    }
+    if (session->hello == HELLO_AWAITED || session->hello == HELLO_HELD)
+        return 0;
     int ret = 0;
     WITH_SESSION_MEMORY(session, {
         if (!session->handshake_done)

@@ -359,6 +359,10 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::Resume>("resume"),
             InstanceMethod<&Session::Save>("save"),
             InstanceMethod<&Session::Reused>("reused"),
+            InstanceMethod<&Session::HoldClientHello>("holdClientHello"),
+            InstanceMethod<&Session::HelloALPN>("helloALPN"),
+            InstanceMethod<&Session::ContinueHello>("continueHello"),
+            InstanceMethod<&Session::Refuse>("refuse"),
             InstanceMethod<&Session::Error>("error"),
             InstanceMethod<&Session::Protocol>("protocol"),
             InstanceMethod<&Session::Cipher>("cipher"),
@@ -575,6 +579,49 @@ class Session : public Napi::ObjectWrap<Session> {
     return out;
   }
 
+  Napi::Value HoldClientHello(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Napi::Number::New(env, session_ != nullptr ? mst_session_hold_client_hello(session_) : 0);
+  }
+
+  // helloALPN() -> [protocol, ...] offered in the held ClientHello, or null when none
+  Napi::Value HelloALPN(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr || mst_session_hello_alpn(session_, 0) == nullptr) return env.Null();
+    Napi::Array list = Napi::Array::New(env);
+    const char* name;
+    for (uint32_t i = 0; (name = mst_session_hello_alpn(session_, i)) != nullptr; i++)
+      list.Set(i, Napi::String::New(env, name));
+    return list;
+  }
+
+  // continueHello(secureContext | undefined) -> state, after processing the hello
+  Napi::Value ContinueHello(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value result;
+    if (Destroyed(env, &result)) return result;
+    mst_config* config = nullptr;
+    if (info[0].IsObject()) {
+      SecureContext* context = SecureContext::Unwrap(info[0].As<Napi::Object>());
+      if (context == nullptr || context->config() == nullptr) {
+        Napi::Error::New(env, "the secure context was destroyed").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      config = context->config();
+    }
+    if (mst_session_continue_hello(session_, config) == 0) mst_session_process(session_);
+    return Collect(env);
+  }
+
+  // refuse(alert) -> state; the fatal alert is in out[1]
+  Napi::Value Refuse(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value result;
+    if (Destroyed(env, &result)) return result;
+    mst_session_refuse(session_, static_cast<unsigned char>(info[0].As<Napi::Number>().Uint32Value()));
+    return Collect(env);
+  }
+
   Napi::Value Reused(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), session_ != nullptr && mst_session_reused(session_));
   }
@@ -748,6 +795,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_NEW_SESSION_TICKET", MST_EVENT_NEW_SESSION_TICKET << 8);
   constants.Set("EVENT_PEER_CLOSED", MST_EVENT_PEER_CLOSED << 8);
   constants.Set("EVENT_KEYLOG", MST_EVENT_KEYLOG << 8);
+  constants.Set("EVENT_CLIENT_HELLO", MST_EVENT_CLIENT_HELLO << 8);
+  constants.Set("ERR_REFUSED", MST_ERR_REFUSED);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));
   constants.Set("VERIFY_REQUIRED", static_cast<int>(MST_VERIFY_REQUIRED));

@@ -900,6 +900,68 @@ done:
     mst_resumption_unref(store);
 }
 
+/* ---- Holding the ClientHello ---- */
+
+static void test_hold_client_hello(int version, bool switch_config)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version, .server_name = "sni.test"});
+    mst_config *rsa = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    add_file(rsa, "server-rsa-chain.pem", "server-rsa.key");
+    mst_config_set_versions(rsa, version, version, NULL);
+    const char *protocols[] = {"h2", "http/1.1"};
+    mst_session_free(p.client);
+    mst_config_unref(p.client_config);
+    p.client_config = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
+    trust(p.client_config, "ca.pem");
+    mst_config_set_versions(p.client_config, version, version, NULL);
+    CHECK(mst_config_set_alpn(p.client_config, protocols, 2, NULL) == 0);
+    p.client = mst_session_new(p.client_config, NULL);
+    mst_session_set_server_name(p.client, "sni.test");
+    CHECK_CODE(mst_session_hold_client_hello(p.server), 0);
+    mst_session_process(p.client);
+    pump(&p, 7); /* the hello in small pieces */
+    CHECK(mst_session_take_events(p.server) & MST_EVENT_CLIENT_HELLO);
+    CHECK(mst_session_state(p.server) & MST_STATE_HANDSHAKING);
+    CHECK(mst_session_server_name(p.server) != NULL && strcmp(mst_session_server_name(p.server), "sni.test") == 0);
+    CHECK(mst_session_hello_alpn(p.server, 0) != NULL && strcmp(mst_session_hello_alpn(p.server, 0), "h2") == 0);
+    CHECK(mst_session_hello_alpn(p.server, 1) != NULL && strcmp(mst_session_hello_alpn(p.server, 1), "http/1.1") == 0);
+    CHECK(mst_session_hello_alpn(p.server, 2) == NULL);
+    CHECK_CODE(mst_session_continue_hello(p.server, switch_config ? rsa : NULL), 0);
+    mst_session_process(p.server);
+    pump(&p, 0);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    size_t len;
+    const uint8_t *own = mst_session_own_certificate(p.server, &len);
+    const uint8_t *peer = mst_session_peer_certificate(p.client, 0, &len);
+    CHECK(own != NULL && peer != NULL && memcmp(own, peer, len) == 0);
+    CHECK(send_and_check(&p, true, 5000, 0));
+    CHECK(send_and_check(&p, false, 5000, 0));
+done:
+    mst_config_unref(rsa);
+    free_pair(&p);
+}
+static void test_tls12_hold_hello(void) { test_hold_client_hello(MST_TLS1_2, false); }
+static void test_tls13_hold_hello(void) { test_hold_client_hello(MST_TLS1_3, false); }
+static void test_tls12_hold_hello_switch_config(void) { test_hold_client_hello(MST_TLS1_2, true); }
+static void test_tls13_hold_hello_switch_config(void) { test_hold_client_hello(MST_TLS1_3, true); }
+
+static void test_refuse_held_hello(void)
+{
+    pair p = make_pair((options){0});
+    CHECK_CODE(mst_session_hold_client_hello(p.server), 0);
+    mst_session_process(p.client);
+    pump(&p, 0);
+    CHECK(mst_session_take_events(p.server) & MST_EVENT_CLIENT_HELLO);
+    mst_session_refuse(p.server, MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL);
+    CHECK_CODE(error_code(p.server), MST_ERR_REFUSED);
+    pump(&p, 0);
+    CHECK_CODE(error_code(p.client), MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
+    CHECK(mst_session_peer_alert(p.client) == MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL);
+done:
+    free_pair(&p);
+}
+
 static const test tests[] = {
     TEST(tls12_ecdsa), TEST(tls13_ecdsa), TEST(tls12_rsa), TEST(tls13_rsa),
     TEST(default_versions_negotiate_tls13),
@@ -926,6 +988,8 @@ static const test tests[] = {
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
+    TEST(tls12_hold_hello), TEST(tls13_hold_hello), TEST(tls12_hold_hello_switch_config),
+    TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
 };
 
 int main(int argc, char **argv)
