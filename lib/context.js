@@ -12,7 +12,7 @@ const tls = require('tls');
 const binding = require('./binding');
 const ciphers = require('./ciphers');
 const {
-  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, coded,
+  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, outOfRange, coded,
 } = require('./errors');
 
 const { constants } = binding;
@@ -174,20 +174,25 @@ class SecureContext {
     this.native(false);
   }
 
-  // The Mbed TLS config for one endpoint and ALPN list, built on first use. (Mbed TLS
-  // keeps ALPN in the config; node sets it per connection, so each list has its config.)
-  native(isServer, alpn = null) {
-    const key = `${isServer ? 'server' : 'client'}\0${alpn ? alpn.join('\0') : ''}`;
-    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn);
+  // The Mbed TLS config for one endpoint, ALPN list and debug level, built on first use.
+  // (Mbed TLS keeps ALPN and the debug hook in the config; node sets them per connection,
+  // so each combination has its config.)
+  native(isServer, alpn = null, debug = 0) {
+    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}`;
+    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn, debug);
     return this._configs[key];
   }
 
-  _build(isServer, alpn) {
+  _build(isServer, alpn, debug) {
     const m = this._material;
     const config = new binding.SecureContext(isServer, false);
     if (alpn) {
       const result = config.setALPN(alpn);
       if (result) throw fail(result, 'Invalid ALPNProtocols');
+    }
+    if (debug > 0) {
+      const result = config.setDebug(debug);
+      if (result) throw fail(result, 'Invalid debug');
     }
     let min = VERSIONS[m.minVersion];
     let max = VERSIONS[m.maxVersion];
@@ -313,6 +318,15 @@ function alpnList(value) {
   return names.length > 0 ? names : null;
 }
 
+// The debug option: Mbed TLS's debug level, 0 (none, the default) to 4 (verbose).
+function debugLevel(value) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number') throw invalidArgType('options.debug', 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange('options.debug', 'an integer', value);
+  if (value < 0 || value > 4) throw outOfRange('options.debug', '>= 0 && <= 4', value);
+  return value;
+}
+
 function validateSecureContext(value) {
   if (!(value instanceof SecureContext)) {
     throw invalidArgValue('options.secureContext', value,
@@ -322,6 +336,6 @@ function validateSecureContext(value) {
 }
 
 module.exports = {
-  SecureContext, createSecureContext, cachedContext, validateSecureContext, alpnList,
+  SecureContext, createSecureContext, cachedContext, validateSecureContext, alpnList, debugLevel,
   DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
 };

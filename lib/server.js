@@ -43,9 +43,11 @@ class Server extends net.Server {
     this[kContext] = options.secureContext || context.createSecureContext(options);
     this._tlsOptions = {};
     for (const name of SERVER_OPTIONS) this._tlsOptions[name] = options[name];
-    // Validated once here; each connection reuses the normalized list.
+    // Validated once here; each connection reuses the normalized values.
     this._tlsOptions.ALPNList = context.alpnList(options.ALPNProtocols);
-    this[kContext].native(true, this._tlsOptions.ALPNList); // bad keys fail here, not later
+    this._tlsOptions.debugLevel = context.debugLevel(options.debug);
+    // Bad keys fail here, not later.
+    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
     this[kHandshakeTimeout] = timeout;
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
@@ -79,6 +81,9 @@ class Server extends net.Server {
     if (this.listenerCount('keylog') > 0) {
       socket.on('keylog', (line) => this.emit('keylog', line, socket));
     }
+    if (this._tlsOptions.debugLevel > 0) {
+      socket.on('debug', (line) => this.emit('debug', line, socket));
+    }
     socket.once('secure', () => {
       clearTimeout(timer);
       this.emit('secureConnection', socket);
@@ -88,7 +93,7 @@ class Server extends net.Server {
 
   setSecureContext(options) {
     this[kContext] = context.createSecureContext(options);
-    this[kContext].native(true, this._tlsOptions.ALPNList);
+    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
   }
 
   addContext() {

@@ -550,3 +550,16 @@ int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count
     config->ciphersuites = copy;
     return 0;
 }
+
+int mst_config_set_debug(mst_config *config, int level, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (level < 0 || level > 4)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    config->debug_level = level;
+    /* Without a callback Mbed TLS returns from each debug statement at once. */
+    mbedtls_ssl_conf_dbg(&config->ssl, level > 0 ? mst_record_debug : NULL, NULL);
+    return 0;
+}

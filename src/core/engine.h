@@ -84,6 +84,7 @@ enum mst_verify {
 #define MST_EVENT_NEW_SESSION_TICKET 0x02u
 #define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
 #define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
+#define MST_EVENT_DEBUG              0x10u /* debug lines are waiting (see mst_config_set_debug) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_config mst_config;
@@ -142,6 +143,13 @@ int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t
                         mst_error *err);
 /* Cipher suites by IANA number, in preference order (copied). */
 int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err);
+/* Mbed TLS's debug output for the sessions of this config, up to `level`: 0 none (the
+ * default), 1 errors, 2 state changes, 3 informational, 4 verbose (record dumps). Lines wait
+ * in a window of each session (MST_EVENT_DEBUG says when; see mst_session_peek_debug). At
+ * level 0 no callback is installed and debugging costs nothing. Mbed TLS's threshold is
+ * process-wide: it follows the highest level of any live session, and each session keeps
+ * only the lines of its own level. */
+int mst_config_set_debug(mst_config *config, int level, mst_error *err);
 
 /* ---- Sessions ---- */
 
@@ -236,6 +244,14 @@ const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *l
 int mst_session_enable_keylog(mst_session *session);
 const uint8_t *mst_session_peek_keylog(const mst_session *session, size_t *len);
 void mst_session_consume_keylog(mst_session *session, size_t len);
+
+/* Debug lines of a config with a debug level (mst_config_set_debug), as Mbed TLS's own
+ * programs print them: "file:line: |level| text\n", one per line, control characters inside
+ * the text replaced by '?'. At most 256 KiB wait at a time: past that, one line saying so
+ * ("mbedtls-stream:0000: |level| more than ...") is recorded and the rest dropped until the
+ * window is consumed. */
+const uint8_t *mst_session_peek_debug(const mst_session *session, size_t *len);
+void mst_session_consume_debug(mst_session *session, size_t len);
 
 /* RFC 5705 / RFC 8446 7.5 keying material exporter; context may be NULL (no context). */
 int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_t len,

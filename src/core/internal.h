@@ -46,6 +46,7 @@ struct mst_config {
     int *ciphersuites; /* 0-terminated copy, likewise */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
+    int debug_level; /* 0: no debug callback installed */
 };
 
 /* The process-wide DRBG all configs draw from (thread-safe under MBEDTLS_THREADING_C). */
@@ -54,6 +55,10 @@ mbedtls_ctr_drbg_context *mst_global_rng(void);
 /* The server's SNI hook (session.c): records the name the client asked for. */
 int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsigned char *name,
                            size_t len);
+
+/* The debug hook of configs with a debug level (session.c): records the line into the
+ * session Mbed TLS is running for. */
+void mst_record_debug(void *context, int level, const char *file, int line, const char *text);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

@@ -131,6 +131,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::AddCertificate>("addCertificate"),
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
+                           InstanceMethod<&SecureContext::SetDebug>("setDebug"),
                            InstanceMethod<&SecureContext::Destroy>("destroy"),
                        });
   }
@@ -247,6 +248,15 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
     return Result(env, ret, error);
   }
 
+  // setDebug(level): Mbed TLS's debug level, 0 to 4, for sessions made from this config
+  Napi::Value SetDebug(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    mst_error error{};
+    int ret = mst_config_set_debug(config_, info[0].As<Napi::Number>().Int32Value(), &error);
+    return Result(env, ret, error);
+  }
+
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     Release();
     return info.Env().Undefined();
@@ -323,8 +333,8 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
  private:
-  // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext.
-  // Returns state | events << 8.
+  // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext, out[3]
+  // key log lines, out[4] debug lines. Returns state | events << 8.
   Napi::Value Collect(Napi::Env env) {
     Napi::Array out = out_.Value();
     size_t len = 0;
@@ -348,6 +358,13 @@ class Session : public Napi::ObjectWrap<Session> {
       if (lines != nullptr) {
         out.Set(3u, Napi::Buffer<uint8_t>::Copy(env, lines, len));
         mst_session_consume_keylog(session_, len);
+      }
+    }
+    if (events & MST_EVENT_DEBUG) {
+      const uint8_t* lines = mst_session_peek_debug(session_, &len);
+      if (lines != nullptr) {
+        out.Set(4u, Napi::Buffer<uint8_t>::Copy(env, lines, len));
+        mst_session_consume_debug(session_, len);
       }
     }
     return Napi::Number::New(env, mst_session_state(session_) | (events << 8));
@@ -634,6 +651,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_NEW_SESSION_TICKET", MST_EVENT_NEW_SESSION_TICKET << 8);
   constants.Set("EVENT_PEER_CLOSED", MST_EVENT_PEER_CLOSED << 8);
   constants.Set("EVENT_KEYLOG", MST_EVENT_KEYLOG << 8);
+  constants.Set("EVENT_DEBUG", MST_EVENT_DEBUG << 8);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));
   constants.Set("VERIFY_REQUIRED", static_cast<int>(MST_VERIFY_REQUIRED));

@@ -75,6 +75,7 @@ typedef struct options {
     enum mst_verify client_verify;         /* default: REQUIRED */
     enum mst_verify server_verify;         /* default: NONE */
     const char *server_name;
+    int client_debug, server_debug;        /* Mbed TLS debug levels; default 0 */
 } options;
 
 typedef struct pair {
@@ -129,6 +130,11 @@ static pair make_pair(options o)
     trust(p.server_config, "ca.pem");
     if (o.client_chain != NULL)
         add_file(p.client_config, o.client_chain, o.client_key);
+    if (mst_config_set_debug(p.client_config, o.client_debug, &err) != 0 ||
+        mst_config_set_debug(p.server_config, o.server_debug, &err) != 0) {
+        fprintf(stderr, "set_debug: %s\n", err.text);
+        exit(2);
+    }
 
     p.server = mst_session_new(p.server_config, &err);
     p.client = mst_session_new(p.client_config, &err);
@@ -754,6 +760,104 @@ done:
     free_pair(&p);
 }
 
+/* Whether the session's debug window holds a line containing `needle`; each line must have
+ * the documented form "file:line: |level| text" with level <= max_level. */
+static bool debug_lines_ok(const mst_session *s, const char *needle, int max_level, bool *found)
+{
+    size_t len;
+    const uint8_t *data = mst_session_peek_debug(s, &len);
+    *found = false;
+    for (size_t start = 0; data != NULL && start < len;) {
+        const uint8_t *nl = memchr(data + start, '\n', len - start);
+        if (nl == NULL)
+            return false; /* every line ends with a newline */
+        size_t n = (size_t)(nl - (data + start));
+        char line[1024];
+        if (n >= sizeof(line))
+            return false;
+        memcpy(line, data + start, n);
+        line[n] = '\0';
+        char file[128];
+        int number, level;
+        if (sscanf(line, "%127[^:]:%d: |%d| ", file, &number, &level) != 3 || level < 1 ||
+            level > max_level)
+            return false;
+        if (strstr(line, needle) != NULL)
+            *found = true;
+        start += n + 1;
+    }
+    return true;
+}
+
+static void test_debug_level_2_records_state_changes(void)
+{
+    pair p = make_pair((options){.client_debug = 2});
+    bool found = false;
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_take_events(p.client) & MST_EVENT_DEBUG);
+    CHECK(debug_lines_ok(p.client, "client state: MBEDTLS_SSL_CLIENT_HELLO", 2, &found) && found);
+    CHECK(debug_lines_ok(p.client, "<= write client hello", 2, &found) && found);
+    /* Only the client's config has a level: the server records nothing. */
+    size_t len;
+    CHECK(!(mst_session_take_events(p.server) & MST_EVENT_DEBUG));
+    CHECK(mst_session_peek_debug(p.server, &len) == NULL && len == 0);
+    /* Taken lines are gone; new calls record new ones. */
+    mst_session_peek_debug(p.client, &len);
+    mst_session_consume_debug(p.client, len);
+    CHECK(mst_session_peek_debug(p.client, &len) == NULL);
+    CHECK(send_and_check(&p, true, 100, 0));
+    CHECK(debug_lines_ok(p.client, "=> write", 2, &found) && found);
+done:
+    free_pair(&p);
+}
+
+static void test_debug_level_0_records_nothing(void)
+{
+    pair p = make_pair((options){0});
+    size_t len;
+    CHECK(handshake(&p, 0));
+    CHECK(send_and_check(&p, true, 100, 0));
+    CHECK(!(mst_session_take_events(p.client) & MST_EVENT_DEBUG));
+    CHECK(mst_session_peek_debug(p.client, &len) == NULL && len == 0);
+    CHECK(mst_session_peek_debug(p.server, &len) == NULL && len == 0);
+done:
+    free_pair(&p);
+}
+
+/* Level 3 and level 1 sessions side by side: the process-wide threshold is 3, and each
+ * session keeps its own level only. */
+static void test_debug_levels_are_per_session(void)
+{
+    pair p = make_pair((options){.client_debug = 3, .server_debug = 1});
+    bool found = false;
+    CHECK(handshake(&p, 0));
+    CHECK(debug_lines_ok(p.client, "|3|", 3, &found) && found);
+    CHECK(debug_lines_ok(p.server, "|1|", 1, &found) && found);
+done:
+    free_pair(&p);
+}
+
+/* A level-4 dump of a large write stops at the window's limit, with a line saying so. */
+static void test_debug_window_is_capped(void)
+{
+    pair p = make_pair((options){.server_debug = 4});
+    size_t len;
+    bool found = false;
+    CHECK(handshake(&p, 0));
+    mst_session_peek_debug(p.server, &len);
+    mst_session_consume_debug(p.server, len);
+    CHECK(send_and_check(&p, false, 1 << 20, 0));
+    const uint8_t *lines = mst_session_peek_debug(p.server, &len);
+    CHECK(lines != NULL && len <= 256 * 1024 + 200 && len > 200 * 1024);
+    CHECK(debug_lines_ok(p.server, "lines dropped until they are read", 4, &found) && found);
+    mst_session_consume_debug(p.server, len);
+    CHECK(send_and_check(&p, false, 10, 0));
+    CHECK(debug_lines_ok(p.server, "=> write", 4, &found) && found);
+    CHECK(debug_lines_ok(p.server, "lines dropped", 4, &found) && !found);
+done:
+    free_pair(&p);
+}
+
 typedef struct test {
     const char *name;
     void (*run)(void);
@@ -785,6 +889,8 @@ static const test tests[] = {
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
+    TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
+    TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
 };
 
 int main(int argc, char **argv)
