@@ -20,6 +20,7 @@ const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
 const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
 const DEFAULT_MIN_VERSION = 'TLSv1.2';
 const DEFAULT_MAX_VERSION = 'TLSv1.3';
+const FRAGMENT_LENGTHS = [512, 1024, 2048, 4096]; // RFC 6066's max_fragment_length values
 
 // Options node accepts that this library cannot honour: setting one is an error, never
 // silently ignored.
@@ -152,6 +153,12 @@ class SecureContext {
       throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
     }
     const suites = ciphers.parseCipherList(options.ciphers || ciphers.DEFAULT_CIPHERS);
+    const maxFragmentLength = fragmentLength(options.maxFragmentLength);
+    if (maxFragmentLength && minVersion === 'TLSv1.3') {
+      throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
+        'maxFragmentLength needs TLS 1.2 (Mbed TLS 3.6 negotiates max_fragment_length in ' +
+        'TLS 1.2 only), but minVersion is TLSv1.3');
+    }
     this._material = {
       ca: options.ca !== undefined && options.ca !== null ? pemList('ca', options.ca) : null,
       cert: options.cert !== undefined && options.cert !== null ? pemList('cert', options.cert) : [],
@@ -159,7 +166,7 @@ class SecureContext {
         ? pemList('key', options.key, { allowObjects: true }) : [],
       crl: options.crl !== undefined && options.crl !== null ? pemList('crl', options.crl) : [],
       passphrase: options.passphrase === undefined ? undefined : Buffer.from(options.passphrase),
-      minVersion, maxVersion, suites,
+      minVersion, maxVersion, suites, maxFragmentLength,
     };
     this._material.cert.forEach((cert) => checkPemOrDer('cert', cert));
     if (this._material.key.length > 0 && this._material.cert.length === 0) {
@@ -201,12 +208,17 @@ class SecureContext {
     const has12 = m.suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
     if (!has13) max = Math.min(max, constants.TLS1_2);
     if (!has12) min = Math.max(min, constants.TLS1_3);
+    // Mbed TLS 3.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
+    // fails the handshake when a server accepts the request (OpenSSL's does), so a client
+    // that asks for it speaks TLS 1.2.
+    if (!isServer && m.maxFragmentLength) max = Math.min(max, constants.TLS1_2);
     if (min > max) {
       throw new MbedtlsError('The cipher list leaves no suite for the allowed TLS versions',
         { code: 'ERR_SSL_NO_CIPHER_MATCH' });
     }
     let result = config.setVersions(min, max) || config.setCiphersuites(m.suites) ||
       config.setTrust(this._trust);
+    if (!result && m.maxFragmentLength) result = config.setMaxFragmentLength(m.maxFragmentLength);
     if (result) throw fail(result, 'Invalid TLS settings');
     // Keys pair with certificates in order, as node pairs key[i] with cert[i].
     m.key.forEach((key, i) => {
@@ -249,7 +261,8 @@ function createSecureContext(options) {
 // so a CA bundle or key is parsed once however many connections use it.
 const CACHE_LIMIT = 64;
 const cache = new Map();
-const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion'];
+const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion',
+  'maxFragmentLength'];
 
 function feed(hash, value) {
   if (value === undefined || value === null) {
@@ -316,6 +329,18 @@ function alpnList(value) {
     }
   }
   return names.length > 0 ? names : null;
+}
+
+// The maxFragmentLength option: one of RFC 6066's lengths, or 0 (none) when absent.
+function fragmentLength(value) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number') {
+    throw invalidArgType('options.maxFragmentLength', 'of type number', value);
+  }
+  if (!FRAGMENT_LENGTHS.includes(value)) {
+    throw outOfRange('options.maxFragmentLength', 'one of 512, 1024, 2048, 4096', value);
+  }
+  return value;
 }
 
 // The debug option: Mbed TLS's debug level, 0 (none, the default) to 4 (verbose).

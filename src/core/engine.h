@@ -143,6 +143,12 @@ int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t
                         mst_error *err);
 /* Cipher suites by IANA number, in preference order (copied). */
 int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err);
+/* RFC 6066 max_fragment_length: 512, 1024, 2048 or 4096 bytes of plaintext per record, or 0
+ * for none (the default). A client asks the server for it in TLS 1.2 and sends no larger
+ * records itself; a server sends no larger records whatever the client asks. Either way the
+ * engine also cuts its handshake records in the clear to the limit in force, which Mbed TLS
+ * applies to application data only: a server honours a client's request for every record. */
+int mst_config_set_max_fragment_length(mst_config *config, size_t length, mst_error *err);
 /* Mbed TLS's debug output for the sessions of this config, up to `level`: 0 none (the
  * default), 1 errors, 2 state changes, 3 informational, 4 verbose (record dumps). Lines wait
  * in a window of each session (MST_EVENT_DEBUG says when; see mst_session_peek_debug). At

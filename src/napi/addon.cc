@@ -132,6 +132,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
                            InstanceMethod<&SecureContext::SetDebug>("setDebug"),
+                           InstanceMethod<&SecureContext::SetMaxFragmentLength>("setMaxFragmentLength"),
                            InstanceMethod<&SecureContext::Destroy>("destroy"),
                        });
   }
@@ -245,6 +246,16 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
       ids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
     mst_error error{};
     int ret = mst_config_set_ciphersuites(config_, ids.data(), ids.size(), &error);
+    return Result(env, ret, error);
+  }
+
+  // setMaxFragmentLength(length): 0 (none), 512, 1024, 2048 or 4096
+  Napi::Value SetMaxFragmentLength(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    mst_error error{};
+    int ret = mst_config_set_max_fragment_length(config_, info[0].As<Napi::Number>().Uint32Value(),
+                                                 &error);
     return Result(env, ret, error);
   }
 

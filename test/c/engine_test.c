@@ -76,6 +76,7 @@ typedef struct options {
     enum mst_verify server_verify;         /* default: NONE */
     const char *server_name;
     int client_debug, server_debug;        /* Mbed TLS debug levels; default 0 */
+    size_t client_max_fragment;            /* max_fragment_length the client asks for */
 } options;
 
 typedef struct pair {
@@ -130,7 +131,8 @@ static pair make_pair(options o)
     trust(p.server_config, "ca.pem");
     if (o.client_chain != NULL)
         add_file(p.client_config, o.client_chain, o.client_key);
-    if (mst_config_set_debug(p.client_config, o.client_debug, &err) != 0 ||
+    if (mst_config_set_max_fragment_length(p.client_config, o.client_max_fragment, &err) != 0 ||
+        mst_config_set_debug(p.client_config, o.client_debug, &err) != 0 ||
         mst_config_set_debug(p.server_config, o.server_debug, &err) != 0) {
         fprintf(stderr, "set_debug: %s\n", err.text);
         exit(2);
@@ -760,6 +762,108 @@ done:
     free_pair(&p);
 }
 
+/* The longest record (its length field) in a run of whole TLS records, a ClientHello not
+ * counted; SIZE_MAX when the bytes are not whole records. */
+static size_t longest_record(const uint8_t *data, size_t len)
+{
+    size_t longest = 0;
+    while (len > 0) {
+        if (len < 5)
+            return SIZE_MAX;
+        size_t record = ((size_t)data[3] << 8) | data[4];
+        if (record + 5 > len)
+            return SIZE_MAX;
+        bool client_hello = data[0] == MBEDTLS_SSL_MSG_HANDSHAKE && record > 0 &&
+                            data[5] == MBEDTLS_SSL_HS_CLIENT_HELLO;
+        if (!client_hello && record > longest)
+            longest = record;
+        data += record + 5;
+        len -= record + 5;
+    }
+    return longest;
+}
+
+/* As pump(), and records the longest record each side sent. */
+static void pump_measuring(pair *p, size_t *client_longest, size_t *server_longest)
+{
+    for (int round = 0; round < 1000; round++) {
+        size_t len, moved = 0;
+        const uint8_t *data;
+        if ((data = mst_session_peek_ciphertext(p->client, &len)) != NULL) {
+            size_t longest = longest_record(data, len);
+            *client_longest = longest > *client_longest ? longest : *client_longest;
+        }
+        moved += transfer(p->client, p->server, 0, false);
+        if ((data = mst_session_peek_ciphertext(p->server, &len)) != NULL) {
+            size_t longest = longest_record(data, len);
+            *server_longest = longest > *server_longest ? longest : *server_longest;
+        }
+        moved += transfer(p->server, p->client, 0, false);
+        if (moved == 0)
+            return;
+    }
+}
+
+/* A client asking for 512-byte fragments in TLS 1.2 gets no longer record from the server,
+ * handshake included (the server's certificate chain is longer: it is cut), and sends none
+ * itself (its certificate chain, likewise). Data crosses intact both ways. */
+static void test_tls12_max_fragment_length_binds_every_record(void)
+{
+    pair p = make_pair((options){.min_version = MST_TLS1_2, .max_version = MST_TLS1_2,
+                                 .client_max_fragment = 512,
+                                 .client_chain = "client-chain.pem", .client_key = "client.key",
+                                 .server_verify = MST_VERIFY_REQUIRED});
+    /* AES-GCM in TLS 1.2 adds an 8-byte explicit nonce and a 16-byte tag. */
+    const size_t expansion = 24;
+    size_t client_longest = 0, server_longest = 0;
+    uint8_t *data = malloc(20000), *got = malloc(20000);
+    for (size_t i = 0; i < 20000; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 8));
+    mst_session_process(p.client);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(mst_session_verify_flags(p.server) == 0);
+    CHECK(server_longest <= 512 && client_longest <= 512); /* handshake records, in the clear */
+    CHECK(mst_session_write_plaintext(p.server, data, 20000) == 0);
+    CHECK(mst_session_write_plaintext(p.client, data, 20000) == 0);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(server_longest <= 512 + expansion && server_longest > 512);
+    CHECK(client_longest <= 512 + expansion && client_longest > 512);
+    CHECK(mst_session_read_plaintext(p.client, got, 20000) == 20000 && memcmp(got, data, 20000) == 0);
+    CHECK(mst_session_read_plaintext(p.server, got, 20000) == 20000 && memcmp(got, data, 20000) == 0);
+done:
+    free(data);
+    free(got);
+    free_pair(&p);
+}
+
+/* Without the request, the same server sends its whole certificate chain in one record. */
+static void test_tls12_no_max_fragment_length_no_cut(void)
+{
+    pair p = make_pair((options){.min_version = MST_TLS1_2, .max_version = MST_TLS1_2});
+    size_t client_longest = 0, server_longest = 0;
+    mst_session_process(p.client);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(server_longest > 512);
+done:
+    free_pair(&p);
+}
+
+static void test_max_fragment_length_values(void)
+{
+    mst_error err;
+    mst_config *config = mst_config_new(MST_CLIENT, MST_STREAM, &err);
+    CHECK(config != NULL);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 1000, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 16384, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 4096, &err), 0);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 0, &err), 0);
+done:
+    mst_config_unref(config);
+}
+
 /* Whether the session's debug window holds a line containing `needle`; each line must have
  * the documented form "file:line: |level| text" with level <= max_level. */
 static bool debug_lines_ok(const mst_session *s, const char *needle, int max_level, bool *found)
@@ -891,6 +995,8 @@ static const test tests[] = {
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
     TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
+    TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
+    TEST(max_fragment_length_values),
 };
 
 int main(int argc, char **argv)
