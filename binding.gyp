@@ -22,6 +22,7 @@
     {
       'target_name': 'mbedtls_stream',
       'sources': [
+        'src/core/certificate.c',
         'src/core/config.c',
         'src/core/memory.c',
         'src/core/session.c',
@@ -41,6 +42,7 @@
           'target_name': 'engine_test',
           'type': 'executable',
           'sources': [
+            'src/core/certificate.c',
             'src/core/config.c',
             'src/core/memory.c',
             'src/core/session.c',

@@ -267,6 +267,28 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
 /* Bytes Mbed TLS holds for this session, now and at the most. */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
 
+/* ---- Self-signed certificates ---- */
+
+enum mst_name_type { MST_NAME_DNS = 1, MST_NAME_IP = 2 };
+/* A subjectAltName: a DNS name (its text, no NUL) or an IP address (4 or 16 bytes). */
+typedef struct mst_alt_name {
+    enum mst_name_type type;
+    const uint8_t *value;
+    size_t len;
+} mst_alt_name;
+
+/* Generates an ECDSA P-256 key and a self-signed X.509 v3 certificate for it, signed with
+ * SHA-256: subject and issuer `subject` (Mbed TLS's form, "CN=localhost,O=..."), up to 16
+ * subjectAltNames in the order given, valid from not_before to not_after (seconds since
+ * 1970-01-01 UTC, on the embedder's clock), a random serial number, not a CA, extended key
+ * usage serverAuth. *cert_pem and *key_pem (SEC 1 "EC PRIVATE KEY") receive NUL-terminated
+ * PEM, *cert_len and *key_len its length without the NUL; free each with mst_free_pem(). */
+int mst_generate_self_signed(const char *subject, const mst_alt_name *alt_names, size_t alt_count,
+                             int64_t not_before, int64_t not_after, char **cert_pem,
+                             size_t *cert_len, char **key_pem, size_t *key_len, mst_error *err);
+/* Wipes and frees PEM from mst_generate_self_signed(). Safe on NULL. */
+void mst_free_pem(char *pem, size_t len);
+
 /* Every cipher suite this build supports, in Mbed TLS's preference order: fills up to cap
  * IANA numbers into ids and returns how many there are. */
 size_t mst_ciphersuites(int *ids, size_t cap);

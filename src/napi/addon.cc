@@ -641,6 +641,41 @@ Napi::Value Ciphersuites(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// generateSelfSigned(subject, [[isIP, Buffer], ...], notBefore, notAfter) -> { cert, key }
+// (PEM Buffers) | { errno, message }. Times in seconds since 1970 UTC.
+Napi::Value GenerateSelfSigned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsArray() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "generateSelfSigned(subject, altNames, notBefore, notAfter)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string subject = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array list = info[1].As<Napi::Array>();
+  std::vector<mst_alt_name> names;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value entry = list.Get(i);
+    if (!entry.IsArray() || ThrowUnlessBuffer(env, entry.As<Napi::Array>().Get(1u), "altName"))
+      return env.Undefined();
+    auto value = entry.As<Napi::Array>().Get(1u).As<Napi::Buffer<uint8_t>>();
+    bool is_ip = entry.As<Napi::Array>().Get(0u).ToBoolean();
+    names.push_back({is_ip ? MST_NAME_IP : MST_NAME_DNS, value.Data(), value.Length()});
+  }
+  char *cert = nullptr, *key = nullptr;
+  size_t cert_len = 0, key_len = 0;
+  mst_error error{};
+  int ret = mst_generate_self_signed(
+      subject.c_str(), names.data(), names.size(), info[2].As<Napi::Number>().Int64Value(),
+      info[3].As<Napi::Number>().Int64Value(), &cert, &cert_len, &key, &key_len, &error);
+  if (ret != 0) return ErrorInfo(env, error);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cert", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(cert), cert_len));
+  result.Set("key", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(key), key_len));
+  mst_free_pem(cert, cert_len);
+  mst_free_pem(key, key_len);
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
@@ -650,6 +685,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
   exports.Set("ciphersuites", Napi::Function::New(env, Ciphersuites));
+  exports.Set("generateSelfSigned", Napi::Function::New(env, GenerateSelfSigned));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("STATE_HANDSHAKING", MST_STATE_HANDSHAKING);
   constants.Set("STATE_HAS_CIPHERTEXT", MST_STATE_HAS_CIPHERTEXT);

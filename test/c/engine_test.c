@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509.h>
+#include <mbedtls/x509_crt.h>
 
 #include "engine.h"
 
@@ -962,6 +966,143 @@ done:
     free_pair(&p);
 }
 
+/* Randomness for key-pair checks (blinding only): any bytes will do. */
+static int test_random(void *context, unsigned char *out, size_t len)
+{
+    (void)context;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (unsigned char)rand();
+    return 0;
+}
+
+static const uint8_t loopback4[4] = {127, 0, 0, 1};
+static const uint8_t loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const mst_alt_name localhost_names[3] = {
+    {MST_NAME_DNS, (const uint8_t *)"localhost", 9},
+    {MST_NAME_IP, loopback4, 4},
+    {MST_NAME_IP, loopback6, 16},
+};
+
+/* A generated certificate parses, carries what was asked and matches its key. */
+static void test_self_signed_certificate(void)
+{
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    mst_error err;
+    mbedtls_x509_crt crt;
+    mbedtls_pk_context pk;
+    mbedtls_x509_crt_init(&crt);
+    mbedtls_pk_init(&pk);
+    /* 2026-01-01T00:00:00Z to 2026-01-31T00:00:00Z */
+    CHECK_CODE(mst_generate_self_signed("CN=localhost,O=mbedtls-stream test", localhost_names, 3,
+                                        1767225600, 1767225600 + 30 * 86400, &cert, &cert_len,
+                                        &key, &key_len, &err), 0);
+    CHECK(cert != NULL && strlen(cert) == cert_len && strstr(cert, "-----BEGIN CERTIFICATE-----") == cert);
+    CHECK(key != NULL && strlen(key) == key_len && strstr(key, "-----BEGIN EC PRIVATE KEY-----") == key);
+    CHECK_CODE(mbedtls_x509_crt_parse(&crt, (const unsigned char *)cert, cert_len + 1), 0);
+    CHECK_CODE(mbedtls_pk_parse_key(&pk, (const unsigned char *)key, key_len + 1, NULL, 0,
+                                    test_random, NULL), 0);
+    CHECK_CODE(mbedtls_pk_check_pair(&crt.pk, &pk, test_random, NULL), 0);
+    CHECK(mbedtls_pk_get_type(&crt.pk) == MBEDTLS_PK_ECKEY && mbedtls_pk_get_bitlen(&crt.pk) == 256);
+    CHECK(crt.version == 3);
+    CHECK(MBEDTLS_OID_CMP(MBEDTLS_OID_ECDSA_SHA256, &crt.sig_oid) == 0);
+    char info[2048];
+    CHECK(mbedtls_x509_crt_info(info, sizeof(info), "", &crt) > 0);
+    CHECK(strstr(info, "basic constraints : CA=false") != NULL);
+    CHECK(strstr(info, "ext key usage     : TLS Web Server Authentication") != NULL);
+    CHECK(crt.valid_from.year == 2026 && crt.valid_from.mon == 1 && crt.valid_from.day == 1 &&
+          crt.valid_from.hour == 0);
+    CHECK(crt.valid_to.year == 2026 && crt.valid_to.mon == 1 && crt.valid_to.day == 31);
+    CHECK(crt.serial.len >= 16);
+    char dn[128];
+    CHECK(mbedtls_x509_dn_gets(dn, sizeof(dn), &crt.subject) > 0 &&
+          strcmp(dn, "CN=localhost, O=mbedtls-stream test") == 0);
+    CHECK(mbedtls_x509_dn_gets(dn, sizeof(dn), &crt.issuer) > 0 &&
+          strcmp(dn, "CN=localhost, O=mbedtls-stream test") == 0);
+    /* The names, in order: DNS localhost, then the two loopback addresses. */
+    const mbedtls_x509_sequence *san = &crt.subject_alt_names;
+    CHECK(san->buf.len == 9 && memcmp(san->buf.p, "localhost", 9) == 0);
+    CHECK((san = san->next) != NULL && san->buf.len == 4 && memcmp(san->buf.p, loopback4, 4) == 0);
+    CHECK((san = san->next) != NULL && san->buf.len == 16 && memcmp(san->buf.p, loopback6, 16) == 0);
+    CHECK(san->next == NULL);
+done:
+    mbedtls_x509_crt_free(&crt);
+    mbedtls_pk_free(&pk);
+    mst_free_pem(cert, cert_len);
+    mst_free_pem(key, key_len);
+}
+
+/* Generating frees whatever Mbed TLS allocated for it: the process total returns to where
+ * it was (the first round may leave PSA's key slots, kept for reuse, and first-use state). */
+static void test_self_signed_frees_everything(void)
+{
+    for (int round = 0; round < 2; round++) {
+        size_t before, after, peak;
+        char *cert = NULL, *key = NULL;
+        size_t cert_len = 0, key_len = 0;
+        mst_memory_totals(&before, &peak);
+        int ret = mst_generate_self_signed("CN=localhost", localhost_names, 3, 1767225600,
+                                           1767225600 + 86400, &cert, &cert_len, &key, &key_len, NULL);
+        mst_free_pem(cert, cert_len);
+        mst_free_pem(key, key_len);
+        mst_memory_totals(&after, &peak);
+        CHECK_CODE(ret, 0);
+        if (round == 1 && after != before)
+            printf("    %zu bytes before, %zu after\n", before, after);
+        CHECK(round == 0 || after == before);
+    }
+done:;
+}
+
+/* Served by a server, verified outright by a client that trusts exactly it. */
+static void test_self_signed_certificate_verifies(void)
+{
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    mst_error err;
+    pair p = {0};
+    int64_t now = (int64_t)time(NULL);
+    CHECK_CODE(mst_generate_self_signed("CN=localhost", localhost_names, 3, now - 3600, now + 86400,
+                                        &cert, &cert_len, &key, &key_len, &err), 0);
+    p.server_config = mst_config_new(MST_SERVER, MST_STREAM, &err);
+    p.client_config = mst_config_new(MST_CLIENT, MST_STREAM, &err);
+    CHECK_CODE(mst_config_add_certificate(p.server_config, (const uint8_t *)cert, cert_len,
+                                          (const uint8_t *)key, key_len, NULL, 0, &err), 0);
+    CHECK_CODE(mst_config_add_ca(p.client_config, (const uint8_t *)cert, cert_len, 1, NULL, &err), 0);
+    p.server = mst_session_new(p.server_config, &err);
+    p.client = mst_session_new(p.client_config, &err);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_verify_flags(p.client) == 0);
+    CHECK(send_and_check(&p, false, 1000, 0));
+done:
+    free_pair(&p);
+    mst_free_pem(cert, cert_len);
+    mst_free_pem(key, key_len);
+}
+
+static void test_self_signed_bad_arguments(void)
+{
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    mst_error err;
+    const mst_alt_name bad_ip = {MST_NAME_IP, loopback4, 3};
+    const mst_alt_name empty_dns = {MST_NAME_DNS, (const uint8_t *)"", 0};
+    CHECK_CODE(mst_generate_self_signed("CN=x", NULL, 0, 2000, 1000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_generate_self_signed("CN=x", &bad_ip, 1, 1000, 2000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_generate_self_signed("CN=x", &empty_dns, 1, 1000, 2000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_generate_self_signed("CN=x", NULL, 0, -5, 2000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_generate_self_signed("nonsense", NULL, 0, 1000, 2000, &cert, &cert_len, &key,
+                                   &key_len, &err) != 0);
+    CHECK(err.code != 0 && err.text[0] != '\0' && cert == NULL && key == NULL);
+done:
+    mst_free_pem(cert, cert_len);
+    mst_free_pem(key, key_len);
+}
+
 typedef struct test {
     const char *name;
     void (*run)(void);
@@ -997,6 +1138,9 @@ static const test tests[] = {
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
     TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
     TEST(max_fragment_length_values),
+    TEST(self_signed_certificate), TEST(self_signed_frees_everything),
+    TEST(self_signed_certificate_verifies),
+    TEST(self_signed_bad_arguments),
 };
 
 int main(int argc, char **argv)
