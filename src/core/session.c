@@ -145,18 +145,18 @@ static bool has_long_handshake_record(const unsigned char *data, size_t len, siz
  * it to application data only (outside DTLS), and sends its Certificate message, say, in one
  * record whatever the limit, which a peer with a small buffer refuses (record_overflow).
  * Handshake records still in the clear (TLS 1.2 up to ChangeCipherSpec) are cut to the
- * limit here; a handshake message may span records (RFC 5246 6.2.1). Returns false when
- * there is nothing to cut, -1 on allocation failure, true when appended. */
+ * limit here; a handshake message may span records (RFC 5246 6.2.1). Returns 0 when there
+ * is nothing to cut, 1 when the records were appended, -1 on allocation failure. */
 static int append_in_fragments(mst_session *session, const unsigned char *data, size_t len)
 {
     if (session->ssl.MBEDTLS_PRIVATE(transform_out) != NULL)
-        return false; /* encrypted records cannot be cut */
+        return 0; /* encrypted records cannot be cut */
     int payload = mbedtls_ssl_get_max_out_record_payload(&session->ssl);
     if (payload <= 0)
-        return false;
+        return 0;
     size_t limit = (size_t)payload;
     if (!has_long_handshake_record(data, len, limit))
-        return false;
+        return 0;
     while (len > 0) {
         size_t record = ((size_t)data[3] << 8) | data[4];
         if (record <= limit || data[0] != MBEDTLS_SSL_MSG_HANDSHAKE ||
@@ -176,7 +176,7 @@ static int append_in_fragments(mst_session *session, const unsigned char *data, 
         data += record + 5;
         len -= record + 5;
     }
-    return true;
+    return 1;
 }
 
 static int send_ciphertext(void *context, const unsigned char *data, size_t len)
@@ -184,12 +184,9 @@ static int send_ciphertext(void *context, const unsigned char *data, size_t len)
     mst_session *session = context;
     if (!is_datagram(session)) {
         int appended = append_in_fragments(session, data, len);
-        if (appended < 0)
-            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
-        if (appended)
-            return (int)len;
-    }
-    if (is_datagram(session)) {
+        if (appended != 0)
+            return appended < 0 ? MBEDTLS_ERR_SSL_ALLOC_FAILED : (int)len;
+    } else {
         if (len > 0xFFFF)
             return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
         uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
@@ -397,7 +394,7 @@ void mst_record_debug(void *context, int level, const char *file, int line, cons
 {
     (void)context;
     mst_session *session = debug_session;
-    if (session == NULL || level > session->debug_level)
+    if (session == NULL || level > session->debug_level || session->debug_capped)
         return;
     if (strncmp(text, session->debug_prefix, session->debug_prefix_len) == 0)
         text += session->debug_prefix_len;
@@ -414,8 +411,6 @@ void mst_record_debug(void *context, int level, const char *file, int line, cons
     if ((size_t)head_len >= sizeof(head))
         head_len = (int)sizeof(head) - 1;
     size_t need = (size_t)head_len + text_len + 1;
-    if (session->debug_capped)
-        return;
     if (mst_bytes_length(&session->debug) + need > DEBUG_WINDOW_LIMIT) {
         char note[160];
         int n = snprintf(note, sizeof(note),
