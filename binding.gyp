@@ -22,6 +22,7 @@
     {
       'target_name': 'mbedtls_stream',
       'sources': [
+        'src/core/certificate.c',
         'src/core/config.c',
         'src/core/memory.c',
         'src/core/resumption.c',
@@ -42,6 +43,7 @@
           'target_name': 'engine_test',
           'type': 'executable',
           'sources': [
+            'src/core/certificate.c',
             'src/core/config.c',
             'src/core/memory.c',
             'src/core/resumption.c',

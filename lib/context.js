@@ -12,7 +12,7 @@ const tls = require('tls');
 const binding = require('./binding');
 const ciphers = require('./ciphers');
 const {
-  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, coded,
+  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, outOfRange, coded,
 } = require('./errors');
 
 const { constants } = binding;
@@ -21,6 +21,7 @@ const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
 const DEFAULT_MIN_VERSION = 'TLSv1.2';
 const DEFAULT_MAX_VERSION = 'TLSv1.3';
 const DEFAULT_SESSION_TIMEOUT = 300; // seconds, as node
+const FRAGMENT_LENGTHS = [512, 1024, 2048, 4096]; // RFC 6066's max_fragment_length values
 
 // Options node accepts that this library cannot honour: setting one is an error, never
 // silently ignored.
@@ -173,6 +174,12 @@ class SecureContext {
         throw invalidArgValue('options.ticketKeys', ticketKeys.length, 'must be exactly 48 bytes');
       }
     }
+    const maxFragmentLength = fragmentLength(options.maxFragmentLength);
+    if (maxFragmentLength && minVersion === 'TLSv1.3') {
+      throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
+        'maxFragmentLength needs TLS 1.2 (Mbed TLS 3.6 negotiates max_fragment_length in ' +
+        'TLS 1.2 only), but minVersion is TLSv1.3');
+    }
     this._material = {
       ca: options.ca !== undefined && options.ca !== null ? pemList('ca', options.ca) : null,
       cert: options.cert !== undefined && options.cert !== null ? pemList('cert', options.cert) : [],
@@ -180,7 +187,7 @@ class SecureContext {
         ? pemList('key', options.key, { allowObjects: true }) : [],
       crl: options.crl !== undefined && options.crl !== null ? pemList('crl', options.crl) : [],
       passphrase: options.passphrase === undefined ? undefined : Buffer.from(options.passphrase),
-      minVersion, maxVersion, suites, sessionTimeout, ticketKeys,
+      minVersion, maxVersion, suites, sessionTimeout, ticketKeys, maxFragmentLength,
     };
     this._material.cert.forEach((cert) => checkPemOrDer('cert', cert));
     if (this._material.key.length > 0 && this._material.cert.length === 0) {
@@ -196,28 +203,31 @@ class SecureContext {
     this.native(false);
   }
 
-  // The Mbed TLS config for one endpoint and ALPN list, built on first use. (Mbed TLS
-  // keeps ALPN in the config; node sets it per connection, so each list has its config.)
-  // The Mbed TLS config for one endpoint and ALPN list, built on first use. (Mbed TLS
-  // keeps ALPN in the config; node sets it per connection, so each list has its config.)
-  // `server` is the context a server was created with, when this one was chosen for a
-  // connection by SNI: as in node (where OpenSSL keeps the first context's settings), the
-  // server's versions, cipher suites, ticket keys and session cache then apply.
-  native(isServer, alpn = null, server = null) {
+  // The Mbed TLS config for one endpoint, ALPN list and debug level, built on first use.
+  // (Mbed TLS keeps ALPN and the debug hook in the config; node sets them per connection,
+  // so each combination has its config.) `server` is the context a server was created with,
+  // when this one was chosen for a connection by SNI: as in node (where OpenSSL keeps the
+  // first context's settings), the server's versions, cipher suites, fragment length, ticket
+  // keys and session cache then apply.
+  native(isServer, alpn = null, debug = 0, server = null) {
     const base = server || this;
     const store = isServer ? base.resumption() : null;
     if (base._id === undefined) base._id = ++contextIds;
-    const key = `${isServer ? 'server' : 'client'}\0${alpn ? alpn.join('\0') : ''}\0${base._id}`;
-    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn, store, base._material);
+    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}`;
+    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn, debug, store, base._material);
     return this._configs[key];
   }
 
-  _build(isServer, alpn, store, settings) {
+  _build(isServer, alpn, debug, store, settings) {
     const m = this._material;
     const config = new binding.SecureContext(isServer, false);
     if (alpn) {
       const result = config.setALPN(alpn);
       if (result) throw fail(result, 'Invalid ALPNProtocols');
+    }
+    if (debug > 0) {
+      const result = config.setDebug(debug);
+      if (result) throw fail(result, 'Invalid debug');
     }
     let min = VERSIONS[settings.minVersion];
     let max = VERSIONS[settings.maxVersion];
@@ -227,12 +237,18 @@ class SecureContext {
     const has12 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
     if (!has13) max = Math.min(max, constants.TLS1_2);
     if (!has12) min = Math.max(min, constants.TLS1_3);
+    // Mbed TLS 3.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
+    // fails the handshake when a server accepts the request (OpenSSL's does), so a client
+    // that asks for it speaks TLS 1.2.
+    const { maxFragmentLength } = settings;
+    if (!isServer && maxFragmentLength) max = Math.min(max, constants.TLS1_2);
     if (min > max) {
       throw new MbedtlsError('The cipher list leaves no suite for the allowed TLS versions',
         { code: 'ERR_SSL_NO_CIPHER_MATCH' });
     }
     let result = config.setVersions(min, max) || config.setCiphersuites(suites) ||
       config.setTrust(this._trust);
+    if (!result && maxFragmentLength) result = config.setMaxFragmentLength(maxFragmentLength);
     if (result) throw fail(result, 'Invalid TLS settings');
     if (store) {
       result = config.setResumption(store);
@@ -305,7 +321,7 @@ function createSecureContext(options) {
 const CACHE_LIMIT = 64;
 const cache = new Map();
 const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion',
-  'sessionTimeout', 'ticketKeys'];
+  'sessionTimeout', 'ticketKeys', 'maxFragmentLength'];
 
 function feed(hash, value) {
   if (value === undefined || value === null) {
@@ -374,6 +390,27 @@ function alpnList(value) {
   return names.length > 0 ? names : null;
 }
 
+// The maxFragmentLength option: one of RFC 6066's lengths, or 0 (none) when absent.
+function fragmentLength(value) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number') {
+    throw invalidArgType('options.maxFragmentLength', 'of type number', value);
+  }
+  if (!FRAGMENT_LENGTHS.includes(value)) {
+    throw outOfRange('options.maxFragmentLength', 'one of 512, 1024, 2048, 4096', value);
+  }
+  return value;
+}
+
+// The debug option: Mbed TLS's debug level, 0 (none, the default) to 4 (verbose).
+function debugLevel(value) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number') throw invalidArgType('options.debug', 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange('options.debug', 'an integer', value);
+  if (value < 0 || value > 4) throw outOfRange('options.debug', '>= 0 && <= 4', value);
+  return value;
+}
+
 function validateSecureContext(value) {
   if (!(value instanceof SecureContext)) {
     throw invalidArgValue('options.secureContext', value,
@@ -383,6 +420,6 @@ function validateSecureContext(value) {
 }
 
 module.exports = {
-  SecureContext, createSecureContext, cachedContext, validateSecureContext, alpnList,
+  SecureContext, createSecureContext, cachedContext, validateSecureContext, alpnList, debugLevel,
   DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
 };

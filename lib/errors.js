@@ -290,6 +290,14 @@ function invalidArgValue(name, value, reason = 'is invalid') {
   return err;
 }
 
+// node's ERR_OUT_OF_RANGE: `range` says what is allowed ("an integer", ">= 0 && <= 4").
+function outOfRange(name, range, value) {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. ` +
+    `Received ${String(value)}`);
+  err.code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
 function coded(ErrorClass, code, message) {
   const err = new ErrorClass(message);
   err.code = code;
@@ -299,5 +307,5 @@ function coded(ErrorClass, code, message) {
 module.exports = {
   MbedtlsError, MBEDTLS_ERR, ALERTS, X509, VERIFY_MESSAGES,
   fromNative, verifyCode, verifyError, hex, mbedtlsCodeName, hintFor, quote, x509,
-  invalidArgType, invalidArgValue, coded,
+  invalidArgType, invalidArgValue, outOfRange, coded,
 };

@@ -2,6 +2,7 @@
 'use strict';
 
 const net = require('net');
+const binding = require('./binding');
 const context = require('./context');
 const errors = require('./errors');
 const { TLSSocket, callbackError } = require('./socket');
@@ -13,6 +14,41 @@ const kHandshakeTimeout = Symbol('handshakeTimeout');
 const SERVER_OPTIONS = ['requestCert', 'rejectUnauthorized', 'ALPNProtocols', 'SNICallback',
   'handshakeTimeout', 'sessionTimeout', 'ticketKeys', 'pskCallback', 'pskIdentityHint',
   'enableTrace', 'highWaterMark'];
+
+// createServer() given no key, no cert and no secureContext serves a self-signed
+// development certificate for localhost, generated once per process (per worker thread)
+// and renewed when it has less than a day left. No key ships with the package.
+const DEVELOPMENT_SUBJECT = 'CN=localhost,O=mbedtls-stream development certificate';
+const DEVELOPMENT_NAMES = [ // [is an IP address, DNS name or address bytes]
+  [false, Buffer.from('localhost')],
+  [true, Buffer.from([127, 0, 0, 1])],
+  [true, Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])],
+];
+const HOUR = 3600;
+const DAY = 24 * HOUR;
+let development = null; // { cert: PEM string, key: PEM Buffer, notAfter: seconds }
+let developmentWarned = false;
+
+function developmentCertificate() {
+  const now = Math.floor(Date.now() / 1000);
+  if (!development || development.notAfter - now < DAY) {
+    // Valid from an hour ago, for clocks a little behind this one.
+    const notAfter = now + 30 * DAY;
+    const result = binding.generateSelfSigned(DEVELOPMENT_SUBJECT, DEVELOPMENT_NAMES, now - HOUR, notAfter);
+    if (!Buffer.isBuffer(result.cert)) throw errors.fromNative(result);
+    development = { cert: result.cert.toString('latin1'), key: result.key, notAfter };
+  }
+  if (!developmentWarned) {
+    developmentWarned = true;
+    process.emitWarning('createServer() was given no key and no cert: it serves a self-signed ' +
+      'development certificate for localhost, generated for this process. Do not use it in ' +
+      'production; clients trust it with ca: server.developmentCertificate.',
+    { code: 'MBEDTLS_STREAM_DEV_CERT' });
+  }
+  return development;
+}
+
+const absent = (value) => value === undefined || value === null;
 
 class Server extends net.Server {
   constructor(options, secureConnectionListener) {
@@ -50,12 +86,23 @@ class Server extends net.Server {
       throw errors.invalidArgType('options.handshakeTimeout', 'of type number', timeout);
     }
     if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
-    this[kContext] = options.secureContext || context.createSecureContext(options);
+    // The PEM of the development certificate served, or null (see developmentCertificate()).
+    this.developmentCertificate = null;
+    if (options.secureContext === undefined && absent(options.key) && absent(options.cert) &&
+        absent(options.pfx)) {
+      const { cert, key } = developmentCertificate();
+      this[kContext] = context.createSecureContext({ ...options, cert, key });
+      this.developmentCertificate = cert;
+    } else {
+      this[kContext] = options.secureContext || context.createSecureContext(options);
+    }
     this._tlsOptions = {};
     for (const name of SERVER_OPTIONS) this._tlsOptions[name] = options[name];
-    // Validated once here; each connection reuses the normalized list.
+    // Validated once here; each connection reuses the normalized values.
     this._tlsOptions.ALPNList = context.alpnList(options.ALPNProtocols);
-    this[kContext].native(true, this._tlsOptions.ALPNList); // bad keys fail here, not later
+    this._tlsOptions.debugLevel = context.debugLevel(options.debug);
+    // Bad keys fail here, not later.
+    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
     this[kHandshakeTimeout] = timeout;
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
@@ -95,6 +142,9 @@ class Server extends net.Server {
     if (this.listenerCount('keylog') > 0) {
       socket.on('keylog', (line) => this.emit('keylog', line, socket));
     }
+    if (this._tlsOptions.debugLevel > 0) {
+      socket.on('debug', (line) => this.emit('debug', line, socket));
+    }
     socket.once('secure', () => {
       clearTimeout(timer);
       this.emit('secureConnection', socket);
@@ -107,7 +157,8 @@ class Server extends net.Server {
     this[kContext] = context.createSecureContext(options);
     // As node: the ticket keys carry over unless new ones are given.
     if (!options || options.ticketKeys === undefined) this[kContext].setTicketKeys(previous.getTicketKeys());
-    this[kContext].native(true, this._tlsOptions.ALPNList);
+    this.developmentCertificate = null;
+    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
   }
 
   // Chooses the context for a connection from its ClientHello: SNICallback (or the
@@ -185,7 +236,7 @@ class Server extends net.Server {
     }
     const ctx = secureContext instanceof context.SecureContext
       ? secureContext : context.createSecureContext(secureContext);
-    ctx.native(true, this._tlsOptions.ALPNList, this[kContext]); // bad keys fail here
+    ctx.native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, this[kContext]); // bad keys fail here
     const pattern = hostname.replace(/[.^$+?\-\\[\]{}()|]/g, '\\$&').replace(/\*/g, '[^.]*');
     this._contexts.push([new RegExp(`^${pattern}$`, 'i'), ctx]);
   }

@@ -57,7 +57,8 @@ class TLSSocket extends Duplex {
     });
     this[kTransport] = transport;
     this[kContext] = options.secureContext || context.cachedContext(options);
-    this[kOut] = [undefined, undefined, 0, undefined]; // plaintext, ciphertext, write status, key log
+    // plaintext, ciphertext, write status, key log lines, debug lines
+    this[kOut] = [undefined, undefined, 0, undefined, undefined];
     this[kPendingWrite] = null;
     this[kPausedTransport] = false;
     this[kTimer] = null;
@@ -79,7 +80,8 @@ class TLSSocket extends Duplex {
 
     const isServer = Boolean(options.isServer);
     const alpn = options.ALPNList !== undefined ? options.ALPNList : context.alpnList(options.ALPNProtocols);
-    this[kSession] = new binding.Session(this[kContext].native(isServer, alpn), this[kOut]);
+    const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
+    this[kSession] = new binding.Session(this[kContext].native(isServer, alpn, debug), this[kOut]);
     const session = this[kSession];
     if (isServer) {
       // The server chooses a context by SNI and ALPN (SNICallback, addContext, ALPNCallback)
@@ -179,8 +181,13 @@ class TLSSocket extends Duplex {
     const plaintext = out[0];
     const ciphertext = out[1];
     const keylog = out[3];
-    out[0] = out[1] = out[3] = undefined;
+    const debug = out[4];
+    out[0] = out[1] = out[3] = out[4] = undefined;
     if (ciphertext) this._sendCiphertext(ciphertext);
+    if (debug) {
+      this._emitDebug(debug);
+      if (this.destroyed) return;
+    }
     if (keylog) {
       // One event per NSS key log line, newline included, as node emits them.
       for (let start = 0; start < keylog.length;) {
@@ -254,7 +261,9 @@ class TLSSocket extends Duplex {
       }
       let config;
       try {
-        config = secureContext.native(true, alpnList, this[kContext]);
+        const options = this._tlsOptions;
+        const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
+        config = secureContext.native(true, alpnList, debug, this[kContext]);
       } catch (buildError) {
         done(buildError, null, null, ALERT_INTERNAL_ERROR);
         return;
@@ -263,6 +272,17 @@ class TLSSocket extends Duplex {
       this._afterNative(session.continueHello(config));
     };
     this._tlsOptions.selectContext(this, servername, protocols, done);
+  }
+
+  // One 'debug' event per line of Mbed TLS's debug output, a string without its newline.
+  // A handler may destroy the socket: the lines after that are dropped.
+  _emitDebug(lines) {
+    for (let start = 0; start < lines.length && !this.destroyed;) {
+      let end = lines.indexOf(0x0a, start);
+      if (end < 0) end = lines.length;
+      this.emit('debug', lines.toString('utf8', start, end));
+      start = end + 1;
+    }
   }
 
   _sendCiphertext(buffer, callback) {
@@ -421,20 +441,25 @@ class TLSSocket extends Duplex {
     const out = this[kOut];
     const ret = out[2];
     const ciphertext = out[1];
-    out[1] = undefined;
+    const debug = out[4];
+    out[1] = out[4] = undefined;
     out[2] = 0;
-    if (state & STATE_FAILED) {
-      callback(this._sessionError());
-      return;
+    try {
+      if (state & STATE_FAILED) {
+        callback(this._sessionError());
+        return;
+      }
+      if (ret !== 0) {
+        const err = errors.fromNative({ errno: ret, message: 'write refused' });
+        callback(err);
+        return;
+      }
+      for (const c of chunks) this._bytesWritten += c.chunk.length;
+      if (ciphertext) this._sendCiphertext(ciphertext, callback);
+      else callback();
+    } finally {
+      if (debug) this._emitDebug(debug);
     }
-    if (ret !== 0) {
-      const err = errors.fromNative({ errno: ret, message: 'write refused' });
-      callback(err);
-      return;
-    }
-    for (const c of chunks) this._bytesWritten += c.chunk.length;
-    if (ciphertext) this._sendCiphertext(ciphertext, callback);
-    else callback();
   }
 
 
@@ -454,9 +479,11 @@ class TLSSocket extends Duplex {
     }
     this[kSession].close();
     const ciphertext = this[kOut][1];
-    this[kOut][1] = undefined;
+    const debug = this[kOut][4];
+    this[kOut][1] = this[kOut][4] = undefined;
     const transport = this[kTransport];
     if (ciphertext) this._sendCiphertext(ciphertext);
+    if (debug) this._emitDebug(debug);
     if (transport.destroyed || transport.writableEnded) {
       callback();
       return;
@@ -799,7 +826,8 @@ function connect(...args) {
   const secureContext = options.secureContext !== undefined
     ? context.validateSecureContext(options.secureContext) : context.cachedContext(options);
   const ALPNList = context.alpnList(options.ALPNProtocols);
-  secureContext.native(false, ALPNList);
+  const debugLevel = context.debugLevel(options.debug);
+  secureContext.native(false, ALPNList, debugLevel);
 
   let transport = options.socket;
   if (!transport) {
@@ -824,7 +852,9 @@ function connect(...args) {
     // Each handshake flight is one write; Nagle would only delay it.
     transport.setNoDelay(true);
   }
-  const socket = new TLSSocket(transport, { ...options, isServer: false, secureContext, ALPNList });
+  const socket = new TLSSocket(transport, {
+    ...options, isServer: false, secureContext, ALPNList, debugLevel,
+  });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);
   return socket;

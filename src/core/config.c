@@ -571,3 +571,34 @@ int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_err
                                    mbedtls_ssl_cache_set);
     return 0;
 }
+
+int mst_config_set_debug(mst_config *config, int level, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (level < 0 || level > 4)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    config->debug_level = level;
+    /* Without a callback Mbed TLS returns from each debug statement at once. */
+    mbedtls_ssl_conf_dbg(&config->ssl, level > 0 ? mst_record_debug : NULL, NULL);
+    return 0;
+}
+
+int mst_config_set_max_fragment_length(mst_config *config, size_t length, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    unsigned char code;
+    switch (length) {
+    case 0: code = MBEDTLS_SSL_MAX_FRAG_LEN_NONE; break;
+    case 512: code = MBEDTLS_SSL_MAX_FRAG_LEN_512; break;
+    case 1024: code = MBEDTLS_SSL_MAX_FRAG_LEN_1024; break;
+    case 2048: code = MBEDTLS_SSL_MAX_FRAG_LEN_2048; break;
+    case 4096: code = MBEDTLS_SSL_MAX_FRAG_LEN_4096; break;
+    default: return fail(err, MST_ERR_BAD_ARGUMENT);
+    }
+    ret = mbedtls_ssl_conf_max_frag_len(&config->ssl, code);
+    return ret != 0 ? fail(err, ret) : 0;
+}

@@ -88,6 +88,7 @@ enum mst_verify {
 #define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
 #define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
 #define MST_EVENT_CLIENT_HELLO       0x10u /* a held ClientHello waits (see hold_client_hello) */
+#define MST_EVENT_DEBUG              0x20u /* debug lines are waiting (see mst_config_set_debug) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_resumption mst_resumption;
@@ -167,6 +168,19 @@ int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count
 /* Servers: issue session tickets and cache session IDs with `store` (referenced). Without
  * one a server resumes nothing. */
 int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_error *err);
+/* RFC 6066 max_fragment_length: 512, 1024, 2048 or 4096 bytes of plaintext per record, or 0
+ * for none (the default). A client asks the server for it in TLS 1.2 and sends no larger
+ * records itself; a server sends no larger records whatever the client asks. Either way the
+ * engine also cuts its handshake records in the clear to the limit in force, which Mbed TLS
+ * applies to application data only: a server honours a client's request for every record. */
+int mst_config_set_max_fragment_length(mst_config *config, size_t length, mst_error *err);
+/* Mbed TLS's debug output for the sessions of this config, up to `level`: 0 none (the
+ * default), 1 errors, 2 state changes, 3 informational, 4 verbose (record dumps). Lines wait
+ * in a window of each session (MST_EVENT_DEBUG says when; see mst_session_peek_debug). At
+ * level 0 no callback is installed and debugging costs nothing. Mbed TLS's threshold is
+ * process-wide: it follows the highest level of any live session, and each session keeps
+ * only the lines of its own level. */
+int mst_config_set_debug(mst_config *config, int level, mst_error *err);
 
 /* ---- Sessions ---- */
 
@@ -293,6 +307,14 @@ int mst_session_enable_keylog(mst_session *session);
 const uint8_t *mst_session_peek_keylog(const mst_session *session, size_t *len);
 void mst_session_consume_keylog(mst_session *session, size_t len);
 
+/* Debug lines of a config with a debug level (mst_config_set_debug), as Mbed TLS's own
+ * programs print them: "file:line: |level| text\n", one per line, control characters inside
+ * the text replaced by '?'. At most 256 KiB wait at a time: past that, one line saying so
+ * ("mbedtls-stream:0000: |level| more than ...") is recorded and the rest dropped until the
+ * window is consumed. */
+const uint8_t *mst_session_peek_debug(const mst_session *session, size_t *len);
+void mst_session_consume_debug(mst_session *session, size_t len);
+
 /* RFC 5705 / RFC 8446 7.5 keying material exporter; context may be NULL (no context). */
 int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_t len,
                                        const char *label, size_t label_len,
@@ -300,6 +322,28 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
 
 /* Bytes Mbed TLS holds for this session, now and at the most. */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
+
+/* ---- Self-signed certificates ---- */
+
+enum mst_name_type { MST_NAME_DNS = 1, MST_NAME_IP = 2 };
+/* A subjectAltName: a DNS name (its text, no NUL) or an IP address (4 or 16 bytes). */
+typedef struct mst_alt_name {
+    enum mst_name_type type;
+    const uint8_t *value;
+    size_t len;
+} mst_alt_name;
+
+/* Generates an ECDSA P-256 key and a self-signed X.509 v3 certificate for it, signed with
+ * SHA-256: subject and issuer `subject` (Mbed TLS's form, "CN=localhost,O=..."), up to 16
+ * subjectAltNames in the order given, valid from not_before to not_after (seconds since
+ * 1970-01-01 UTC, on the embedder's clock), a random serial number, not a CA, extended key
+ * usage serverAuth. *cert_pem and *key_pem (SEC 1 "EC PRIVATE KEY") receive NUL-terminated
+ * PEM, *cert_len and *key_len its length without the NUL; free each with mst_free_pem(). */
+int mst_generate_self_signed(const char *subject, const mst_alt_name *alt_names, size_t alt_count,
+                             int64_t not_before, int64_t not_after, char **cert_pem,
+                             size_t *cert_len, char **key_pem, size_t *key_len, mst_error *err);
+/* Wipes and frees PEM from mst_generate_self_signed(). Safe on NULL. */
+void mst_free_pem(char *pem, size_t len);
 
 /* Every cipher suite this build supports, in Mbed TLS's preference order: fills up to cap
  * IANA numbers into ids and returns how many there are. */

@@ -58,6 +58,7 @@ struct mst_config {
     mst_resumption *resumption; /* servers: tickets and session-ID cache, or NULL */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
+    int debug_level; /* 0: no debug callback installed */
 };
 
 /* The process-wide DRBG all configs draw from (thread-safe under MBEDTLS_THREADING_C). */
@@ -72,6 +73,9 @@ int mst_resumption_seal(void *context, const mbedtls_ssl_session *session, unsig
                         const unsigned char *end, size_t *ticket_len, uint32_t *lifetime);
 int mst_resumption_open(void *context, mbedtls_ssl_session *session, unsigned char *buf,
                         size_t len);
+/* The debug hook of configs with a debug level (session.c): records the line into the
+ * session Mbed TLS is running for. */
+void mst_record_debug(void *context, int level, const char *file, int line, const char *text);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

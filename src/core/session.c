@@ -8,8 +8,11 @@
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS /* the handshake pointer and the received alert record */
 #include "internal.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/debug.h>
 #include <mbedtls/platform_util.h>
 
 /* Room made for each mbedtls_ssl_read: one full TLS record of plaintext. */
@@ -18,6 +21,8 @@
 #define IDLE_BUFFER_KEEP 16384
 /* Depths of the peer chain whose verification flags are kept. */
 #define MAX_CHAIN_DEPTH 8
+/* Debug lines kept between two takes; a level-4 record dump is about five times the record. */
+#define DEBUG_WINDOW_LIMIT (256 * 1024)
 
 struct mst_session {
     mbedtls_ssl_context ssl; /* first: Mbed TLS callbacks get &ssl and find the session */
@@ -27,6 +32,11 @@ struct mst_session {
     mst_bytes ciphertext_out; /* to the transport; likewise */
     mst_bytes plaintext_out;  /* to the application */
     mst_bytes keylog;         /* NSS key log lines, when enabled */
+    mst_bytes debug;          /* Mbed TLS debug lines, when the config has a debug level */
+    int debug_level;          /* 0: none */
+    bool debug_capped;        /* the window is full; lines are dropped until it is taken */
+    char debug_prefix[32];    /* "<address of ssl>: ", which Mbed TLS puts before each line */
+    size_t debug_prefix_len;
     mst_error error;
     unsigned events;
     unsigned flags; /* the MST_STATE_* bits that are remembered, not derived */
@@ -111,11 +121,19 @@ static void forget_restored_chain(mst_session *session)
     }
 }
 
-/* Runs Mbed TLS with this session as the owner of what it allocates. */
+/* The session Mbed TLS is running for on this thread: its debug callback gets no context
+ * of the session's own (the config, and so the callback, is shared). */
+static _Thread_local mst_session *debug_session;
+
+/* Runs Mbed TLS with this session as the owner of what it allocates, and of the debug
+ * lines it prints. */
 #define WITH_SESSION_MEMORY(session, statement)                                \
     do {                                                                       \
         mst_memory_account *previous_owner = mst_memory_enter((session)->memory); \
+        mst_session *previous_debug_session = debug_session;                   \
+        debug_session = (session);                                             \
         statement;                                                             \
+        debug_session = previous_debug_session;                                \
         mst_memory_leave(previous_owner);                                      \
     } while (0)
 
@@ -138,10 +156,74 @@ static int fail(mst_session *session, int code)
 
 /* ---- The transport side, as Mbed TLS sees it ---- */
 
+/* Whether `data` is a run of whole TLS records with a handshake record in the clear whose
+ * plaintext is longer than `limit`. */
+static bool has_long_handshake_record(const unsigned char *data, size_t len, size_t limit)
+{
+    bool found = false;
+    while (len > 0) {
+        if (len < 5)
+            return false;
+        size_t record = ((size_t)data[3] << 8) | data[4];
+        if (record + 5 > len)
+            return false;
+        /* A ClientHello stays whole: nothing is agreed yet, and some servers refuse one
+         * in fragments. */
+        if (data[0] == MBEDTLS_SSL_MSG_HANDSHAKE && record > limit &&
+            data[5] != MBEDTLS_SSL_HS_CLIENT_HELLO)
+            found = true;
+        data += record + 5;
+        len -= record + 5;
+    }
+    return found;
+}
+
+/* RFC 6066 4: a negotiated max_fragment_length binds every record, but Mbed TLS 3.6 applies
+ * it to application data only (outside DTLS), and sends its Certificate message, say, in one
+ * record whatever the limit, which a peer with a small buffer refuses (record_overflow).
+ * Handshake records still in the clear (TLS 1.2 up to ChangeCipherSpec) are cut to the
+ * limit here; a handshake message may span records (RFC 5246 6.2.1). Returns 0 when there
+ * is nothing to cut, 1 when the records were appended, -1 on allocation failure. */
+static int append_in_fragments(mst_session *session, const unsigned char *data, size_t len)
+{
+    if (session->ssl.MBEDTLS_PRIVATE(transform_out) != NULL)
+        return 0; /* encrypted records cannot be cut */
+    int payload = mbedtls_ssl_get_max_out_record_payload(&session->ssl);
+    if (payload <= 0)
+        return 0;
+    size_t limit = (size_t)payload;
+    if (!has_long_handshake_record(data, len, limit))
+        return 0;
+    while (len > 0) {
+        size_t record = ((size_t)data[3] << 8) | data[4];
+        if (record <= limit || data[0] != MBEDTLS_SSL_MSG_HANDSHAKE ||
+            data[5] == MBEDTLS_SSL_HS_CLIENT_HELLO) {
+            if (mst_bytes_append(&session->ciphertext_out, data, record + 5) != 0)
+                return -1;
+        } else {
+            for (size_t offset = 0; offset < record; offset += limit) {
+                size_t fragment = record - offset < limit ? record - offset : limit;
+                uint8_t header[5] = {data[0], data[1], data[2], (uint8_t)(fragment >> 8),
+                                     (uint8_t)fragment};
+                if (mst_bytes_append(&session->ciphertext_out, header, 5) != 0 ||
+                    mst_bytes_append(&session->ciphertext_out, data + 5 + offset, fragment) != 0)
+                    return -1;
+            }
+        }
+        data += record + 5;
+        len -= record + 5;
+    }
+    return 1;
+}
+
 static int send_ciphertext(void *context, const unsigned char *data, size_t len)
 {
     mst_session *session = context;
-    if (is_datagram(session)) {
+    if (!is_datagram(session)) {
+        int appended = append_in_fragments(session, data, len);
+        if (appended != 0)
+            return appended < 0 ? MBEDTLS_ERR_SSL_ALLOC_FAILED : (int)len;
+    } else {
         if (len > 0xFFFF)
             return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
         uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
@@ -315,6 +397,97 @@ static void record_keys(void *context, mbedtls_ssl_key_export_type type, const u
     session->events |= MST_EVENT_KEYLOG;
 }
 
+/* ---- Debug output ---- */
+
+/* Mbed TLS's debug threshold is one number for the whole process: it follows the highest
+ * level any live session asked for. (Mbed TLS reads it without a lock; a thread may see
+ * the change a little late, which only shifts when lines start or stop.) */
+static pthread_mutex_t debug_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t debug_sessions[5]; /* live sessions per level, 1 to 4 */
+
+static void count_debug_session(int level, int change)
+{
+    pthread_mutex_lock(&debug_lock);
+    debug_sessions[level] += (size_t)change;
+    int threshold = 0;
+    for (int l = 4; l > 0 && threshold == 0; l--) {
+        if (debug_sessions[l] > 0)
+            threshold = l;
+    }
+    mbedtls_debug_set_threshold(threshold);
+    pthread_mutex_unlock(&debug_lock);
+}
+
+static void append_debug_text(mst_bytes *window, const char *text, size_t len)
+{
+    uint8_t *p = mst_bytes_reserve(window, len);
+    if (p == NULL)
+        return; /* a debug line is lost, the connection is not */
+    memcpy(p, text, len);
+    window->end += len;
+}
+
+void mst_record_debug(void *context, int level, const char *file, int line, const char *text)
+{
+    (void)context;
+    mst_session *session = debug_session;
+    if (session == NULL || level > session->debug_level || session->debug_capped)
+        return;
+    if (strncmp(text, session->debug_prefix, session->debug_prefix_len) == 0)
+        text += session->debug_prefix_len;
+    const char *base = strrchr(file, '/');
+    base = base != NULL ? base + 1 : file;
+    size_t text_len = strlen(text);
+    while (text_len > 0 && (text[text_len - 1] == '\n' || text[text_len - 1] == '\r'))
+        text_len--;
+
+    char head[96];
+    int head_len = snprintf(head, sizeof(head), "%s:%04d: |%d| ", base, line, level);
+    if (head_len < 0)
+        return;
+    if ((size_t)head_len >= sizeof(head))
+        head_len = (int)sizeof(head) - 1;
+    size_t need = (size_t)head_len + text_len + 1;
+    if (mst_bytes_length(&session->debug) + need > DEBUG_WINDOW_LIMIT) {
+        char note[160];
+        int n = snprintf(note, sizeof(note),
+                         "mbedtls-stream:0000: |%d| more than %d bytes of debug output; "
+                         "lines dropped until they are read\n", level, DEBUG_WINDOW_LIMIT);
+        if (n > 0 && (size_t)n < sizeof(note))
+            append_debug_text(&session->debug, note, (size_t)n);
+        session->debug_capped = true;
+        session->events |= MST_EVENT_DEBUG;
+        return;
+    }
+    uint8_t *out = mst_bytes_reserve(&session->debug, need);
+    if (out == NULL)
+        return;
+    memcpy(out, head, (size_t)head_len);
+    /* One line per line: a name from the peer's certificate cannot start a line of its own. */
+    for (size_t i = 0; i < text_len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[(size_t)head_len + i] = (c < 0x20 && c != '\t') || c == 0x7F ? '?' : c;
+    }
+    out[need - 1] = '\n';
+    session->debug.end += need;
+    session->events |= MST_EVENT_DEBUG;
+}
+
+const uint8_t *mst_session_peek_debug(const mst_session *session, size_t *len)
+{
+    *len = mst_bytes_length(&session->debug);
+    return *len ? mst_bytes_front(&session->debug) : NULL;
+}
+
+void mst_session_consume_debug(mst_session *session, size_t len)
+{
+    mst_bytes_consume(&session->debug, len);
+    if (mst_bytes_length(&session->debug) == 0) {
+        session->debug_capped = false;
+        mst_bytes_trim(&session->debug, IDLE_BUFFER_KEEP);
+    }
+}
+
 /* ---- Life cycle ---- */
 
 /* Sets up Mbed TLS's context on session->config and hooks the engine into it. */
@@ -361,6 +534,15 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
     session->max_send_fragment = MBEDTLS_SSL_OUT_CONTENT_LEN;
     mst_config_ref(config);
     mst_config_freeze(config);
+    if (config->debug_level > 0) {
+        /* As Mbed TLS prefixes each line when built with threading (debug.c). */
+        int n = snprintf(session->debug_prefix, sizeof(session->debug_prefix), "%p: ",
+                         (void *)&session->ssl);
+        session->debug_prefix_len = n > 0 && (size_t)n < sizeof(session->debug_prefix) ? (size_t)n : 0;
+        session->debug_level = config->debug_level;
+        count_debug_session(session->debug_level, 1);
+    }
+
     int ret = setup_ssl(session);
     if (ret != 0) {
         mst_error_set(err, ret);
@@ -374,6 +556,10 @@ void mst_session_free(mst_session *session)
 {
     if (session == NULL)
         return;
+    if (session->debug_level > 0) {
+        count_debug_session(session->debug_level, -1);
+        session->debug_level = 0; /* nobody reads what freeing would print */
+    }
     WITH_SESSION_MEMORY(session, mbedtls_ssl_free(&session->ssl));
     mst_bytes_free(&session->ciphertext_in);
     mst_bytes_free(&session->ciphertext_out);
@@ -383,6 +569,7 @@ void mst_session_free(mst_session *session)
     if (session->keylog.data != NULL)
         mbedtls_platform_zeroize(session->keylog.data, session->keylog.capacity);
     mst_bytes_free(&session->keylog);
+    mst_bytes_free(&session->debug);
     free(session->transport_id);
     free(session->server_name);
     free_alpn_list(session->hello_alpn);

@@ -201,6 +201,8 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
                            InstanceMethod<&SecureContext::SetResumption>("setResumption"),
+                           InstanceMethod<&SecureContext::SetDebug>("setDebug"),
+                           InstanceMethod<&SecureContext::SetMaxFragmentLength>("setMaxFragmentLength"),
                            InstanceMethod<&SecureContext::Destroy>("destroy"),
                        });
   }
@@ -330,6 +332,25 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
     return Result(env, mst_config_set_resumption(config_, store->store(), &error), error);
   }
 
+  // setMaxFragmentLength(length): 0 (none), 512, 1024, 2048 or 4096
+  Napi::Value SetMaxFragmentLength(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    mst_error error{};
+    int ret = mst_config_set_max_fragment_length(config_, info[0].As<Napi::Number>().Uint32Value(),
+                                                 &error);
+    return Result(env, ret, error);
+  }
+
+  // setDebug(level): Mbed TLS's debug level, 0 to 4, for sessions made from this config
+  Napi::Value SetDebug(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    mst_error error{};
+    int ret = mst_config_set_debug(config_, info[0].As<Napi::Number>().Int32Value(), &error);
+    return Result(env, ret, error);
+  }
+
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     Release();
     return info.Env().Undefined();
@@ -413,8 +434,8 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
  private:
-  // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext.
-  // Returns state | events << 8.
+  // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext, out[3]
+  // key log lines, out[4] debug lines. Returns state | events << 8.
   Napi::Value Collect(Napi::Env env) {
     Napi::Array out = out_.Value();
     size_t len = 0;
@@ -438,6 +459,13 @@ class Session : public Napi::ObjectWrap<Session> {
       if (lines != nullptr) {
         out.Set(3u, Napi::Buffer<uint8_t>::Copy(env, lines, len));
         mst_session_consume_keylog(session_, len);
+      }
+    }
+    if (events & MST_EVENT_DEBUG) {
+      const uint8_t* lines = mst_session_peek_debug(session_, &len);
+      if (lines != nullptr) {
+        out.Set(4u, Napi::Buffer<uint8_t>::Copy(env, lines, len));
+        mst_session_consume_debug(session_, len);
       }
     }
     return Napi::Number::New(env, mst_session_state(session_) | (events << 8));
@@ -773,6 +801,41 @@ Napi::Value Ciphersuites(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// generateSelfSigned(subject, [[isIP, Buffer], ...], notBefore, notAfter) -> { cert, key }
+// (PEM Buffers) | { errno, message }. Times in seconds since 1970 UTC.
+Napi::Value GenerateSelfSigned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsArray() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "generateSelfSigned(subject, altNames, notBefore, notAfter)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string subject = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array list = info[1].As<Napi::Array>();
+  std::vector<mst_alt_name> names;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value entry = list.Get(i);
+    if (!entry.IsArray() || ThrowUnlessBuffer(env, entry.As<Napi::Array>().Get(1u), "altName"))
+      return env.Undefined();
+    auto value = entry.As<Napi::Array>().Get(1u).As<Napi::Buffer<uint8_t>>();
+    bool is_ip = entry.As<Napi::Array>().Get(0u).ToBoolean();
+    names.push_back({is_ip ? MST_NAME_IP : MST_NAME_DNS, value.Data(), value.Length()});
+  }
+  char *cert = nullptr, *key = nullptr;
+  size_t cert_len = 0, key_len = 0;
+  mst_error error{};
+  int ret = mst_generate_self_signed(
+      subject.c_str(), names.data(), names.size(), info[2].As<Napi::Number>().Int64Value(),
+      info[3].As<Napi::Number>().Int64Value(), &cert, &cert_len, &key, &key_len, &error);
+  if (ret != 0) return ErrorInfo(env, error);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cert", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(cert), cert_len));
+  result.Set("key", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(key), key_len));
+  mst_free_pem(cert, cert_len);
+  mst_free_pem(key, key_len);
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
@@ -783,6 +846,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
   exports.Set("ciphersuites", Napi::Function::New(env, Ciphersuites));
+  exports.Set("generateSelfSigned", Napi::Function::New(env, GenerateSelfSigned));
   Napi::Object constants = Napi::Object::New(env);
   constants.Set("STATE_HANDSHAKING", MST_STATE_HANDSHAKING);
   constants.Set("STATE_HAS_CIPHERTEXT", MST_STATE_HAS_CIPHERTEXT);
@@ -797,6 +861,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_KEYLOG", MST_EVENT_KEYLOG << 8);
   constants.Set("EVENT_CLIENT_HELLO", MST_EVENT_CLIENT_HELLO << 8);
   constants.Set("ERR_REFUSED", MST_ERR_REFUSED);
+  constants.Set("EVENT_DEBUG", MST_EVENT_DEBUG << 8);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));
   constants.Set("VERIFY_REQUIRED", static_cast<int>(MST_VERIFY_REQUIRED));

@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509.h>
+#include <mbedtls/x509_crt.h>
 
 #include "engine.h"
 
@@ -76,6 +80,8 @@ typedef struct options {
     enum mst_verify server_verify;         /* default: NONE */
     const char *server_name;
     mst_resumption *resumption;            /* the server resumes sessions with it */
+    int client_debug, server_debug;        /* Mbed TLS debug levels; default 0 */
+    size_t client_max_fragment;            /* max_fragment_length the client asks for */
 } options;
 
 typedef struct pair {
@@ -132,6 +138,12 @@ static pair make_pair(options o)
         add_file(p.client_config, o.client_chain, o.client_key);
     if (o.resumption != NULL)
         mst_config_set_resumption(p.server_config, o.resumption, NULL);
+    if (mst_config_set_max_fragment_length(p.client_config, o.client_max_fragment, &err) != 0 ||
+        mst_config_set_debug(p.client_config, o.client_debug, &err) != 0 ||
+        mst_config_set_debug(p.server_config, o.server_debug, &err) != 0) {
+        fprintf(stderr, "set_debug: %s\n", err.text);
+        exit(2);
+    }
 
     p.server = mst_session_new(p.server_config, &err);
     p.client = mst_session_new(p.client_config, &err);
@@ -757,6 +769,343 @@ done:
     free_pair(&p);
 }
 
+/* The longest record (its length field) in a run of whole TLS records, a ClientHello not
+ * counted; SIZE_MAX when the bytes are not whole records. */
+static size_t longest_record(const uint8_t *data, size_t len)
+{
+    size_t longest = 0;
+    while (len > 0) {
+        if (len < 5)
+            return SIZE_MAX;
+        size_t record = ((size_t)data[3] << 8) | data[4];
+        if (record + 5 > len)
+            return SIZE_MAX;
+        bool client_hello = data[0] == MBEDTLS_SSL_MSG_HANDSHAKE && record > 0 &&
+                            data[5] == MBEDTLS_SSL_HS_CLIENT_HELLO;
+        if (!client_hello && record > longest)
+            longest = record;
+        data += record + 5;
+        len -= record + 5;
+    }
+    return longest;
+}
+
+/* As pump(), and records the longest record each side sent. */
+static void pump_measuring(pair *p, size_t *client_longest, size_t *server_longest)
+{
+    for (int round = 0; round < 1000; round++) {
+        size_t len, moved = 0;
+        const uint8_t *data;
+        if ((data = mst_session_peek_ciphertext(p->client, &len)) != NULL) {
+            size_t longest = longest_record(data, len);
+            *client_longest = longest > *client_longest ? longest : *client_longest;
+        }
+        moved += transfer(p->client, p->server, 0, false);
+        if ((data = mst_session_peek_ciphertext(p->server, &len)) != NULL) {
+            size_t longest = longest_record(data, len);
+            *server_longest = longest > *server_longest ? longest : *server_longest;
+        }
+        moved += transfer(p->server, p->client, 0, false);
+        if (moved == 0)
+            return;
+    }
+}
+
+/* A client asking for 512-byte fragments in TLS 1.2 gets no longer record from the server,
+ * handshake included (the server's certificate chain is longer: it is cut), and sends none
+ * itself (its certificate chain, likewise). Data crosses intact both ways. */
+static void test_tls12_max_fragment_length_binds_every_record(void)
+{
+    pair p = make_pair((options){.min_version = MST_TLS1_2, .max_version = MST_TLS1_2,
+                                 .client_max_fragment = 512,
+                                 .client_chain = "client-chain.pem", .client_key = "client.key",
+                                 .server_verify = MST_VERIFY_REQUIRED});
+    /* AES-GCM in TLS 1.2 adds an 8-byte explicit nonce and a 16-byte tag. */
+    const size_t expansion = 24;
+    size_t client_longest = 0, server_longest = 0;
+    uint8_t *data = malloc(20000), *got = malloc(20000);
+    for (size_t i = 0; i < 20000; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 8));
+    mst_session_process(p.client);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(mst_session_verify_flags(p.server) == 0);
+    CHECK(server_longest <= 512 && client_longest <= 512); /* handshake records, in the clear */
+    CHECK(mst_session_write_plaintext(p.server, data, 20000) == 0);
+    CHECK(mst_session_write_plaintext(p.client, data, 20000) == 0);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(server_longest <= 512 + expansion && server_longest > 512);
+    CHECK(client_longest <= 512 + expansion && client_longest > 512);
+    CHECK(mst_session_read_plaintext(p.client, got, 20000) == 20000 && memcmp(got, data, 20000) == 0);
+    CHECK(mst_session_read_plaintext(p.server, got, 20000) == 20000 && memcmp(got, data, 20000) == 0);
+done:
+    free(data);
+    free(got);
+    free_pair(&p);
+}
+
+/* Without the request, the same server sends its whole certificate chain in one record. */
+static void test_tls12_no_max_fragment_length_no_cut(void)
+{
+    pair p = make_pair((options){.min_version = MST_TLS1_2, .max_version = MST_TLS1_2});
+    size_t client_longest = 0, server_longest = 0;
+    mst_session_process(p.client);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(server_longest > 512);
+done:
+    free_pair(&p);
+}
+
+static void test_max_fragment_length_values(void)
+{
+    mst_error err;
+    mst_config *config = mst_config_new(MST_CLIENT, MST_STREAM, &err);
+    CHECK(config != NULL);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 1000, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 16384, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 4096, &err), 0);
+    CHECK_CODE(mst_config_set_max_fragment_length(config, 0, &err), 0);
+done:
+    mst_config_unref(config);
+}
+
+/* Whether the session's debug window holds a line containing `needle`; each line must have
+ * the documented form "file:line: |level| text" with level <= max_level. */
+static bool debug_lines_ok(const mst_session *s, const char *needle, int max_level, bool *found)
+{
+    size_t len;
+    const uint8_t *data = mst_session_peek_debug(s, &len);
+    *found = false;
+    for (size_t start = 0; data != NULL && start < len;) {
+        const uint8_t *nl = memchr(data + start, '\n', len - start);
+        if (nl == NULL)
+            return false; /* every line ends with a newline */
+        size_t n = (size_t)(nl - (data + start));
+        char line[1024];
+        if (n >= sizeof(line))
+            return false;
+        memcpy(line, data + start, n);
+        line[n] = '\0';
+        char file[128];
+        int number, level;
+        if (sscanf(line, "%127[^:]:%d: |%d| ", file, &number, &level) != 3 || level < 1 ||
+            level > max_level)
+            return false;
+        if (strstr(line, needle) != NULL)
+            *found = true;
+        start += n + 1;
+    }
+    return true;
+}
+
+static void test_debug_level_2_records_state_changes(void)
+{
+    pair p = make_pair((options){.client_debug = 2});
+    bool found = false;
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_take_events(p.client) & MST_EVENT_DEBUG);
+    CHECK(debug_lines_ok(p.client, "client state: MBEDTLS_SSL_CLIENT_HELLO", 2, &found) && found);
+    CHECK(debug_lines_ok(p.client, "<= write client hello", 2, &found) && found);
+    /* Only the client's config has a level: the server records nothing. */
+    size_t len;
+    CHECK(!(mst_session_take_events(p.server) & MST_EVENT_DEBUG));
+    CHECK(mst_session_peek_debug(p.server, &len) == NULL && len == 0);
+    /* Taken lines are gone; new calls record new ones. */
+    mst_session_peek_debug(p.client, &len);
+    mst_session_consume_debug(p.client, len);
+    CHECK(mst_session_peek_debug(p.client, &len) == NULL);
+    CHECK(send_and_check(&p, true, 100, 0));
+    CHECK(debug_lines_ok(p.client, "=> write", 2, &found) && found);
+done:
+    free_pair(&p);
+}
+
+static void test_debug_level_0_records_nothing(void)
+{
+    pair p = make_pair((options){0});
+    size_t len;
+    CHECK(handshake(&p, 0));
+    CHECK(send_and_check(&p, true, 100, 0));
+    CHECK(!(mst_session_take_events(p.client) & MST_EVENT_DEBUG));
+    CHECK(mst_session_peek_debug(p.client, &len) == NULL && len == 0);
+    CHECK(mst_session_peek_debug(p.server, &len) == NULL && len == 0);
+done:
+    free_pair(&p);
+}
+
+/* Level 3 and level 1 sessions side by side: the process-wide threshold is 3, and each
+ * session keeps its own level only. */
+static void test_debug_levels_are_per_session(void)
+{
+    pair p = make_pair((options){.client_debug = 3, .server_debug = 1});
+    bool found = false;
+    CHECK(handshake(&p, 0));
+    CHECK(debug_lines_ok(p.client, "|3|", 3, &found) && found);
+    CHECK(debug_lines_ok(p.server, "|1|", 1, &found) && found);
+done:
+    free_pair(&p);
+}
+
+/* A level-4 dump of a large write stops at the window's limit, with a line saying so. */
+static void test_debug_window_is_capped(void)
+{
+    pair p = make_pair((options){.server_debug = 4});
+    size_t len;
+    bool found = false;
+    CHECK(handshake(&p, 0));
+    mst_session_peek_debug(p.server, &len);
+    mst_session_consume_debug(p.server, len);
+    CHECK(send_and_check(&p, false, 1 << 20, 0));
+    const uint8_t *lines = mst_session_peek_debug(p.server, &len);
+    CHECK(lines != NULL && len <= 256 * 1024 + 200 && len > 200 * 1024);
+    CHECK(debug_lines_ok(p.server, "lines dropped until they are read", 4, &found) && found);
+    mst_session_consume_debug(p.server, len);
+    CHECK(send_and_check(&p, false, 10, 0));
+    CHECK(debug_lines_ok(p.server, "=> write", 4, &found) && found);
+    CHECK(debug_lines_ok(p.server, "lines dropped", 4, &found) && !found);
+done:
+    free_pair(&p);
+}
+
+/* Randomness for key-pair checks (blinding only): any bytes will do. */
+static int test_random(void *context, unsigned char *out, size_t len)
+{
+    (void)context;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (unsigned char)rand();
+    return 0;
+}
+
+static const uint8_t loopback4[4] = {127, 0, 0, 1};
+static const uint8_t loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const mst_alt_name localhost_names[3] = {
+    {MST_NAME_DNS, (const uint8_t *)"localhost", 9},
+    {MST_NAME_IP, loopback4, 4},
+    {MST_NAME_IP, loopback6, 16},
+};
+
+/* A generated certificate parses, carries what was asked and matches its key. */
+static void test_self_signed_certificate(void)
+{
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    mst_error err;
+    mbedtls_x509_crt crt;
+    mbedtls_pk_context pk;
+    mbedtls_x509_crt_init(&crt);
+    mbedtls_pk_init(&pk);
+    /* 2026-01-01T00:00:00Z to 2026-01-31T00:00:00Z */
+    CHECK_CODE(mst_generate_self_signed("CN=localhost,O=mbedtls-stream test", localhost_names, 3,
+                                        1767225600, 1767225600 + 30 * 86400, &cert, &cert_len,
+                                        &key, &key_len, &err), 0);
+    CHECK(cert != NULL && strlen(cert) == cert_len && strstr(cert, "-----BEGIN CERTIFICATE-----") == cert);
+    CHECK(key != NULL && strlen(key) == key_len && strstr(key, "-----BEGIN EC PRIVATE KEY-----") == key);
+    CHECK_CODE(mbedtls_x509_crt_parse(&crt, (const unsigned char *)cert, cert_len + 1), 0);
+    CHECK_CODE(mbedtls_pk_parse_key(&pk, (const unsigned char *)key, key_len + 1, NULL, 0,
+                                    test_random, NULL), 0);
+    CHECK_CODE(mbedtls_pk_check_pair(&crt.pk, &pk, test_random, NULL), 0);
+    CHECK(mbedtls_pk_get_type(&crt.pk) == MBEDTLS_PK_ECKEY && mbedtls_pk_get_bitlen(&crt.pk) == 256);
+    CHECK(crt.version == 3);
+    CHECK(MBEDTLS_OID_CMP(MBEDTLS_OID_ECDSA_SHA256, &crt.sig_oid) == 0);
+    char info[2048];
+    CHECK(mbedtls_x509_crt_info(info, sizeof(info), "", &crt) > 0);
+    CHECK(strstr(info, "basic constraints : CA=false") != NULL);
+    CHECK(strstr(info, "ext key usage     : TLS Web Server Authentication") != NULL);
+    CHECK(crt.valid_from.year == 2026 && crt.valid_from.mon == 1 && crt.valid_from.day == 1 &&
+          crt.valid_from.hour == 0);
+    CHECK(crt.valid_to.year == 2026 && crt.valid_to.mon == 1 && crt.valid_to.day == 31);
+    CHECK(crt.serial.len >= 16);
+    char dn[128];
+    CHECK(mbedtls_x509_dn_gets(dn, sizeof(dn), &crt.subject) > 0 &&
+          strcmp(dn, "CN=localhost, O=mbedtls-stream test") == 0);
+    CHECK(mbedtls_x509_dn_gets(dn, sizeof(dn), &crt.issuer) > 0 &&
+          strcmp(dn, "CN=localhost, O=mbedtls-stream test") == 0);
+    /* The names, in order: DNS localhost, then the two loopback addresses. */
+    const mbedtls_x509_sequence *san = &crt.subject_alt_names;
+    CHECK(san->buf.len == 9 && memcmp(san->buf.p, "localhost", 9) == 0);
+    CHECK((san = san->next) != NULL && san->buf.len == 4 && memcmp(san->buf.p, loopback4, 4) == 0);
+    CHECK((san = san->next) != NULL && san->buf.len == 16 && memcmp(san->buf.p, loopback6, 16) == 0);
+    CHECK(san->next == NULL);
+done:
+    mbedtls_x509_crt_free(&crt);
+    mbedtls_pk_free(&pk);
+    mst_free_pem(cert, cert_len);
+    mst_free_pem(key, key_len);
+}
+
+/* Generating frees whatever Mbed TLS allocated for it: the process total returns to where
+ * it was (the first round may leave PSA's key slots, kept for reuse, and first-use state). */
+static void test_self_signed_frees_everything(void)
+{
+    for (int round = 0; round < 2; round++) {
+        size_t before, after, peak;
+        char *cert = NULL, *key = NULL;
+        size_t cert_len = 0, key_len = 0;
+        mst_memory_totals(&before, &peak);
+        int ret = mst_generate_self_signed("CN=localhost", localhost_names, 3, 1767225600,
+                                           1767225600 + 86400, &cert, &cert_len, &key, &key_len, NULL);
+        mst_free_pem(cert, cert_len);
+        mst_free_pem(key, key_len);
+        mst_memory_totals(&after, &peak);
+        CHECK_CODE(ret, 0);
+        if (round == 1 && after != before)
+            printf("    %zu bytes before, %zu after\n", before, after);
+        CHECK(round == 0 || after == before);
+    }
+done:;
+}
+
+/* Served by a server, verified outright by a client that trusts exactly it. */
+static void test_self_signed_certificate_verifies(void)
+{
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    mst_error err;
+    pair p = {0};
+    int64_t now = (int64_t)time(NULL);
+    CHECK_CODE(mst_generate_self_signed("CN=localhost", localhost_names, 3, now - 3600, now + 86400,
+                                        &cert, &cert_len, &key, &key_len, &err), 0);
+    p.server_config = mst_config_new(MST_SERVER, MST_STREAM, &err);
+    p.client_config = mst_config_new(MST_CLIENT, MST_STREAM, &err);
+    CHECK_CODE(mst_config_add_certificate(p.server_config, (const uint8_t *)cert, cert_len,
+                                          (const uint8_t *)key, key_len, NULL, 0, &err), 0);
+    CHECK_CODE(mst_config_add_ca(p.client_config, (const uint8_t *)cert, cert_len, 1, NULL, &err), 0);
+    p.server = mst_session_new(p.server_config, &err);
+    p.client = mst_session_new(p.client_config, &err);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_verify_flags(p.client) == 0);
+    CHECK(send_and_check(&p, false, 1000, 0));
+done:
+    free_pair(&p);
+    mst_free_pem(cert, cert_len);
+    mst_free_pem(key, key_len);
+}
+
+static void test_self_signed_bad_arguments(void)
+{
+    char *cert = NULL, *key = NULL;
+    size_t cert_len = 0, key_len = 0;
+    mst_error err;
+    const mst_alt_name bad_ip = {MST_NAME_IP, loopback4, 3};
+    const mst_alt_name empty_dns = {MST_NAME_DNS, (const uint8_t *)"", 0};
+    CHECK_CODE(mst_generate_self_signed("CN=x", NULL, 0, 2000, 1000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_generate_self_signed("CN=x", &bad_ip, 1, 1000, 2000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_generate_self_signed("CN=x", &empty_dns, 1, 1000, 2000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_generate_self_signed("CN=x", NULL, 0, -5, 2000, &cert, &cert_len, &key,
+                                        &key_len, &err), MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_generate_self_signed("nonsense", NULL, 0, 1000, 2000, &cert, &cert_len, &key,
+                                   &key_len, &err) != 0);
+    CHECK(err.code != 0 && err.text[0] != '\0' && cert == NULL && key == NULL);
+done:
+    mst_free_pem(cert, cert_len);
+    mst_free_pem(key, key_len);
+}
+
 typedef struct test {
     const char *name;
     void (*run)(void);
@@ -990,6 +1339,13 @@ static const test tests[] = {
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
     TEST(tls12_hold_hello), TEST(tls13_hold_hello), TEST(tls12_hold_hello_switch_config),
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
+    TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
+    TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
+    TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
+    TEST(max_fragment_length_values),
+    TEST(self_signed_certificate), TEST(self_signed_frees_everything),
+    TEST(self_signed_certificate_verifies),
+    TEST(self_signed_bad_arguments),
 };
 
 int main(int argc, char **argv)
