@@ -209,12 +209,27 @@ class SecureContext {
   // when this one was chosen for a connection by SNI: as in node (where OpenSSL keeps the
   // first context's settings), the server's versions, cipher suites, fragment length, ticket
   // keys and session cache then apply.
-  native(isServer, alpn = null, debug = 0, server = null) {
+  // `psk`: for a client { key, identity } to offer (a config of its own, not kept); for a
+  // server true when its pskCallback gives the keys.
+  native(isServer, alpn = null, debug = 0, server = null, psk = null) {
     const base = server || this;
+    if (psk && !isServer) {
+      const config = this._build(false, alpn, debug, null, this._material);
+      const result = config.setPSK(psk.key, psk.identity);
+      if (result) throw fail(result, 'Invalid PSK');
+      return config;
+    }
     const store = isServer ? base.resumption() : null;
     if (base._id === undefined) base._id = ++contextIds;
-    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}`;
-    if (!this._configs[key]) this._configs[key] = this._build(isServer, alpn, debug, store, base._material);
+    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}\0${psk ? 'psk' : ''}`;
+    if (!this._configs[key]) {
+      const config = this._build(isServer, alpn, debug, store, base._material);
+      if (psk) {
+        const result = config.askPSK();
+        if (result) throw fail(result, 'Invalid PSK settings');
+      }
+      this._configs[key] = config;
+    }
     return this._configs[key];
   }
 

@@ -75,11 +75,14 @@ class Server extends net.Server {
       throw errors.coded(TypeError, 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS',
         'The ALPNCallback and ALPNProtocols TLS options are mutually exclusive');
     }
-    for (const name of ['pskCallback']) {
-      if (options[name] !== undefined && options[name] !== null) {
-        throw new errors.MbedtlsError(`The ${name} option is not supported yet by mbedtls-stream`,
-          { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
-      }
+    if (options.pskCallback !== undefined && options.pskCallback !== null &&
+        typeof options.pskCallback !== 'function') {
+      throw errors.invalidArgType('options.pskCallback', 'of type function', options.pskCallback);
+    }
+    if (options.pskIdentityHint !== undefined && options.pskIdentityHint !== null) {
+      // Mbed TLS's server sends no identity hint (and its client ignores them).
+      throw new errors.MbedtlsError('The pskIdentityHint option is not supported: Mbed TLS sends no PSK identity hint',
+        { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'pskIdentityHint' });
     }
     const timeout = options.handshakeTimeout ?? 120000;
     if (typeof timeout !== 'number' || !(timeout >= 0)) {
@@ -88,8 +91,9 @@ class Server extends net.Server {
     if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
     // The PEM of the development certificate served, or null (see developmentCertificate()).
     this.developmentCertificate = null;
+    // A PSK server needs no certificate, and gets none.
     if (options.secureContext === undefined && absent(options.key) && absent(options.cert) &&
-        absent(options.pfx)) {
+        absent(options.pfx) && typeof options.pskCallback !== 'function') {
       const { cert, key } = developmentCertificate();
       this[kContext] = context.createSecureContext({ ...options, cert, key });
       this.developmentCertificate = cert;
@@ -102,7 +106,8 @@ class Server extends net.Server {
     this._tlsOptions.ALPNList = context.alpnList(options.ALPNProtocols);
     this._tlsOptions.debugLevel = context.debugLevel(options.debug);
     // Bad keys fail here, not later.
-    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
+    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, null,
+      typeof options.pskCallback === 'function');
     this[kHandshakeTimeout] = timeout;
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
@@ -236,7 +241,8 @@ class Server extends net.Server {
     }
     const ctx = secureContext instanceof context.SecureContext
       ? secureContext : context.createSecureContext(secureContext);
-    ctx.native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, this[kContext]); // bad keys fail here
+    ctx.native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, this[kContext],
+      typeof this._tlsOptions.pskCallback === 'function'); // bad keys fail here
     const pattern = hostname.replace(/[.^$+?\-\\[\]{}()|]/g, '\\$&').replace(/\*/g, '[^.]*');
     this._contexts.push([new RegExp(`^${pattern}$`, 'i'), ctx]);
   }

@@ -30,10 +30,12 @@ const kPausedTransport = Symbol('pausedTransport');
 const kTimer = Symbol('timer');
 const kStarted = Symbol('started');
 const kCloseNotify = Symbol('closeNotify');
+const kPsk = Symbol('psk');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
 const EVENT_CLIENT_HELLO = constants.EVENT_CLIENT_HELLO;
+const EVENT_PSK_IDENTITY = constants.EVENT_PSK_IDENTITY;
 const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
 const STATE_FAILED = constants.STATE_FAILED;
 const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
@@ -81,12 +83,28 @@ class TLSSocket extends Duplex {
     const isServer = Boolean(options.isServer);
     const alpn = options.ALPNList !== undefined ? options.ALPNList : context.alpnList(options.ALPNProtocols);
     const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
-    this[kSession] = new binding.Session(this[kContext].native(isServer, alpn, debug), this[kOut]);
-    const session = this[kSession];
+    // PSK: a server asks its pskCallback for each identity offered; a client asks its own for
+    // the key and identity to offer before it starts (Mbed TLS offers PSK suites and TLS 1.3
+    // PSKs only when it has one), so the hint it gets is null.
+    let psk = null;
+    let pskError = null;
     if (isServer) {
-      // The server chooses a context by SNI and ALPN (SNICallback, addContext, ALPNCallback)
-      // before Mbed TLS reads the ClientHello.
-      if (typeof options.selectContext === 'function') session.holdClientHello();
+      psk = typeof options.pskCallback === 'function';
+    } else if (typeof options.pskCallback === 'function') {
+      try {
+        psk = clientPsk(options.pskCallback(null));
+      } catch (err) {
+        pskError = callbackError(err);
+      }
+    }
+    this[kPsk] = psk;
+    this[kSession] = new binding.Session(this[kContext].native(isServer, alpn, debug, null, psk), this[kOut]);
+    const session = this[kSession];
+    if (pskError) process.nextTick(() => this.destroy(pskError));
+    if (isServer) {
+      // The server chooses a context by SNI and ALPN (SNICallback, addContext, ALPNCallback),
+      // and learns TLS 1.3 PSK identities, before Mbed TLS reads the ClientHello.
+      if (typeof options.selectContext === 'function' || psk) session.holdClientHello();
       const mode = options.requestCert
         ? (options.rejectUnauthorized !== false ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL)
         : constants.VERIFY_NONE;
@@ -197,6 +215,14 @@ class TLSSocket extends Duplex {
       }
       if (this.destroyed) return;
     }
+    if (state & EVENT_PSK_IDENTITY) {
+      if (!this._answerPsk()) return;
+      if (!(state & EVENT_CLIENT_HELLO)) {
+        // TLS 1.2: the ClientKeyExchange waits for the key.
+        this._afterNative(this[kSession].process());
+        return;
+      }
+    }
     if (state & EVENT_CLIENT_HELLO) {
       this._onClientHello();
       return;
@@ -246,8 +272,31 @@ class TLSSocket extends Duplex {
 
   // The held ClientHello: the server's selectContext(socket, servername, protocols, done)
   // answers, now or later, with done(err, secureContext, alpnList, alert).
+  // The server's pskCallback(socket, identity) gives the key of a PSK identity (a Buffer),
+  // or null for an identity it does not know. False when that failed the connection.
+  _answerPsk() {
+    const session = this[kSession];
+    const identity = session.pskIdentity();
+    if (!identity) return true;
+    let key;
+    try {
+      key = this._tlsOptions.pskCallback(this, identity.toString('utf8'));
+      if (key !== undefined && key !== null) key = pskBuffer(key, 'ret');
+    } catch (err) {
+      this._refuse(callbackError(err), ALERT_INTERNAL_ERROR);
+      return false;
+    }
+    if (this.destroyed) return false;
+    session.setPSK(key === undefined ? null : key);
+    return true;
+  }
+
   _onClientHello() {
     const session = this[kSession];
+    if (typeof this._tlsOptions.selectContext !== 'function') {
+      this._afterNative(session.continueHello());
+      return;
+    }
     const servername = session.servername() || undefined;
     const protocols = session.helloALPN() || undefined;
     let answered = false;
@@ -263,7 +312,7 @@ class TLSSocket extends Duplex {
       try {
         const options = this._tlsOptions;
         const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
-        config = secureContext.native(true, alpnList, debug, this[kContext]);
+        config = secureContext.native(true, alpnList, debug, this[kContext], this[kPsk]);
       } catch (buildError) {
         done(buildError, null, null, ALERT_INTERNAL_ERROR);
         return;
@@ -379,6 +428,14 @@ class TLSSocket extends Duplex {
       }
       this._flushPendingWrite();
       this.emit('secure');
+      return;
+    }
+    // Client: a server that proved it holds our PSK sent no certificate, and has no name to
+    // check: it is authorized by the key (as node's client on a TLS 1.3 PSK handshake).
+    if (this[kPsk] && this[kSession].peerCertificates().length === 0) {
+      this.authorized = true;
+      this._flushPendingWrite();
+      this.emit('secureConnect');
       return;
     }
     // Client: Mbed TLS checked the chain (and refused it if rejectUnauthorized); the name
@@ -754,6 +811,34 @@ function callbackError(err) {
   return wrapped;
 }
 
+// Mbed TLS's largest pre-shared key (MBEDTLS_PSK_MAX_LEN with SHA-384).
+const MAX_PSK_LENGTH = 48;
+
+// A PSK as node takes it: a Buffer, TypedArray or DataView of at most MAX_PSK_LENGTH bytes.
+function pskBuffer(value, name) {
+  if (!ArrayBuffer.isView(value)) {
+    throw errors.invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', value);
+  }
+  const key = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (key.length === 0 || key.length > MAX_PSK_LENGTH) {
+    throw errors.invalidArgValue(name, key.length, `must be 1 to ${MAX_PSK_LENGTH} bytes (Mbed TLS's limit)`);
+  }
+  return key;
+}
+
+// What a client's pskCallback returned: null (no PSK) or { psk, identity }, as node checks it.
+function clientPsk(ret) {
+  if (ret === undefined || ret === null) return null;
+  if (typeof ret !== 'object') throw errors.invalidArgType('ret', 'of type object', ret);
+  const key = pskBuffer(ret.psk, 'psk');
+  if (typeof ret.identity !== 'string') throw errors.invalidArgType('identity', 'of type string', ret.identity);
+  const identity = Buffer.from(ret.identity, 'utf8');
+  if (identity.length === 0 || identity.length > 128) {
+    throw errors.invalidArgValue('identity', ret.identity, 'must be 1 to 128 bytes');
+  }
+  return { key, identity };
+}
+
 function mbedtlsFields(info) {
   return { mbedtlsCode: info.errno, mbedtlsHex: errors.hex(info.errno), mbedtlsText: info.message };
 }
@@ -799,6 +884,7 @@ function validateConnectOptions(options) {
   check('rejectUnauthorized', 'boolean');
   check('timeout', 'number');
   check('highWaterMark', 'number');
+  check('pskCallback', 'function');
   if (options.session !== undefined && options.session !== null && !Buffer.isBuffer(options.session) &&
       !(options.session instanceof Uint8Array)) {
     throw errors.invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView',

@@ -602,3 +602,29 @@ int mst_config_set_max_fragment_length(mst_config *config, size_t length, mst_er
     ret = mbedtls_ssl_conf_max_frag_len(&config->ssl, code);
     return ret != 0 ? fail(err, ret) : 0;
 }
+
+int mst_config_set_psk(mst_config *config, const uint8_t *key, size_t key_len,
+                       const uint8_t *identity, size_t identity_len, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (config->endpoint != MST_CLIENT || key == NULL || key_len == 0 || identity == NULL ||
+        identity_len == 0)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    /* Mbed TLS copies both. */
+    ret = mbedtls_ssl_conf_psk(&config->ssl, key, key_len, identity, identity_len);
+    return ret != 0 ? fail(err, ret) : 0;
+}
+
+int mst_config_ask_psk(mst_config *config, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (config->endpoint != MST_SERVER)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    config->asks_psk = true;
+    mbedtls_ssl_conf_psk_cb(&config->ssl, mst_lookup_psk, NULL);
+    return 0;
+}

@@ -89,6 +89,7 @@ enum mst_verify {
 #define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
 #define MST_EVENT_CLIENT_HELLO       0x10u /* a held ClientHello waits (see hold_client_hello) */
 #define MST_EVENT_DEBUG              0x20u /* debug lines are waiting (see mst_config_set_debug) */
+#define MST_EVENT_PSK_IDENTITY       0x40u /* a PSK identity waits for its key (servers) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_resumption mst_resumption;
@@ -165,6 +166,13 @@ int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t
                         mst_error *err);
 /* Cipher suites by IANA number, in preference order (copied). */
 int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err);
+/* Client: the pre-shared key it offers (RFC 4279 PSK suites in TLS 1.2, an external PSK in
+ * TLS 1.3) and its identity; both are copied. With a PSK no certificate is needed at all. */
+int mst_config_set_psk(mst_config *config, const uint8_t *key, size_t key_len,
+                       const uint8_t *identity, size_t identity_len, mst_error *err);
+/* Server: PSK identities the client offers go to the embedder, which answers with the key
+ * (MST_EVENT_PSK_IDENTITY, mst_session_psk_identity, mst_session_set_psk). */
+int mst_config_ask_psk(mst_config *config, mst_error *err);
 /* Servers: issue session tickets and cache session IDs with `store` (referenced). Without
  * one a server resumes nothing. */
 int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_error *err);
@@ -228,6 +236,15 @@ const char *mst_session_hello_alpn(const mst_session *session, size_t index);
 /* Goes on with the held hello on `config` (a server config of the same transport; NULL
  * keeps the session's own), then call mst_session_process(). */
 int mst_session_continue_hello(mst_session *session, mst_config *config);
+/* Server with mst_config_ask_psk(): the PSK identity the client offered (in a TLS 1.3
+ * ClientHello, which must be held, or a TLS 1.2 ClientKeyExchange), waiting for its key;
+ * NULL when none waits. The handshake goes no further until mst_session_set_psk(). */
+const uint8_t *mst_session_psk_identity(const mst_session *session, size_t *len);
+/* Answers the waiting identity with its key (copied), or NULL for an identity the server
+ * does not know (the handshake then fails with unknown_psk_identity, or in TLS 1.3 goes on
+ * without the PSK). Then call mst_session_process(). */
+int mst_session_set_psk(mst_session *session, const uint8_t *key, size_t len);
+
 /* Runs the handshake and decrypts whatever is buffered, without new input: call it once
  * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */
 int mst_session_process(mst_session *session);

@@ -56,6 +56,7 @@ struct mst_config {
     char **alpn;       /* NULL-terminated copy, as Mbed TLS keeps the pointer */
     int *ciphersuites; /* 0-terminated copy, likewise */
     mst_resumption *resumption; /* servers: tickets and session-ID cache, or NULL */
+    bool asks_psk;              /* servers: PSK identities go to the embedder */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
     int debug_level; /* 0: no debug callback installed */
@@ -76,6 +77,10 @@ int mst_resumption_open(void *context, mbedtls_ssl_session *session, unsigned ch
 /* The debug hook of configs with a debug level (session.c): records the line into the
  * session Mbed TLS is running for. */
 void mst_record_debug(void *context, int level, const char *file, int line, const char *text);
+
+/* The PSK hook of servers that ask the embedder (session.c), mbedtls_ssl_conf_psk_cb's. */
+int mst_lookup_psk(void *context, mbedtls_ssl_context *ssl, const unsigned char *identity,
+                   size_t len);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

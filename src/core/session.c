@@ -83,6 +83,12 @@ struct mst_session {
     /* Holding the ClientHello (servers): what it offered, for the embedder to choose by. */
     enum { HELLO_NOT_HELD, HELLO_AWAITED, HELLO_HELD, HELLO_RELEASED } hello;
     char **hello_alpn; /* NULL-terminated */
+    /* Servers asking the embedder for PSKs: the identity offered and the key it answered. */
+    enum { PSK_NOT_ASKED, PSK_ASKED, PSK_ANSWERED } psk;
+    uint8_t *psk_identity;
+    size_t psk_identity_len;
+    uint8_t *psk_key; /* NULL: an identity the embedder does not know */
+    size_t psk_key_len;
     uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
 };
 
@@ -93,6 +99,8 @@ static uint8_t *copy_der(const mbedtls_x509_crt *crt)
         memcpy(copy, crt->raw.p, crt->raw.len);
     return copy;
 }
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
 static void free_alpn_list(char **list)
 {
@@ -235,6 +243,8 @@ static int send_ciphertext(void *context, const unsigned char *data, size_t len)
     return (int)len;
 }
 
+static int psk_gate(mst_session *session);
+
 static int recv_ciphertext(void *context, unsigned char *out, size_t len)
 {
     mst_session *session = context;
@@ -242,6 +252,8 @@ static int recv_ciphertext(void *context, unsigned char *out, size_t len)
     size_t available = mst_bytes_length(in);
     if (available == 0)
         return session->transport_eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+    if (session->config->asks_psk && psk_gate(session) != 0)
+        return MBEDTLS_ERR_SSL_WANT_READ;
     if (!is_datagram(session)) {
         size_t n = available < len ? available : len;
         memcpy(out, mst_bytes_front(in), n);
@@ -573,6 +585,11 @@ void mst_session_free(mst_session *session)
     free(session->transport_id);
     free(session->server_name);
     free_alpn_list(session->hello_alpn);
+    free(session->psk_identity);
+    if (session->psk_key != NULL) {
+        mbedtls_platform_zeroize(session->psk_key, session->psk_key_len);
+        free(session->psk_key);
+    }
     for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
         free(session->verified[i].der);
     forget_sent_chain(session);
@@ -815,6 +832,107 @@ static int read_records(mst_session *session)
     }
 }
 
+/* ---- Pre-shared keys the embedder knows (servers) ----
+ *
+ * Mbed TLS asks for the key of an identity from inside the handshake (mst_lookup_psk), which
+ * must not call out. So the identity is read before Mbed TLS gets to it: from the held
+ * ClientHello in TLS 1.3 (read_hello_extensions), and in TLS 1.2 from the ClientKeyExchange
+ * record, which the gate below keeps from Mbed TLS until the embedder has answered. */
+
+static int ask_psk(mst_session *session, const uint8_t *identity, size_t len)
+{
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, identity, len);
+    free(session->psk_identity);
+    session->psk_identity = copy;
+    session->psk_identity_len = len;
+    session->psk = PSK_ASKED;
+    session->events |= MST_EVENT_PSK_IDENTITY;
+    return 0;
+}
+
+/* Nonzero while Mbed TLS must not read on: the record it is about to read is a TLS 1.2
+ * ClientKeyExchange on a PSK suite whose identity the embedder has not answered yet. */
+static int psk_gate(mst_session *session)
+{
+    if (session->psk == PSK_ASKED)
+        return 1;
+    mbedtls_ssl_context *ssl = &session->ssl;
+    if (session->psk != PSK_NOT_ASKED || is_datagram(session) ||
+        ssl->MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
+        ssl->MBEDTLS_PRIVATE(in_left) != 0 || ssl->MBEDTLS_PRIVATE(session_negotiate) == NULL)
+        return 0;
+    const mbedtls_ssl_ciphersuite_t *suite = mbedtls_ssl_ciphersuite_from_id(
+        ssl->MBEDTLS_PRIVATE(session_negotiate)->MBEDTLS_PRIVATE(ciphersuite));
+    if (suite == NULL)
+        return 0;
+    switch (suite->MBEDTLS_PRIVATE(key_exchange)) {
+    case MBEDTLS_KEY_EXCHANGE_PSK:
+    case MBEDTLS_KEY_EXCHANGE_DHE_PSK:
+    case MBEDTLS_KEY_EXCHANGE_RSA_PSK:
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_PSK:
+        break;
+    default:
+        return 0;
+    }
+    /* The whole record first: its header, then the message's type and the identity. */
+    const uint8_t *record = mst_bytes_front(&session->ciphertext_in);
+    size_t available = mst_bytes_length(&session->ciphertext_in);
+    if (available < 5)
+        return session->transport_eof ? 0 : 1;
+    size_t record_len = get16(record + 3);
+    if (record[0] != MBEDTLS_SSL_MSG_HANDSHAKE || record_len > MBEDTLS_SSL_IN_CONTENT_LEN)
+        return 0; /* not for us to judge: Mbed TLS refuses it */
+    if (available < 5 + record_len)
+        return session->transport_eof ? 0 : 1;
+    const uint8_t *body = record + 5;
+    if (record_len < 6 || body[0] != MBEDTLS_SSL_HS_CLIENT_KEY_EXCHANGE)
+        return 0;
+    size_t identity_len = get16(body + 4);
+    if (identity_len == 0 || 6 + identity_len > record_len)
+        return 0;
+    if (ask_psk(session, body + 6, identity_len) != 0)
+        return 0; /* out of memory: Mbed TLS finds no key and refuses the identity */
+    return 1;
+}
+
+int mst_lookup_psk(void *context, mbedtls_ssl_context *ssl, const unsigned char *identity,
+                   size_t len)
+{
+    (void)context;
+    mst_session *session = (mst_session *)ssl;
+    if (session->psk != PSK_ANSWERED || session->psk_key == NULL ||
+        session->psk_identity_len != len || memcmp(session->psk_identity, identity, len) != 0)
+        return -1;
+    return mbedtls_ssl_set_hs_psk(ssl, session->psk_key, session->psk_key_len);
+}
+
+const uint8_t *mst_session_psk_identity(const mst_session *session, size_t *len)
+{
+    if (session->psk != PSK_ASKED) {
+        *len = 0;
+        return NULL;
+    }
+    *len = session->psk_identity_len;
+    return session->psk_identity;
+}
+
+int mst_session_set_psk(mst_session *session, const uint8_t *key, size_t len)
+{
+    if (session->psk != PSK_ASKED || (key != NULL && len == 0))
+        return MST_ERR_BAD_ARGUMENT;
+    if (key != NULL) {
+        if ((session->psk_key = malloc(len)) == NULL)
+            return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+        memcpy(session->psk_key, key, len);
+        session->psk_key_len = len;
+    }
+    session->psk = PSK_ANSWERED;
+    return 0;
+}
+
 /* ---- Holding the ClientHello (servers) ----
  *
  * Before Mbed TLS reads anything, the engine reassembles the ClientHello from the records
@@ -825,7 +943,6 @@ static int read_records(mst_session *session)
 /* Largest ClientHello held; a larger one goes to Mbed TLS, which refuses it. */
 #define MAX_HELD_HELLO 65536
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
 /* Reads the SNI host name and the ALPN protocols out of a ClientHello body. Malformed
  * fields are left for Mbed TLS to refuse: what cannot be read is simply not reported. */
@@ -848,6 +965,30 @@ static int read_hello_extensions(mst_session *session, const uint8_t *body, size
             if (name_len > 0 && name_len <= ext_len - 5u && session->server_name == NULL &&
                 mst_record_server_name(NULL, &session->ssl, data + 5, name_len) != 0)
                 return -1;
+        } else if (type == 41 /* pre_shared_key */ && ext_len >= 4 && session->config->asks_psk &&
+                   session->psk == PSK_NOT_ASKED) {
+            /* identities<7..2^16-1>: { identity<1..2^16-1>, obfuscated_ticket_age (4) }; the
+             * first one that is not a ticket of ours (those start with our key name). */
+            size_t list_end = 2 + (size_t)get16(data);
+            for (size_t at = 2; list_end <= ext_len && at + 2 <= list_end;) {
+                size_t identity_len = get16(data + at);
+                const uint8_t *identity = data + at + 2;
+                if (identity_len == 0 || at + 2 + identity_len + 4 > list_end)
+                    break;
+                at += 2 + identity_len + 4;
+                mst_resumption *store = session->config->resumption;
+                if (store != NULL && identity_len > 16) {
+                    uint8_t keys[MST_TICKET_KEYS_LEN];
+                    mst_resumption_get_keys(store, keys);
+                    bool ticket = memcmp(identity, keys, 16) == 0;
+                    mbedtls_platform_zeroize(keys, sizeof(keys));
+                    if (ticket)
+                        continue;
+                }
+                if (ask_psk(session, identity, identity_len) != 0)
+                    return -1;
+                break;
+            }
         } else if (type == 16 /* ALPN */ && ext_len >= 2 && session->hello_alpn == NULL) {
             size_t list_len = get16(data), count = 0;
             if (list_len > ext_len - 2u)

@@ -201,6 +201,8 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
                            InstanceMethod<&SecureContext::SetResumption>("setResumption"),
+                           InstanceMethod<&SecureContext::SetPSK>("setPSK"),
+                           InstanceMethod<&SecureContext::AskPSK>("askPSK"),
                            InstanceMethod<&SecureContext::SetDebug>("setDebug"),
                            InstanceMethod<&SecureContext::SetMaxFragmentLength>("setMaxFragmentLength"),
                            InstanceMethod<&SecureContext::Destroy>("destroy"),
@@ -319,6 +321,27 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
     return Result(env, ret, error);
   }
 
+  // setPSK(key, identity): a client's pre-shared key and its identity (Buffers)
+  Napi::Value SetPSK(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "psk") ||
+        ThrowUnlessBuffer(env, info[1], "identity"))
+      return env.Undefined();
+    auto key = info[0].As<Napi::Buffer<uint8_t>>();
+    auto identity = info[1].As<Napi::Buffer<uint8_t>>();
+    mst_error error{};
+    int ret = mst_config_set_psk(config_, key.Data(), key.Length(), identity.Data(), identity.Length(), &error);
+    return Result(env, ret, error);
+  }
+
+  // askPSK(): a server asks for the key of each PSK identity offered
+  Napi::Value AskPSK(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    mst_error error{};
+    return Result(env, mst_config_ask_psk(config_, &error), error);
+  }
+
   // setResumption(resumption): a server issues tickets and caches session IDs with it
   Napi::Value SetResumption(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -368,6 +391,7 @@ class Session : public Napi::ObjectWrap<Session> {
         {
             InstanceMethod<&Session::Start>("start"),
             InstanceMethod<&Session::Feed>("feed"),
+            InstanceMethod<&Session::Process>("process"),
             InstanceMethod<&Session::FeedEof>("feedEof"),
             InstanceMethod<&Session::Write>("write"),
             InstanceMethod<&Session::Close>("close"),
@@ -381,6 +405,8 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::Save>("save"),
             InstanceMethod<&Session::Reused>("reused"),
             InstanceMethod<&Session::HoldClientHello>("holdClientHello"),
+            InstanceMethod<&Session::PSKIdentity>("pskIdentity"),
+            InstanceMethod<&Session::SetPSK>("setPSK"),
             InstanceMethod<&Session::HelloALPN>("helloALPN"),
             InstanceMethod<&Session::ContinueHello>("continueHello"),
             InstanceMethod<&Session::Refuse>("refuse"),
@@ -605,6 +631,33 @@ class Session : public Napi::ObjectWrap<Session> {
     auto out = Napi::Buffer<uint8_t>::New(env, len);
     if (mst_session_save(session_, name.c_str(), out.Data(), len, &len) != 0) return env.Undefined();
     return out;
+  }
+
+  // pskIdentity() -> Buffer | null: the identity waiting for its key
+  Napi::Value PSKIdentity(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t len = 0;
+    const uint8_t* identity = session_ ? mst_session_psk_identity(session_, &len) : nullptr;
+    return identity != nullptr ? Napi::Buffer<uint8_t>::Copy(env, identity, len).As<Napi::Value>() : env.Null();
+  }
+
+  // setPSK(key | null) -> 0 | errno; the caller then processes
+  Napi::Value SetPSK(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return Napi::Number::New(env, MST_ERR_BAD_ARGUMENT);
+    if (info[0].IsBuffer()) {
+      auto key = info[0].As<Napi::Buffer<uint8_t>>();
+      return Napi::Number::New(env, mst_session_set_psk(session_, key.Data(), key.Length()));
+    }
+    return Napi::Number::New(env, mst_session_set_psk(session_, nullptr, 0));
+  }
+
+  // process() -> state: runs what can run without new input
+  Napi::Value Process(const Napi::CallbackInfo& info) {
+    Napi::Value result;
+    if (Destroyed(info.Env(), &result)) return result;
+    mst_session_process(session_);
+    return Collect(info.Env());
   }
 
   Napi::Value HoldClientHello(const Napi::CallbackInfo& info) {
@@ -861,6 +914,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_KEYLOG", MST_EVENT_KEYLOG << 8);
   constants.Set("EVENT_CLIENT_HELLO", MST_EVENT_CLIENT_HELLO << 8);
   constants.Set("ERR_REFUSED", MST_ERR_REFUSED);
+  constants.Set("EVENT_PSK_IDENTITY", MST_EVENT_PSK_IDENTITY << 8);
   constants.Set("EVENT_DEBUG", MST_EVENT_DEBUG << 8);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));

@@ -1311,6 +1311,97 @@ done:
     free_pair(&p);
 }
 
+/* ---- Pre-shared keys ---- */
+
+/* A PSK client and a certificate-less server that asks for the key: pumps, answering the
+ * server's question with `answer` (NULL: unknown identity). */
+static void test_psk(int version, const uint8_t *answer)
+{
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    static const int tls12_psk[] = {0x00A8 /* TLS_PSK_WITH_AES_128_GCM_SHA256 */};
+    mst_config *client = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
+    mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    pair p = {.client_config = client, .server_config = server};
+    mst_config_set_versions(client, version, version, NULL);
+    mst_config_set_versions(server, version, version, NULL);
+    if (version == MST_TLS1_2) {
+        mst_config_set_ciphersuites(client, tls12_psk, 1, NULL);
+        mst_config_set_ciphersuites(server, tls12_psk, 1, NULL);
+    }
+    CHECK_CODE(mst_config_set_psk(client, key, sizeof(key), (const uint8_t *)"dev-1", 5, NULL), 0);
+    CHECK_CODE(mst_config_set_psk(server, key, sizeof(key), (const uint8_t *)"dev-1", 5, NULL),
+               MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_ask_psk(server, NULL), 0);
+    p.client = mst_session_new(client, NULL);
+    p.server = mst_session_new(server, NULL);
+    CHECK_CODE(mst_session_hold_client_hello(p.server), 0);
+    mst_session_process(p.client);
+    int asked = 0;
+    for (int round = 0; round < 20; round++) {
+        pump(&p, 0);
+        unsigned events = mst_session_take_events(p.server);
+        size_t len;
+        const uint8_t *identity = mst_session_psk_identity(p.server, &len);
+        if (events & MST_EVENT_PSK_IDENTITY) {
+            CHECK(identity != NULL && len == 5 && memcmp(identity, "dev-1", 5) == 0);
+            CHECK_CODE(mst_session_set_psk(p.server, answer, answer ? sizeof(key) : 0), 0);
+            asked++;
+        }
+        if (events & MST_EVENT_CLIENT_HELLO)
+            CHECK_CODE(mst_session_continue_hello(p.server, NULL), 0);
+        if (events & (MST_EVENT_PSK_IDENTITY | MST_EVENT_CLIENT_HELLO))
+            mst_session_process(p.server);
+    }
+    CHECK(asked == 1);
+    if (answer != NULL) {
+        CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+        CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+        size_t len;
+        CHECK(mst_session_peer_certificate(p.client, 0, &len) == NULL);
+        CHECK(send_and_check(&p, true, 3000, 0));
+        CHECK(send_and_check(&p, false, 3000, 0));
+    } else {
+        CHECK(mst_session_state(p.server) & MST_STATE_FAILED);
+        CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+    }
+done:
+    free_pair(&p);
+}
+static const uint8_t right_key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t wrong_key[16] = {9};
+static void test_tls12_psk(void) { test_psk(MST_TLS1_2, right_key); }
+static void test_tls13_psk(void) { test_psk(MST_TLS1_3, right_key); }
+static void test_tls12_psk_unknown_identity(void) { test_psk(MST_TLS1_2, NULL); }
+static void test_tls13_psk_unknown_identity(void) { test_psk(MST_TLS1_3, NULL); }
+static void test_tls12_psk_wrong_key(void)
+{
+    /* The server answers with another key: the Finished messages cannot agree. */
+    static const int tls12_psk[] = {0x00A8};
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    mst_config *client = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
+    mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    pair p = {.client_config = client, .server_config = server};
+    mst_config_set_versions(client, MST_TLS1_2, MST_TLS1_2, NULL);
+    mst_config_set_ciphersuites(client, tls12_psk, 1, NULL);
+    mst_config_set_ciphersuites(server, tls12_psk, 1, NULL);
+    mst_config_set_psk(client, key, sizeof(key), (const uint8_t *)"dev-1", 5, NULL);
+    mst_config_ask_psk(server, NULL);
+    p.client = mst_session_new(client, NULL);
+    p.server = mst_session_new(server, NULL);
+    mst_session_process(p.client);
+    for (int round = 0; round < 10; round++) {
+        pump(&p, 0);
+        if (mst_session_take_events(p.server) & MST_EVENT_PSK_IDENTITY) {
+            mst_session_set_psk(p.server, wrong_key, sizeof(wrong_key));
+            mst_session_process(p.server);
+        }
+    }
+    CHECK(mst_session_state(p.server) & MST_STATE_FAILED);
+    CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+done:
+    free_pair(&p);
+}
+
 static const test tests[] = {
     TEST(tls12_ecdsa), TEST(tls13_ecdsa), TEST(tls12_rsa), TEST(tls13_rsa),
     TEST(default_versions_negotiate_tls13),
@@ -1339,6 +1430,8 @@ static const test tests[] = {
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
     TEST(tls12_hold_hello), TEST(tls13_hold_hello), TEST(tls12_hold_hello_switch_config),
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
+    TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
+    TEST(tls13_psk_unknown_identity), TEST(tls12_psk_wrong_key),
     TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
     TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
