@@ -297,6 +297,35 @@ mst_config *fuzz_server_config(enum mst_transport transport, unsigned variant)
     return configs[transport][variant] = config;
 }
 
+mst_config *fuzz_choosing_server_config(unsigned variant)
+{
+    static mst_config *configs[FUZZ_SERVER_VARIANTS];
+    static mst_resumption *store;
+    variant %= FUZZ_SERVER_VARIANTS;
+    if (configs[variant] != NULL)
+        return configs[variant];
+    mst_config *config = new_config(MST_SERVER, MST_STREAM);
+    mst_error err;
+    if (variant & 1)
+        add_pair(config, "server-rsa-chain.pem", "server-rsa.key");
+    else
+        add_pair(config, "server-ecdsa-chain.pem", "server-ecdsa.key");
+    add_trust(config);
+    if (store == NULL) {
+        uint8_t keys[MST_TICKET_KEYS_LEN];
+        memset(keys, 0x42, sizeof(keys));
+        store = mst_resumption_new(300, keys, sizeof(keys), &err);
+        if (store == NULL) {
+            fprintf(stderr, "fuzz: mst_resumption_new: %s\n", err.text);
+            exit(2);
+        }
+    }
+    must(mst_config_set_resumption(config, store, &err), "resumption", &err);
+    must(mst_config_ask_psk(config, &err), "ask_psk", &err);
+    fuzz_rng_select(FUZZ_STREAM_SERVER);
+    return configs[variant] = config;
+}
+
 /* ---- Driving an engine ---- */
 
 enum mst_verify fuzz_verify_mode(unsigned bits, enum mst_verify config_default)
@@ -450,7 +479,8 @@ void fuzz_service(fuzz_peer *peer)
     size_t n;
     while ((n = mst_session_read_plaintext(s, buffer, sizeof(buffer))) > 0)
         peer->got_data = true;
-    unsigned events = mst_session_take_events(s);
+    unsigned events = mst_session_take_events(s) | peer->pending_events;
+    peer->pending_events = 0;
     unsigned state = mst_session_state(s);
     if ((events & MST_EVENT_HANDSHAKE_DONE) || (state & MST_STATE_FAILED))
         read_getters(peer);

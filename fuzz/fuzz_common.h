@@ -58,6 +58,9 @@ mst_config *fuzz_client_config(enum mst_transport transport, unsigned variant);
  * certificates and offer ALPN http/1.1. */
 #define FUZZ_SERVER_VARIANTS 2
 mst_config *fuzz_server_config(enum mst_transport transport, unsigned variant);
+/* Stream server configs that resume sessions (fixed ticket keys) and ask the embedder for
+ * PSK keys, for sessions that hold the ClientHello (the ECDSA or RSA certificate). */
+mst_config *fuzz_choosing_server_config(unsigned variant);
 
 /* ---- Driving an engine ---- */
 
@@ -69,6 +72,7 @@ typedef struct fuzz_peer {
     enum mst_transport transport;
     uint64_t now_ms;  /* datagram clock */
     bool wrote, closed, got_data;
+    unsigned pending_events; /* events taken before fuzz_service, which it still acts on */
     fuzz_sink sink;   /* where its ciphertext goes; NULL drops it */
     void *sink_context;
 } fuzz_peer;
