@@ -278,19 +278,26 @@ mst_config *fuzz_client_config(enum mst_transport transport, unsigned variant)
     return configs[transport][variant] = config;
 }
 
+/* A server config with the certificate of the variant (bit 0: RSA, else ECDSA) and trust. */
+static mst_config *new_server_config(enum mst_transport transport, unsigned variant)
+{
+    mst_config *config = new_config(MST_SERVER, transport);
+    if (variant & 1)
+        add_pair(config, "server-rsa-chain.pem", "server-rsa.key");
+    else
+        add_pair(config, "server-ecdsa-chain.pem", "server-ecdsa.key");
+    add_trust(config);
+    return config;
+}
+
 mst_config *fuzz_server_config(enum mst_transport transport, unsigned variant)
 {
     static mst_config *configs[2][FUZZ_SERVER_VARIANTS];
     variant %= FUZZ_SERVER_VARIANTS;
     if (configs[transport][variant] != NULL)
         return configs[transport][variant];
-    mst_config *config = new_config(MST_SERVER, transport);
+    mst_config *config = new_server_config(transport, variant);
     mst_error err;
-    if (variant & 1)
-        add_pair(config, "server-rsa-chain.pem", "server-rsa.key");
-    else
-        add_pair(config, "server-ecdsa-chain.pem", "server-ecdsa.key");
-    add_trust(config);
     static const char *const alpn[] = {"http/1.1"};
     must(mst_config_set_alpn(config, alpn, 1, &err), "alpn", &err);
     fuzz_rng_select(FUZZ_STREAM_SERVER);
@@ -304,13 +311,8 @@ mst_config *fuzz_choosing_server_config(unsigned variant)
     variant %= FUZZ_SERVER_VARIANTS;
     if (configs[variant] != NULL)
         return configs[variant];
-    mst_config *config = new_config(MST_SERVER, MST_STREAM);
+    mst_config *config = new_server_config(MST_STREAM, variant);
     mst_error err;
-    if (variant & 1)
-        add_pair(config, "server-rsa-chain.pem", "server-rsa.key");
-    else
-        add_pair(config, "server-ecdsa-chain.pem", "server-ecdsa.key");
-    add_trust(config);
     if (store == NULL) {
         uint8_t keys[MST_TICKET_KEYS_LEN];
         memset(keys, 0x42, sizeof(keys));

@@ -158,6 +158,19 @@ function handshakeOutcome(socket) {
   });
 }
 
+// Asserts that `ours()` throws what `theirs()` (the same call on node:tls) throws: node
+// must refuse it, and the codes must be the same.
+function assertThrowsLikeNode(ours, theirs, what) {
+  let expected;
+  try {
+    theirs();
+  } catch (err) {
+    expected = err;
+  }
+  assert.ok(expected, `node refuses ${what}`);
+  assert.throws(ours, { code: expected.code }, what);
+}
+
 // Tracks servers, sockets and child processes a test opens, and closes them all in an
 // afterEach hook. Call it inside a describe().
 function useCleanup() {
@@ -288,6 +301,7 @@ module.exports = {
   echoRoundTrip,
   echo,
   handshakeOutcome,
+  assertThrowsLikeNode,
   useCleanup,
   run,
   startSServer,
