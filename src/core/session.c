@@ -752,9 +752,8 @@ static bool handshake_resumed(const mst_session *session)
 static int run_handshake(mst_session *session)
 {
     while (!mbedtls_ssl_is_handshake_over(&session->ssl)) {
-        note_state(session);
         int ret = mbedtls_ssl_handshake_step(&session->ssl);
-        note_state(session);
+        note_state(session); /* the state each step leads to */
         if (ret == 0)
             continue;
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -1368,9 +1367,15 @@ const char *mst_session_server_name(const mst_session *session)
     return session->server_name;
 }
 
+/* A client that resumed a session it saved reports what the session says of the peer. */
+static bool reports_saved_peer(const mst_session *session)
+{
+    return session->reused && session->offered_session;
+}
+
 uint32_t mst_session_verify_flags(const mst_session *session)
 {
-    if (session->reused && session->offered_session)
+    if (reports_saved_peer(session))
         return session->restored_flags;
     return mbedtls_ssl_get_verify_result(&session->ssl);
 }
@@ -1378,7 +1383,7 @@ uint32_t mst_session_verify_flags(const mst_session *session)
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len)
 {
     const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&session->ssl);
-    if (crt == NULL && session->reused && session->offered_session) {
+    if (crt == NULL && reports_saved_peer(session)) {
         /* A resumed TLS 1.3 session: Mbed TLS does not keep the chain in tickets. */
         if (index >= session->restored_length[RESTORED_SENT]) {
             *len = 0;
@@ -1409,7 +1414,7 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
 const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
                                                 size_t *len, uint32_t *flags)
 {
-    if (session->reused && session->offered_session) {
+    if (reports_saved_peer(session)) {
         /* A resumed session reports its first handshake's verification. */
         if (depth >= session->restored_length[RESTORED_VERIFIED]) {
             *len = 0;
