@@ -5,7 +5,7 @@ const net = require('net');
 const binding = require('./binding');
 const context = require('./context');
 const errors = require('./errors');
-const { TLSSocket, callbackError } = require('./socket');
+const { TLSSocket, kAllowHalfOpen, callbackError } = require('./socket');
 
 const kContext = Symbol('context');
 const ALERT_NO_APPLICATION_PROTOCOL = 120;
@@ -58,8 +58,9 @@ class Server extends net.Server {
     }
     options = options || {};
     if (typeof options !== 'object') throw errors.invalidArgType('options', 'of type object', options);
+    // The TCP sockets always run half-open; the TLS socket applies allowHalfOpen itself.
     super({
-      allowHalfOpen: options.allowHalfOpen,
+      allowHalfOpen: true,
       pauseOnConnect: options.pauseOnConnect,
       noDelay: options.noDelay,
       keepAlive: options.keepAlive,
@@ -112,6 +113,7 @@ class Server extends net.Server {
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
     this._tlsOptions.allowHalfOpen = Boolean(options.allowHalfOpen);
+    this._tlsOptions.pauseOnConnect = Boolean(options.pauseOnConnect);
     this._SNICallback = options.SNICallback || null;
     this._ALPNCallback = options.ALPNCallback || null;
     this._contexts = []; // [RegExp, SecureContext], from addContext()
@@ -119,11 +121,13 @@ class Server extends net.Server {
     if (secureConnectionListener) this.on('secureConnection', secureConnectionListener);
   }
 
+  // `raw` is whatever emitted 'connection' carried: a net.Socket, or any Duplex.
   _onConnection(raw) {
-    raw.setNoDelay(true);
+    if (typeof raw.setNoDelay === 'function') raw.setNoDelay(true);
     const choosing = this._SNICallback || this._ALPNCallback || this._contexts.length > 0;
     const socket = new TLSSocket(raw, {
       ...this._tlsOptions,
+      [kAllowHalfOpen]: this._tlsOptions.allowHalfOpen,
       isServer: true,
       server: this,
       secureContext: this[kContext],
@@ -149,6 +153,11 @@ class Server extends net.Server {
     }
     if (this._tlsOptions.debugLevel > 0) {
       socket.on('debug', (line) => this.emit('debug', line, socket));
+    }
+    if (this._tlsOptions.pauseOnConnect) {
+      // As node's: the handshake runs; the application gets the socket paused.
+      socket.pause();
+      if (typeof raw.resume === 'function') raw.resume();
     }
     socket.once('secure', () => {
       clearTimeout(timer);

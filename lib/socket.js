@@ -31,6 +31,7 @@ const kTimer = Symbol('timer');
 const kStarted = Symbol('started');
 const kCloseNotify = Symbol('closeNotify');
 const kPsk = Symbol('psk');
+const kAllowHalfOpen = Symbol('allowHalfOpen');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -50,11 +51,21 @@ class TLSSocket extends Duplex {
   // when absent); options: isServer, server, secureContext, requestCert,
   // rejectUnauthorized, servername, checkServerIdentity, ...
   constructor(socket, options = {}) {
+    // As node's: a wrapped socket lends its allowHalfOpen, else the option decides (the
+    // server and connect() say which with kAllowHalfOpen, since they make the transport).
+    let allowHalfOpen = options[kAllowHalfOpen];
+    if (allowHalfOpen === undefined) {
+      allowHalfOpen = socket ? Boolean(socket.allowHalfOpen) : Boolean(options.allowHalfOpen);
+    }
     const transport = socket || new net.Socket({ allowHalfOpen: true });
+    // The transport always runs half-open: a FIN from the peer ends our readable side, and
+    // the TLS socket, not the transport, decides when to close (after close_notify).
+    if (transport.allowHalfOpen === false) transport.allowHalfOpen = true;
     super({
-      allowHalfOpen: options.allowHalfOpen ?? false,
+      allowHalfOpen,
       highWaterMark: options.highWaterMark,
-      emitClose: true,
+      // 'close' carries hadError, as net.Socket's: emitted by _destroy.
+      emitClose: false,
       autoDestroy: true,
     });
     this[kTransport] = transport;
@@ -177,9 +188,23 @@ class TLSSocket extends Duplex {
       this.destroy(this._disconnectedError());
       return;
     }
-    // The transport closed under us: end the readable side if the peer didn't.
-    if (!this.readableEnded) this.push(null);
-    this.destroy();
+    // The transport closed under us: end the readable side if the peer didn't, and let the
+    // application read what is buffered before the socket closes.
+    this._endReadable();
+    if (this.readableEnded || this.readableLength === 0) {
+      this.destroy();
+    } else {
+      this.once('end', () => this.destroy());
+    }
+  }
+
+  // The peer is done sending (close_notify or FIN): 'end' follows once the application has
+  // read what is buffered, and at once when nothing is (as net.Socket's read(0) after EOF),
+  // so a socket nobody reads still ends and closes.
+  _endReadable() {
+    if (this.readableEnded || this._readableState.ended) return;
+    this.push(null);
+    this.read(0);
   }
 
   _disconnectedError() {
@@ -254,7 +279,7 @@ class TLSSocket extends Duplex {
     }
     if (state & EVENT_PEER_CLOSED) {
       this[kCloseNotify] = Boolean(state & STATE_PEER_CLOSE_NOTIFY);
-      this.push(null);
+      this._endReadable();
     }
   }
 
@@ -405,6 +430,8 @@ class TLSSocket extends Duplex {
     const code = errors.verifyCode(flags, verified, session.peerCertificates());
     if (!code) return null;
     const err = errors.verifyError(code, flags);
+    // No chain at all when the peer sent no certificate (optional client certificates).
+    if (verified.length === 0) return err;
     const hint = errors.hintFor(err.reason, {
       leaf: errors.x509(verified[0][0]),
       top: errors.x509(verified[verified.length - 1][0]),
@@ -568,6 +595,8 @@ class TLSSocket extends Duplex {
       }
     }
     callback(err);
+    // After 'error', as net.Socket emits it.
+    process.nextTick(() => this.emit('close', Boolean(err)));
   }
 
   destroySoon() {
@@ -940,10 +969,11 @@ function connect(...args) {
   }
   const socket = new TLSSocket(transport, {
     ...options, isServer: false, secureContext, ALPNList, debugLevel,
+    [kAllowHalfOpen]: options.socket ? undefined : Boolean(options.allowHalfOpen),
   });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);
   return socket;
 }
 
-module.exports = { TLSSocket, connect, kTransport, callbackError };
+module.exports = { TLSSocket, connect, kTransport, kAllowHalfOpen, callbackError };
