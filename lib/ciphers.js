@@ -112,17 +112,9 @@ function parseCipherList(spec) {
   return ids;
 }
 
-// Node's DEFAULT_CIPHERS, resolved against this build.
-const DEFAULT_CIPHERS = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:' +
-  'TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:' +
-  'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:' +
-  'ECDHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA256:ECDHE-RSA-AES256-SHA384:' +
-  'DHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA256:DHE-RSA-AES256-SHA256:HIGH:' +
-  '!aNULL:!eNULL:!EXPORT:!DES:!RC4:!MD5:!PSK:!SRP:!CAMELLIA';
-
 // node's tls.getCiphers(): lower-case OpenSSL names.
 function getCiphers() {
   return [...new Set(allSuites().map((s) => s.name.toLowerCase()))];
 }
 
-module.exports = { byId, lookup, parseCipherList, getCiphers, DEFAULT_CIPHERS, allSuites };
+module.exports = { byId, lookup, parseCipherList, getCiphers, allSuites };

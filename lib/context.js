@@ -11,6 +11,7 @@ const fs = require('fs');
 const tls = require('tls');
 const binding = require('./binding');
 const ciphers = require('./ciphers');
+const { defaults } = require('./defaults');
 const {
   MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, outOfRange, coded,
 } = require('./errors');
@@ -18,8 +19,6 @@ const {
 const { constants } = binding;
 const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
 const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
-const DEFAULT_MIN_VERSION = 'TLSv1.2';
-const DEFAULT_MAX_VERSION = 'TLSv1.3';
 const DEFAULT_SESSION_TIMEOUT = 300; // seconds, as node
 const FRAGMENT_LENGTHS = [512, 1024, 2048, 4096]; // RFC 6066's max_fragment_length values
 
@@ -141,8 +140,9 @@ class SecureContext {
           { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
       }
     }
-    const minVersion = versionOption('minVersion', options.minVersion, DEFAULT_MIN_VERSION);
-    const maxVersion = versionOption('maxVersion', options.maxVersion, DEFAULT_MAX_VERSION);
+    // The defaults are read now, as node's: an application may have assigned them.
+    const minVersion = versionOption('minVersion', options.minVersion, defaults.minVersion);
+    const maxVersion = versionOption('maxVersion', options.maxVersion, defaults.maxVersion);
     if (VERSIONS[minVersion] > VERSIONS[maxVersion]) {
       throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
         `minVersion ${minVersion} is higher than maxVersion ${maxVersion}`);
@@ -154,7 +154,7 @@ class SecureContext {
     if (options.ciphers !== undefined && typeof options.ciphers !== 'string') {
       throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
     }
-    const suites = ciphers.parseCipherList(options.ciphers || ciphers.DEFAULT_CIPHERS);
+    const suites = ciphers.parseCipherList(options.ciphers || defaults.ciphers);
     const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT;
     if (typeof sessionTimeout !== 'number') {
       throw invalidArgType('options.sessionTimeout', 'of type number', sessionTimeout);
@@ -359,6 +359,7 @@ function cachedContext(options) {
   const hash = crypto.createHash('sha256');
   for (const name of MATERIAL) feed(hash, options[name]);
   for (const name of UNSUPPORTED) feed(hash, options[name]);
+  for (const name of ['minVersion', 'maxVersion', 'ciphers']) feed(hash, defaults[name]);
   const key = hash.digest('base64');
   let context = cache.get(key);
   if (context) {
@@ -436,5 +437,4 @@ function validateSecureContext(value) {
 
 module.exports = {
   SecureContext, createSecureContext, cachedContext, validateSecureContext, alpnList, debugLevel,
-  DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
 };

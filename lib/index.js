@@ -8,6 +8,8 @@ const errors = require('./errors');
 const { TLSSocket, connect } = require('./socket');
 const { Server, createServer } = require('./server');
 const { Agent } = require('./agent');
+const { SecurePair, createSecurePair } = require('./secure-pair');
+const { defaults } = require('./defaults');
 
 module.exports = {
   connect,
@@ -27,9 +29,17 @@ module.exports = {
   },
   // node's own name rules and trust store, used as they are.
   checkServerIdentity: tls.checkServerIdentity,
+  convertALPNProtocols: tls.convertALPNProtocols,
+  // Deprecated in node (DEP0064), still exported there.
+  createSecurePair,
+  SecurePair,
   get rootCertificates() { return tls.rootCertificates; },
-  DEFAULT_MIN_VERSION: context.DEFAULT_MIN_VERSION,
-  DEFAULT_MAX_VERSION: context.DEFAULT_MAX_VERSION,
-  DEFAULT_CIPHERS: ciphers.DEFAULT_CIPHERS,
+  // Assignable, as node's: contexts made afterwards use the new value.
+  get DEFAULT_MIN_VERSION() { return defaults.minVersion; },
+  set DEFAULT_MIN_VERSION(value) { defaults.minVersion = value; },
+  get DEFAULT_MAX_VERSION() { return defaults.maxVersion; },
+  set DEFAULT_MAX_VERSION(value) { defaults.maxVersion = value; },
+  get DEFAULT_CIPHERS() { return defaults.ciphers; },
+  set DEFAULT_CIPHERS(value) { defaults.ciphers = value; },
   DEFAULT_ECDH_CURVE: 'auto',
 };

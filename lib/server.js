@@ -58,9 +58,9 @@ class Server extends net.Server {
     }
     options = options || {};
     if (typeof options !== 'object') throw errors.invalidArgType('options', 'of type object', options);
-    // The TCP sockets always run half-open; the TLS socket applies allowHalfOpen itself.
+    // (Each TLSSocket runs its TCP socket half-open and applies allowHalfOpen itself.)
     super({
-      allowHalfOpen: true,
+      allowHalfOpen: options.allowHalfOpen,
       pauseOnConnect: options.pauseOnConnect,
       noDelay: options.noDelay,
       keepAlive: options.keepAlive,
@@ -279,4 +279,10 @@ function createServer(options, secureConnectionListener) {
   return new Server(options, secureConnectionListener);
 }
 
-module.exports = { Server, createServer };
+// As node's, tls.Server(...) without `new` makes a server too; subclasses and instanceof
+// see the class itself.
+const CallableServer = new Proxy(Server, {
+  apply(target, thisArg, args) { return new target(...args); },
+});
+
+module.exports = { Server: CallableServer, createServer };

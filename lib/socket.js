@@ -16,6 +16,7 @@ const { Duplex } = require('stream');
 const binding = require('./binding');
 const ciphers = require('./ciphers');
 const context = require('./context');
+const { attachKeylogFile, defaults } = require('./defaults');
 const errors = require('./errors');
 
 const { constants } = binding;
@@ -145,6 +146,7 @@ class TLSSocket extends Duplex {
       this.removeListener('newListener', onNewListener);
     };
     this.on('newListener', onNewListener);
+    attachKeylogFile(this);
 
     transport.on('data', (chunk) => this._onTransportData(chunk));
     transport.on('end', () => this._onTransportEnd());
@@ -925,6 +927,18 @@ function validateConnectOptions(options) {
   }
 }
 
+// The context of a connect() call. As node's, it goes through the exported
+// createSecureContext, which libraries replace to add CAs; while it is ours, contexts are
+// cached by their material so a CA bundle is parsed once for many connections.
+function connectContext(options) {
+  if (options.secureContext !== undefined && options.secureContext !== null) {
+    return context.validateSecureContext(options.secureContext);
+  }
+  const exported = require('./index').createSecureContext;
+  if (exported === context.createSecureContext) return context.cachedContext(options);
+  return context.validateSecureContext(exported({ ...options, ciphers: options.ciphers ?? defaults.ciphers }));
+}
+
 function connect(...args) {
   const [given, callback] = normalizeConnectArgs(args);
   const options = {
@@ -938,8 +952,7 @@ function connect(...args) {
   if (options.checkServerIdentity === undefined) options.checkServerIdentity = tls.checkServerIdentity;
   validateConnectOptions(options);
   // Everything that parses input happens here, before any I/O.
-  const secureContext = options.secureContext !== undefined
-    ? context.validateSecureContext(options.secureContext) : context.cachedContext(options);
+  const secureContext = connectContext(options);
   const ALPNList = context.alpnList(options.ALPNProtocols);
   const debugLevel = context.debugLevel(options.debug);
   secureContext.native(false, ALPNList, debugLevel);
