@@ -4,17 +4,30 @@
 // event handler and twice in a row.
 
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFile } = require('node:child_process');
 const ours = require('..');
 const { assert, certs, listen, once, useCleanup } = require('./helpers');
 
 const ROOT = path.join(__dirname, '..');
 
+// The child scripts take a second or two; a sanitizer build on a busy machine, ten times
+// that. Asynchronous, so that mocha's timeout (a little longer) can fire while one runs.
+const CHILD_TIMEOUT = 100000;
+const TEST_TIMEOUT = CHILD_TIMEOUT + 20000;
+
 // Runs a script in a fresh node with --expose-gc; resolves with its JSON output.
 function runChild(source) {
-  const out = execFileSync(process.execPath, ['--expose-gc', '-e', source],
-    { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
-  return JSON.parse(out.trim().split('\n').pop());
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', '-e', source],
+      { cwd: ROOT, encoding: 'utf8', timeout: CHILD_TIMEOUT }, (err, stdout, stderr) => {
+        if (err) {
+          err.message += `\n${stderr}`;
+          reject(err);
+          return;
+        }
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      });
+  });
 }
 
 // For the child scripts: client sessions on transports that take every write and never
@@ -31,13 +44,17 @@ const SESSIONS_PREAMBLE = `
 // PSA's key store grows to the most keys alive at once and keeps its slots for reuse, so
 // each check runs its cycle twice and compares the second against the first: whatever a
 // cycle allocates must all be returned.
-describe('native memory', () => {
-  it('is released by garbage collection of sockets that were never destroyed', () => {
-    const result = runChild(`
+describe('native memory', function () {
+  this.timeout(TEST_TIMEOUT);
+
+  // Enough to hold megabytes; the check is exact, so a leak of one byte each would show.
+  const DROPPED = 200;
+  it('is released by garbage collection of sockets that were never destroyed', async () => {
+    const result = await runChild(`
 ${SESSIONS_PREAMBLE}
       async function cycle() {
         // Client sessions that started their handshake, then are simply dropped.
-        for (let i = 0; i < 2000; i++) new TLSSocket(silent(), { secureContext });
+        for (let i = 0; i < ${DROPPED}; i++) new TLSSocket(silent(), { secureContext });
         await settle();
         const held = binding.memoryTotals()[0];
         for (let i = 0; i < 10; i++) { global.gc(); await settle(); }
@@ -49,13 +66,13 @@ ${SESSIONS_PREAMBLE}
         const held = await cycle();
         console.log(JSON.stringify({ before, held, after: binding.memoryTotals()[0] }));
       })();`);
-    // 2000 sessions hold megabytes while alive; after collection nothing of theirs is left.
-    assert.ok(result.held - result.before > 2000 * 16384, JSON.stringify(result));
+    // The sessions hold megabytes while alive; after collection nothing of theirs is left.
+    assert.ok(result.held - result.before > DROPPED * 16384, JSON.stringify(result));
     assert.equal(result.after, result.before, JSON.stringify(result));
   });
 
-  it('is released by destroy() at once', () => {
-    const result = runChild(`
+  it('is released by destroy() at once', async () => {
+    const result = await runChild(`
 ${SESSIONS_PREAMBLE}
       async function cycle() {
         const sockets = [];
@@ -72,8 +89,8 @@ ${SESSIONS_PREAMBLE}
     assert.equal(result.after, result.before, JSON.stringify(result));
   });
 
-  it('is released when a worker with open connections is terminated', () => {
-    const result = runChild(`
+  it('is released when a worker with open connections is terminated', async () => {
+    const result = await runChild(`
       const { Worker } = require('worker_threads');
       const binding = require('./lib/binding');
       const root = JSON.stringify(process.cwd());
@@ -114,11 +131,15 @@ ${SESSIONS_PREAMBLE}
   });
 });
 
-describe('worker termination', () => {
-  it('in the middle of native calls leaves the process standing', () => {
+describe('worker termination', function () {
+  this.timeout(TEST_TIMEOUT);
+
+  it('in the middle of native calls leaves the process standing', async () => {
     // A worker busy creating, driving and feeding sessions is terminated at a random
-    // moment, 20 times: the process must neither abort nor crash.
-    const result = runChild(`
+    // moment, 20 times: the process must neither abort nor crash. The moment is counted
+    // from the worker's message that it is in its loop: a slow machine may take longer to
+    // start a worker than any fixed delay.
+    const result = await runChild(`
       const { Worker } = require('worker_threads');
       const root = JSON.stringify(process.cwd());
       const source = \`
@@ -126,6 +147,7 @@ describe('worker termination', () => {
         const { createSecureContext } = require(\${root});
         const context = createSecureContext({});
         const out = [];
+        require('worker_threads').parentPort.postMessage('busy');
         for (;;) {
           const session = new binding.Session(context.native(false), out);
           session.start();
@@ -134,8 +156,12 @@ describe('worker termination', () => {
       (async () => {
         for (let i = 0; i < 20; i++) {
           const worker = new Worker(source, { eval: true });
+          await new Promise((resolve, reject) => {
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          });
           worker.on('error', () => {});
-          await new Promise((r) => setTimeout(r, 5 + (i % 5) * 5));
+          await new Promise((r) => setTimeout(r, (i % 5) * 5));
           await worker.terminate();
         }
         console.log(JSON.stringify({ terminated: 20 }));
@@ -144,12 +170,14 @@ describe('worker termination', () => {
   });
 });
 
-describe('process exit', () => {
+describe('process exit', function () {
+  this.timeout(TEST_TIMEOUT);
+
   // A child with open TLS connections (client and server side, mid-transfer) ends: by
   // process.exit(), and by its event loop running dry with the sockets unref'd.
   for (const how of ['process.exit()', 'an empty event loop']) {
-    it(`with connections open, by ${how}, is clean`, () => {
-      const result = runChild(`
+    it(`with connections open, by ${how}, is clean`, async () => {
+      const result = await runChild(`
         const tls = require('.');
         const fs = require('fs');
         const c = (f) => fs.readFileSync('certs/' + f);
