@@ -304,7 +304,19 @@ function coded(ErrorClass, code, message) {
   return err;
 }
 
+// What a callback threw or returned in place of an Error with a code, as a coded error:
+// an Error with a code stays as it is (node passes such errors on).
+function callbackError(err) {
+  if (err instanceof Error && typeof err.code === 'string') return err;
+  const wrapped = new MbedtlsError(
+    `A TLS callback failed: ${err instanceof Error ? err.message : String(err)}`,
+    { code: 'ERR_MBEDTLS_CALLBACK_FAILED' });
+  wrapped.cause = err;
+  return wrapped;
+}
+
 module.exports = {
+  callbackError,
   MbedtlsError, MBEDTLS_ERR, ALERTS, X509, VERIFY_MESSAGES,
   fromNative, verifyCode, verifyError, hex, mbedtlsCodeName, hintFor, quote, x509,
   invalidArgType, invalidArgValue, outOfRange, coded,

@@ -44,7 +44,8 @@ class SecurePair extends EventEmitter {
       rejectUnauthorized: Boolean(rejectUnauthorized),
       ...options,
     });
-    this.cleartext.once(isServer ? 'secure' : 'secureConnect', () => this.emit('secure'));
+    this.cleartext.once('secure', () => this.emit('secure'));
+    if (!isServer) process.nextTick(() => this.cleartext._start());
   }
 
   destroy() {

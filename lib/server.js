@@ -1,14 +1,15 @@
 // server.js: Server, a net.Server whose connections are TLSSockets, and createServer().
 'use strict';
 
+const EventEmitter = require('events');
 const net = require('net');
 const binding = require('./binding');
 const context = require('./context');
 const errors = require('./errors');
-const { TLSSocket, kAllowHalfOpen, callbackError } = require('./socket');
+const { TLSSocket, kAllowHalfOpen } = require('./socket');
+const { selectContext } = require('./select-context');
 
 const kContext = Symbol('context');
-const ALERT_NO_APPLICATION_PROTOCOL = 120;
 const kHandshakeTimeout = Symbol('handshakeTimeout');
 
 const SERVER_OPTIONS = ['requestCert', 'rejectUnauthorized', 'ALPNProtocols', 'SNICallback',
@@ -131,8 +132,13 @@ class Server extends net.Server {
       isServer: true,
       server: this,
       secureContext: this[kContext],
-      selectContext: choosing ? (s, servername, protocols, done) =>
-        this._selectContext(s, servername, protocols, done) : undefined,
+      selectContext: choosing ? (s, servername, protocols, done) => selectContext({
+        SNICallback: this._SNICallback,
+        ALPNCallback: this._ALPNCallback,
+        ALPNList: this._tlsOptions.ALPNList,
+        secureContext: this[kContext],
+        contextFor: (name) => this._contextFor(name),
+      }, servername, protocols, done) : undefined,
     });
     let timer = null;
     if (this[kHandshakeTimeout] > 0) {
@@ -142,12 +148,14 @@ class Server extends net.Server {
       }, this[kHandshakeTimeout]);
       timer.unref();
     }
-    // Errors before the handshake completes are the server's (tlsClientError); after, the
-    // application's, as in node. A failed client never disturbs the others.
-    const onError = (err) => {
-      if (!socket._secureEstablished) this.emit('tlsClientError', err, socket);
-    };
-    socket.on('error', onError);
+    // Errors before the handshake completes are the server's (tlsClientError, once); after,
+    // the application's, as in node. A failed client never disturbs the others.
+    let clientErrorEmitted = false;
+    socket.on('_tlsError', (err) => {
+      if (socket._controlReleased || clientErrorEmitted) return;
+      clientErrorEmitted = true;
+      this.emit('tlsClientError', err, socket);
+    });
     if (this.listenerCount('keylog') > 0) {
       socket.on('keylog', (line) => this.emit('keylog', line, socket));
     }
@@ -161,7 +169,7 @@ class Server extends net.Server {
     }
     socket.once('secure', () => {
       clearTimeout(timer);
-      this.emit('secureConnection', socket);
+      if (!socket.destroyed && socket._releaseControl()) this.emit('secureConnection', socket);
     });
     socket.once('close', () => clearTimeout(timer));
   }
@@ -175,62 +183,14 @@ class Server extends net.Server {
     this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
   }
 
-  // Chooses the context for a connection from its ClientHello: SNICallback (or the
-  // contexts of addContext()) by name, then ALPNCallback. Whatever a callback throws or
-  // returns that cannot be used fails that handshake (a fatal alert, 'tlsClientError').
-  _selectContext(socket, servername, protocols, done) {
-    const fail = (err, alert) => done(callbackError(err), null, null, alert);
-    const chosen = (err, secureContext) => {
-      if (err) {
-        fail(err);
-        return;
-      }
-      if (secureContext !== undefined && secureContext !== null &&
-          !(secureContext instanceof context.SecureContext)) {
-        fail(errors.coded(TypeError, 'ERR_MBEDTLS_INVALID_SNI_CONTEXT',
-          'Invalid SNI context: SNICallback must give a SecureContext made by mbedtls-stream\'s createSecureContext()'));
-        return;
-      }
-      let alpnList = this._tlsOptions.ALPNList;
-      if (this._ALPNCallback && protocols) {
-        let selected;
-        try {
-          selected = this._ALPNCallback({ servername, protocols });
-        } catch (callbackErr) {
-          fail(callbackErr);
-          return;
-        }
-        if (selected === undefined) {
-          fail(errors.coded(Error, 'ERR_SSL_NO_APPLICATION_PROTOCOL', 'no application protocol'),
-            ALERT_NO_APPLICATION_PROTOCOL);
-          return;
-        }
-        if (!protocols.includes(selected)) {
-          fail(errors.coded(Error, 'ERR_TLS_ALPN_CALLBACK_INVALID_RESULT',
-            `ALPN callback returned a value (${selected}) that did not match any of the client's ` +
-            `offered protocols (${protocols.join(', ')})`));
-          return;
-        }
-        alpnList = [selected];
-      }
-      done(null, secureContext || this[kContext], alpnList);
-    };
-    if (!servername) {
-      chosen(null, undefined);
+  // events.captureRejections: a rejected async 'secureConnection' listener destroys that
+  // socket with its error, as node's server does.
+  [EventEmitter.captureRejectionSymbol](err, event, ...args) {
+    if (event === 'secureConnection') {
+      args[0].destroy(err);
       return;
     }
-    let called = false;
-    const callback = (err, secureContext) => {
-      if (called) return;
-      called = true;
-      chosen(err, secureContext);
-    };
-    try {
-      if (this._SNICallback) this._SNICallback(servername, callback);
-      else callback(null, this._contextFor(servername));
-    } catch (err) {
-      callback(err);
-    }
+    net.Server.prototype[EventEmitter.captureRejectionSymbol].call(this, err, event, ...args);
   }
 
   // The context addContext() gave for this name; the latest added wins, as in node.

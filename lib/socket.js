@@ -17,10 +17,11 @@ const binding = require('./binding');
 const ciphers = require('./ciphers');
 const context = require('./context');
 const { attachKeylogFile, defaults } = require('./defaults');
+const { selectContext } = require('./select-context');
 const errors = require('./errors');
 
 const { constants } = binding;
-const { MbedtlsError } = errors;
+const { MbedtlsError, callbackError } = errors;
 
 const kSession = Symbol('session');
 const kOut = Symbol('out');
@@ -33,6 +34,10 @@ const kStarted = Symbol('started');
 const kCloseNotify = Symbol('closeNotify');
 const kPsk = Symbol('psk');
 const kAllowHalfOpen = Symbol('allowHalfOpen');
+const kSelectContext = Symbol('selectContext');
+const kAwaitingConnect = Symbol('awaitingConnect');
+const kEnding = Symbol('ending');
+const kStartWhenConnected = Symbol('startWhenConnected');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -115,8 +120,19 @@ class TLSSocket extends Duplex {
     if (pskError) process.nextTick(() => this.destroy(pskError));
     if (isServer) {
       // The server chooses a context by SNI and ALPN (SNICallback, addContext, ALPNCallback),
-      // and learns TLS 1.3 PSK identities, before Mbed TLS reads the ClientHello.
-      if (typeof options.selectContext === 'function' || psk) session.holdClientHello();
+      // and learns TLS 1.3 PSK identities, before Mbed TLS reads the ClientHello. A server
+      // socket made by hand chooses with its own SNICallback and ALPNCallback.
+      this[kSelectContext] = typeof options.selectContext === 'function' ? options.selectContext : null;
+      if (!this[kSelectContext] && (typeof options.SNICallback === 'function' ||
+          typeof options.ALPNCallback === 'function')) {
+        this[kSelectContext] = (s, servername, protocols, done) => selectContext({
+          SNICallback: options.SNICallback,
+          ALPNCallback: options.ALPNCallback,
+          ALPNList: alpn,
+          secureContext: this[kContext],
+        }, servername, protocols, done);
+      }
+      if (this[kSelectContext] || psk) session.holdClientHello();
       const mode = options.requestCert
         ? (options.rejectUnauthorized !== false ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL)
         : constants.VERIFY_NONE;
@@ -147,26 +163,62 @@ class TLSSocket extends Duplex {
     };
     this.on('newListener', onNewListener);
     attachKeylogFile(this);
+    // As node's: until the owner takes control (connect() at once, a Server once the
+    // handshake is done), errors go to '_tlsError' only and never throw for want of an
+    // 'error' listener; a socket made by hand keeps it so.
+    this._controlReleased = false;
+    this.on('error', this._tlsError);
 
     transport.on('data', (chunk) => this._onTransportData(chunk));
     transport.on('end', () => this._onTransportEnd());
-    transport.on('error', (err) => this.destroy(err));
+    transport.on('error', (err) => this._onTransportError(err));
     transport.on('close', () => this._onTransportClose());
-    if (transport.connecting) {
+    // A net.Socket not connected yet (new TLSSocket(null), or one the caller connects later):
+    // the handshake waits for it.
+    this[kAwaitingConnect] = Boolean(transport.connecting ||
+      (transport instanceof net.Socket && transport.pending && !transport.destroyed));
+    if (this[kAwaitingConnect]) {
       transport.once('connect', () => {
+        this[kAwaitingConnect] = false;
         if (this.destroyed) return;
         this.emit('connect');
-        this._start();
+        if (this[kStartWhenConnected]) this._start();
       });
-    } else {
-      process.nextTick(() => this._start());
     }
+  }
+
+  _tlsError(err) {
+    this.emit('_tlsError', err);
+    return this._controlReleased ? err : null;
+  }
+
+  // Errors are the application's from now on: 'error' events with no listener throw.
+  _releaseControl() {
+    if (this._controlReleased) return false;
+    this._controlReleased = true;
+    this.removeListener('error', this._tlsError);
+    return true;
+  }
+
+  // For a socket made with no transport (new TLSSocket(null)): connects it as
+  // net.Socket#connect(...) does; the handshake starts once it is connected.
+  connect(...args) {
+    if (typeof args[args.length - 1] === 'function') this.once('connect', args.pop());
+    this[kTransport].connect(...args);
+    return this;
   }
 
   // ---- The transport side ----
 
+  // Starts the handshake: connect() does at once; a client socket made by hand starts with
+  // the application's first write or end(), as node's (OpenSSL handshakes on SSL_write); a
+  // server with the first bytes from the client.
   _start() {
     if (this[kStarted] || this.destroyed) return;
+    if (this[kAwaitingConnect]) {
+      this[kStartWhenConnected] = true;
+      return;
+    }
     this[kStarted] = true;
     // A client speaks first; a server waits for the ClientHello.
     if (!this._tlsOptions.isServer) this._afterNative(this[kSession].start());
@@ -177,6 +229,15 @@ class TLSSocket extends Duplex {
     this._touch();
     if (!this[kStarted]) this._start();
     this._afterNative(this[kSession].feed(chunk));
+  }
+
+  _onTransportError(err) {
+    // As node's: a peer gone while our close_notify leaves is no error of the application's.
+    if (this[kEnding] && (err.code === 'EPIPE' || err.code === 'ECONNRESET')) {
+      this.destroy();
+      return;
+    }
+    this.destroy(err);
   }
 
   _onTransportEnd() {
@@ -320,7 +381,7 @@ class TLSSocket extends Duplex {
 
   _onClientHello() {
     const session = this[kSession];
-    if (typeof this._tlsOptions.selectContext !== 'function') {
+    if (!this[kSelectContext]) {
       this._afterNative(session.continueHello());
       return;
     }
@@ -347,7 +408,7 @@ class TLSSocket extends Duplex {
       this[kContext] = secureContext;
       this._afterNative(session.continueHello(config));
     };
-    this._tlsOptions.selectContext(this, servername, protocols, done);
+    this[kSelectContext](this, servername, protocols, done);
   }
 
   // One 'debug' event per line of Mbed TLS's debug output, a string without its newline.
@@ -464,7 +525,8 @@ class TLSSocket extends Duplex {
     if (this[kPsk] && this[kSession].peerCertificates().length === 0) {
       this.authorized = true;
       this._flushPendingWrite();
-      this.emit('secureConnect');
+      this.emit('secure');
+      if (!this.destroyed) this.emit('secureConnect');
       return;
     }
     // Client: Mbed TLS checked the chain (and refused it if rejectUnauthorized); the name
@@ -499,7 +561,8 @@ class TLSSocket extends Duplex {
       this.authorized = true;
     }
     this._flushPendingWrite();
-    this.emit('secureConnect');
+    this.emit('secure');
+    if (!this.destroyed) this.emit('secureConnect');
   }
 
   // ---- The application side ----
@@ -519,6 +582,7 @@ class TLSSocket extends Duplex {
     if (!this._secureEstablished) {
       // Application data waits for the handshake; Duplex sends no more until callback.
       this[kPendingWrite] = [chunks, callback];
+      this._start();
       return;
     }
     this._touch();
@@ -560,9 +624,10 @@ class TLSSocket extends Duplex {
   _final(callback) {
     if (!this._secureEstablished) {
       this.once('secure', () => this._final(callback));
-      this.once('secureConnect', () => this._final(callback));
+      this._start();
       return;
     }
+    this[kEnding] = true;
     this[kSession].close();
     const ciphertext = this[kOut][1];
     const debug = this[kOut][4];
@@ -831,17 +896,6 @@ class TLSSocket extends Duplex {
   }
 }
 
-// What a callback threw or returned in place of an Error with a code, as a coded error:
-// an Error with a code stays as it is (node passes such errors on).
-function callbackError(err) {
-  if (err instanceof Error && typeof err.code === 'string') return err;
-  const wrapped = new MbedtlsError(
-    `A TLS callback failed: ${err instanceof Error ? err.message : String(err)}`,
-    { code: 'ERR_MBEDTLS_CALLBACK_FAILED' });
-  wrapped.cause = err;
-  return wrapped;
-}
-
 // Mbed TLS's largest pre-shared key (MBEDTLS_PSK_MAX_LEN with SHA-384).
 const MAX_PSK_LENGTH = 48;
 
@@ -916,6 +970,11 @@ function validateConnectOptions(options) {
   check('timeout', 'number');
   check('highWaterMark', 'number');
   check('pskCallback', 'function');
+  if (options.requestOCSP) {
+    // Mbed TLS 3.6 has no status_request (OCSP stapling): asking for it is refused, not ignored.
+    throw new MbedtlsError('The requestOCSP option is not supported: Mbed TLS has no OCSP stapling',
+      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'requestOCSP' });
+  }
   if (options.session !== undefined && options.session !== null && !Buffer.isBuffer(options.session) &&
       !(options.session instanceof Uint8Array)) {
     throw errors.invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView',
@@ -986,7 +1045,10 @@ function connect(...args) {
   });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);
+  socket._releaseControl();
+  // On the next tick: listeners for 'debug' or 'keylog' are attached by then.
+  process.nextTick(() => socket._start());
   return socket;
 }
 
-module.exports = { TLSSocket, connect, kTransport, kAllowHalfOpen, callbackError };
+module.exports = { TLSSocket, connect, kTransport, kAllowHalfOpen };

@@ -53,8 +53,8 @@ describe('native memory', function () {
     const result = await runChild(`
 ${SESSIONS_PREAMBLE}
       async function cycle() {
-        // Client sessions that started their handshake, then are simply dropped.
-        for (let i = 0; i < ${DROPPED}; i++) new TLSSocket(silent(), { secureContext });
+        // Client sessions that started their handshake (with a first write), then are simply dropped.
+        for (let i = 0; i < ${DROPPED}; i++) new TLSSocket(silent(), { secureContext }).write('x');
         await settle();
         const held = binding.memoryTotals()[0];
         for (let i = 0; i < 10; i++) { global.gc(); await settle(); }
@@ -76,7 +76,12 @@ ${SESSIONS_PREAMBLE}
 ${SESSIONS_PREAMBLE}
       async function cycle() {
         const sockets = [];
-        for (let i = 0; i < 100; i++) sockets.push(new TLSSocket(silent(), { secureContext }));
+        for (let i = 0; i < 100; i++) {
+          // A client socket made by hand starts its handshake with the first write.
+          const socket = new TLSSocket(silent(), { secureContext });
+          socket.write('x');
+          sockets.push(socket);
+        }
         await settle();
         for (const s of sockets) { s.destroy(); s.destroy(); }
       }
