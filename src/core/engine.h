@@ -318,7 +318,8 @@ const uint8_t *mst_session_verified_certificate(const mst_session *session, size
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
 
 /* Starts recording the session's secrets as NSS key log lines ("CLIENT_RANDOM ...",
- * "CLIENT_TRAFFIC_SECRET_0 ...", one per line, '\n'-terminated), for Wireshark. Call before
+ * "CLIENT_TRAFFIC_SECRET_0 ...", one per line, '\n'-terminated), for Wireshark: the labels
+ * OpenSSL logs, EXPORTER_SECRET included in TLS 1.3. Call before
  * the handshake; lines then wait in a window (MST_EVENT_KEYLOG says when). */
 int mst_session_enable_keylog(mst_session *session);
 const uint8_t *mst_session_peek_keylog(const mst_session *session, size_t *len);

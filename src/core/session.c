@@ -367,25 +367,11 @@ int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsign
     return 0;
 }
 
-/* Mbed TLS hands over each secret as it derives it; it becomes an NSS key log line. */
-static void record_keys(void *context, mbedtls_ssl_key_export_type type, const unsigned char *secret,
-                        size_t secret_len, const unsigned char client_random[32],
-                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+/* Appends "LABEL <client random> <secret>\n" to the key log window. */
+static void append_keylog_line(mst_session *session, const char *label,
+                               const unsigned char client_random[32],
+                               const unsigned char *secret, size_t secret_len)
 {
-    (void)server_random;
-    (void)prf;
-    mst_session *session = context;
-    const char *label;
-    switch (type) {
-    case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET: label = "CLIENT_RANDOM"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET: label = "CLIENT_EARLY_TRAFFIC_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_EARLY_EXPORTER_SECRET: label = "EARLY_EXPORTER_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET: label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET: label = "SERVER_HANDSHAKE_TRAFFIC_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET: label = "CLIENT_TRAFFIC_SECRET_0"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET: label = "SERVER_TRAFFIC_SECRET_0"; break;
-    default: return;
-    }
     static const char hex[] = "0123456789abcdef";
     size_t label_len = strlen(label);
     size_t line_len = label_len + 1 + 64 + 1 + 2 * secret_len + 1;
@@ -407,6 +393,37 @@ static void record_keys(void *context, mbedtls_ssl_key_export_type type, const u
     *p = '\n';
     session->keylog.end += line_len;
     session->events |= MST_EVENT_KEYLOG;
+}
+
+/* Mbed TLS hands over each secret as it derives it; it becomes an NSS key log line. */
+static void record_keys(void *context, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+                        size_t secret_len, const unsigned char client_random[32],
+                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    (void)server_random;
+    (void)prf;
+    mst_session *session = context;
+    const char *label;
+    switch (type) {
+    case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET: label = "CLIENT_RANDOM"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET: label = "CLIENT_EARLY_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_EARLY_EXPORTER_SECRET: label = "EARLY_EXPORTER_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET: label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET: label = "SERVER_HANDSHAKE_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET: label = "CLIENT_TRAFFIC_SECRET_0"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET: label = "SERVER_TRAFFIC_SECRET_0"; break;
+    default: return;
+    }
+    /* Mbed TLS has no event for the exporter master secret, which node logs as
+     * EXPORTER_SECRET before the traffic secrets: it is derived with them (RFC 8446 7.1,
+     * ssl_tls13_keys.c), into the session being negotiated, of the same hash length. */
+    const mbedtls_ssl_session *negotiated = session->ssl.MBEDTLS_PRIVATE(session_negotiate);
+    if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET && negotiated != NULL &&
+        secret_len <= sizeof(negotiated->MBEDTLS_PRIVATE(app_secrets).exporter_master_secret)) {
+        append_keylog_line(session, "EXPORTER_SECRET", client_random,
+                           negotiated->MBEDTLS_PRIVATE(app_secrets).exporter_master_secret, secret_len);
+    }
+    append_keylog_line(session, label, client_random, secret, secret_len);
 }
 
 /* ---- Debug output ---- */

@@ -1402,6 +1402,61 @@ done:
     free_pair(&p);
 }
 
+/* ---- Key log ---- */
+
+/* Takes the key log lines of a session as "LABEL secret" strings, in order; returns the count. */
+static size_t take_keylog(mst_session *s, char lines[][160], size_t cap)
+{
+    size_t len, count = 0;
+    const uint8_t *data = mst_session_peek_keylog(s, &len);
+    for (size_t at = 0; data != NULL && at < len && count < cap;) {
+        const uint8_t *end = memchr(data + at, '\n', len - at);
+        if (end == NULL)
+            break;
+        size_t line_len = (size_t)(end - (data + at));
+        const uint8_t *label_end = memchr(data + at, ' ', line_len);
+        if (label_end == NULL || line_len - (size_t)(label_end - (data + at)) < 66)
+            break;
+        /* label, then the secret after the 64 hex digits of the client random */
+        size_t label_len = (size_t)(label_end - (data + at));
+        size_t secret_len = line_len - label_len - 66;
+        if (label_len + 1 + secret_len >= 160)
+            break;
+        memcpy(lines[count], data + at, label_len);
+        lines[count][label_len] = ' ';
+        memcpy(lines[count] + label_len + 1, label_end + 66, secret_len);
+        lines[count][label_len + 1 + secret_len] = '\0';
+        count++;
+        at += line_len + 1;
+    }
+    mst_session_consume_keylog(s, len);
+    return count;
+}
+
+static void test_tls13_keylog_has_exporter_secret(void)
+{
+    static const char *labels[] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                                   "EXPORTER_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                                   "SERVER_TRAFFIC_SECRET_0"};
+    char client_lines[8][160], server_lines[8][160];
+    pair p = make_pair((options){.min_version = MST_TLS1_3, .server_name = "localhost"});
+    mst_session_enable_keylog(p.client);
+    mst_session_enable_keylog(p.server);
+    CHECK(handshake(&p, 0));
+    size_t client_count = take_keylog(p.client, client_lines, 8);
+    size_t server_count = take_keylog(p.server, server_lines, 8);
+    /* Both sides log the same five secrets, in Mbed TLS's order of derivation. */
+    CHECK(client_count == 5 && server_count == 5);
+    for (size_t i = 0; i < 5; i++) {
+        CHECK(strncmp(client_lines[i], labels[i], strlen(labels[i])) == 0);
+        CHECK(client_lines[i][strlen(labels[i])] == ' ');
+        CHECK(strlen(client_lines[i]) == strlen(labels[i]) + 1 + 64); /* SHA-256 suites */
+        CHECK(strcmp(client_lines[i], server_lines[i]) == 0);
+    }
+done:
+    free_pair(&p);
+}
+
 static const test tests[] = {
     TEST(tls12_ecdsa), TEST(tls13_ecdsa), TEST(tls12_rsa), TEST(tls13_rsa),
     TEST(default_versions_negotiate_tls13),
@@ -1432,6 +1487,7 @@ static const test tests[] = {
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
     TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
     TEST(tls13_psk_unknown_identity), TEST(tls12_psk_wrong_key),
+    TEST(tls13_keylog_has_exporter_secret),
     TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
     TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
