@@ -1402,6 +1402,103 @@ done:
     free_pair(&p);
 }
 
+/* A TLS 1.2 PSK client that asks for its key once it has the server's identity hint, with a
+ * server sending `hint` (NULL: none) on `suite`. `refuse`: the client ends the session when
+ * asked. `static_key`: the client also holds a PSK of its config (what it offers in TLS 1.3),
+ * and is asked all the same. */
+static void test_psk_hint(int suite, const char *hint, bool refuse, bool static_key)
+{
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    int suites[] = {suite};
+    mst_config *client = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
+    mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    pair p = {.client_config = client, .server_config = server};
+    mst_config_set_versions(client, MST_TLS1_2, static_key ? MST_TLS1_3 : MST_TLS1_2, NULL);
+    mst_config_set_versions(server, MST_TLS1_2, MST_TLS1_2, NULL);
+    mst_config_set_ciphersuites(client, suites, 1, NULL);
+    mst_config_set_ciphersuites(server, suites, 1, NULL);
+    if (static_key)
+        CHECK_CODE(mst_config_set_psk(client, wrong_key, sizeof(wrong_key), (const uint8_t *)"old", 3, NULL), 0);
+    CHECK_CODE(mst_config_ask_psk(client, NULL), 0);
+    CHECK_CODE(mst_config_ask_psk(server, NULL), 0);
+    CHECK_CODE(mst_config_set_psk_hint(client, (const uint8_t *)"x", 1, NULL), MST_ERR_BAD_ARGUMENT);
+    if (hint != NULL)
+        CHECK_CODE(mst_config_set_psk_hint(server, (const uint8_t *)hint, strlen(hint), NULL), 0);
+    p.client = mst_session_new(client, NULL);
+    p.server = mst_session_new(server, NULL);
+    CHECK_CODE(mst_session_set_client_psk(p.client, key, sizeof(key), (const uint8_t *)"dev-1", 5),
+               MST_ERR_BAD_ARGUMENT); /* nothing asked yet */
+    mst_session_process(p.client);
+    int client_asked = 0, server_asked = 0;
+    for (int round = 0; round < 20; round++) {
+        pump(&p, 0);
+        if (mst_session_take_events(p.client) & MST_EVENT_PSK_HINT) {
+            size_t len;
+            int waiting = 0;
+            const uint8_t *received = mst_session_psk_hint(p.client, &len, &waiting);
+            CHECK(waiting == 1);
+            if (hint == NULL)
+                CHECK(received == NULL && len == 0);
+            else
+                CHECK(received != NULL && len == strlen(hint) && memcmp(received, hint, len) == 0);
+            if (refuse) {
+                CHECK_CODE(mst_session_refuse(p.client, 40 /* handshake_failure */), 0);
+            } else {
+                CHECK_CODE(mst_session_set_client_psk(p.client, key, sizeof(key), (const uint8_t *)"dev-1", 5), 0);
+                CHECK_CODE(mst_session_process(p.client), 0);
+            }
+            client_asked++;
+        }
+        if (mst_session_take_events(p.server) & MST_EVENT_PSK_IDENTITY) {
+            size_t len;
+            const uint8_t *identity = mst_session_psk_identity(p.server, &len);
+            CHECK(identity != NULL && len == 5 && memcmp(identity, "dev-1", 5) == 0);
+            CHECK_CODE(mst_session_set_psk(p.server, key, sizeof(key)), 0);
+            mst_session_process(p.server);
+            server_asked++;
+        }
+    }
+    CHECK(client_asked == 1);
+    if (refuse) {
+        CHECK(server_asked == 0);
+        CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+        CHECK(mst_session_state(p.server) & MST_STATE_FAILED);
+        CHECK(mst_session_peer_alert(p.server) == 40);
+    } else {
+        CHECK(server_asked == 1);
+        CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+        CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+        CHECK(mst_session_ciphersuite_id(p.client) == suite);
+        CHECK(send_and_check(&p, true, 3000, 0));
+        CHECK(send_and_check(&p, false, 3000, 0));
+    }
+done:
+    free_pair(&p);
+}
+#define PSK_AES128_GCM 0x00A8
+#define ECDHE_PSK_CHACHA20 0xCCAC
+static void test_tls12_psk_hint(void) { test_psk_hint(PSK_AES128_GCM, "hint-17", false, false); }
+static void test_tls12_psk_no_hint(void) { test_psk_hint(PSK_AES128_GCM, NULL, false, false); }
+static void test_tls12_ecdhe_psk_hint(void) { test_psk_hint(ECDHE_PSK_CHACHA20, "hint-17", false, false); }
+static void test_tls12_ecdhe_psk_no_hint(void) { test_psk_hint(ECDHE_PSK_CHACHA20, NULL, false, false); }
+static void test_tls12_psk_hint_refused(void) { test_psk_hint(PSK_AES128_GCM, "hint-17", true, false); }
+static void test_tls12_psk_hint_asked_despite_config_key(void) { test_psk_hint(PSK_AES128_GCM, "hint-17", false, true); }
+
+static void test_psk_ask_bad_arguments(void)
+{
+    mst_config *dtls_client = mst_config_new(MST_CLIENT, MST_DATAGRAM, NULL);
+    mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    static uint8_t long_hint[MST_PSK_HINT_MAX + 1];
+    CHECK_CODE(mst_config_ask_psk(dtls_client, NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_psk_hint(server, long_hint, sizeof(long_hint), NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_psk_hint(server, NULL, 1, NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_psk_hint(server, long_hint, MST_PSK_HINT_MAX, NULL), 0);
+    CHECK_CODE(mst_config_set_psk_hint(server, NULL, 0, NULL), 0);
+done:
+    mst_config_unref(dtls_client);
+    mst_config_unref(server);
+}
+
 /* ---- Key log ---- */
 
 /* Takes the key log lines of a session as "LABEL secret" strings, in order; returns the count. */
@@ -1487,6 +1584,9 @@ static const test tests[] = {
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
     TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
     TEST(tls13_psk_unknown_identity), TEST(tls12_psk_wrong_key),
+    TEST(tls12_psk_hint), TEST(tls12_psk_no_hint), TEST(tls12_ecdhe_psk_hint),
+    TEST(tls12_ecdhe_psk_no_hint), TEST(tls12_psk_hint_refused),
+    TEST(tls12_psk_hint_asked_despite_config_key), TEST(psk_ask_bad_arguments),
     TEST(tls13_keylog_has_exporter_secret),
     TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
