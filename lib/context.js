@@ -209,28 +209,38 @@ class SecureContext {
   // when this one was chosen for a connection by SNI: as in node (where OpenSSL keeps the
   // first context's settings), the server's versions, cipher suites, fragment length, ticket
   // keys and session cache then apply.
-  // `psk`: for a client { key, identity } to offer (a config of its own, not kept); for a
-  // server true when its pskCallback gives the keys.
+  // `psk`, when a pskCallback gives the keys: for a client { key, identity }, the PSK it
+  // offers before the handshake (for TLS 1.3; a config of its own, not kept) or nulls, and its
+  // TLS 1.2 PSK is asked for after the server's hint; for a server { hint }, the identity hint
+  // it sends in TLS 1.2 (a Buffer) or null.
   native(isServer, alpn = null, debug = 0, server = null, psk = null) {
     const base = server || this;
-    if (psk && !isServer) {
+    if (psk && !isServer && psk.key) {
       const config = this._build(false, alpn, debug, null, this._material);
-      const result = config.setPSK(psk.key, psk.identity);
+      let result = config.setPSK(psk.key, psk.identity);
+      if (!result) result = config.askPSK();
       if (result) throw fail(result, 'Invalid PSK');
       return config;
     }
     const store = isServer ? base.resumption() : null;
     if (base._id === undefined) base._id = ++contextIds;
-    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}\0${psk ? 'psk' : ''}`;
+    const hint = psk && psk.hint ? psk.hint.toString('hex') : '';
+    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}\0${psk ? `psk:${hint}` : ''}`;
     if (!this._configs[key]) {
       const config = this._build(isServer, alpn, debug, store, base._material);
       if (psk) {
-        const result = config.askPSK();
+        let result = config.askPSK();
+        if (!result && psk.hint) result = config.setPSKHint(psk.hint);
         if (result) throw fail(result, 'Invalid PSK settings');
       }
       this._configs[key] = config;
     }
     return this._configs[key];
+  }
+
+  // The highest protocol version this context allows, as configured ('TLSv1.3' or 'TLSv1.2').
+  maxVersion() {
+    return this._material.maxVersion;
   }
 
   _build(isServer, alpn, debug, store, settings) {

@@ -6,7 +6,7 @@ const net = require('net');
 const binding = require('./binding');
 const context = require('./context');
 const errors = require('./errors');
-const { TLSSocket, kAllowHalfOpen } = require('./socket');
+const { TLSSocket, kAllowHalfOpen, serverPsk } = require('./socket');
 const { selectContext } = require('./select-context');
 
 const kContext = Symbol('context');
@@ -81,10 +81,8 @@ class Server extends net.Server {
         typeof options.pskCallback !== 'function') {
       throw errors.invalidArgType('options.pskCallback', 'of type function', options.pskCallback);
     }
-    if (options.pskIdentityHint !== undefined && options.pskIdentityHint !== null) {
-      // Mbed TLS's server sends no identity hint (and its client ignores them).
-      throw new errors.MbedtlsError('The pskIdentityHint option is not supported: Mbed TLS sends no PSK identity hint',
-        { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'pskIdentityHint' });
+    if (options.pskIdentityHint && typeof options.pskIdentityHint !== 'string') {
+      throw errors.invalidArgType('options.pskIdentityHint', 'of type string', options.pskIdentityHint);
     }
     const timeout = options.handshakeTimeout ?? 120000;
     if (typeof timeout !== 'number' || !(timeout >= 0)) {
@@ -109,7 +107,7 @@ class Server extends net.Server {
     this._tlsOptions.debugLevel = context.debugLevel(options.debug);
     // Bad keys fail here, not later.
     this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, null,
-      typeof options.pskCallback === 'function');
+      serverPsk(this._tlsOptions).psk);
     this[kHandshakeTimeout] = timeout;
     this._tlsOptions.requestCert = Boolean(options.requestCert);
     this._tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
@@ -180,7 +178,9 @@ class Server extends net.Server {
     // As node: the ticket keys carry over unless new ones are given.
     if (!options || options.ticketKeys === undefined) this[kContext].setTicketKeys(previous.getTicketKeys());
     this.developmentCertificate = null;
-    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel);
+    // As node, the PSK settings stay the server's own (pskIdentityHint here changes nothing).
+    this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, null,
+      serverPsk(this._tlsOptions).psk);
   }
 
   // events.captureRejections: a rejected async 'secureConnection' listener destroys that
@@ -211,7 +211,7 @@ class Server extends net.Server {
     const ctx = secureContext instanceof context.SecureContext
       ? secureContext : context.createSecureContext(secureContext);
     ctx.native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, this[kContext],
-      typeof this._tlsOptions.pskCallback === 'function'); // bad keys fail here
+      serverPsk(this._tlsOptions).psk); // bad keys fail here
     const pattern = hostname.replace(/[.^$+?\-\\[\]{}()|]/g, '\\$&').replace(/\*/g, '[^.]*');
     this._contexts.push([new RegExp(`^${pattern}$`, 'i'), ctx]);
   }

@@ -43,6 +43,7 @@ const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
 const EVENT_CLIENT_HELLO = constants.EVENT_CLIENT_HELLO;
 const EVENT_PSK_IDENTITY = constants.EVENT_PSK_IDENTITY;
+const EVENT_PSK_HINT = constants.EVENT_PSK_HINT;
 const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
 const STATE_FAILED = constants.STATE_FAILED;
 const STATE_PEER_CLOSE_NOTIFY = constants.STATE_PEER_CLOSE_NOTIFY;
@@ -50,6 +51,7 @@ const { MBEDTLS_ERR } = errors;
 // What x509_crt.c returns for a critical extension it has no parser for.
 const ALERT_INTERNAL_ERROR = 80;
 const ALERT_BAD_CERTIFICATE = 42;
+const ALERT_HANDSHAKE_FAILURE = 40;
 const UNHANDLED_CRITICAL_EXTENSION = MBEDTLS_ERR.X509_INVALID_EXTENSIONS + MBEDTLS_ERR.ASN1_UNEXPECTED_TAG;
 
 class TLSSocket extends Duplex {
@@ -100,18 +102,22 @@ class TLSSocket extends Duplex {
     const isServer = Boolean(options.isServer);
     const alpn = options.ALPNList !== undefined ? options.ALPNList : context.alpnList(options.ALPNProtocols);
     const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
-    // PSK: a server asks its pskCallback for each identity offered; a client asks its own for
-    // the key and identity to offer before it starts (Mbed TLS offers PSK suites and TLS 1.3
-    // PSKs only when it has one), so the hint it gets is null.
+    // PSK: a server asks its pskCallback for each identity offered, and sends its identity
+    // hint in TLS 1.2. A client asks its own as node's does: with hint null before a
+    // ClientHello that may be TLS 1.3 (which has no hints; the answer is the PSK it offers),
+    // then, should the server choose a TLS 1.2 PSK suite, with the server's hint.
     let psk = null;
     let pskError = null;
     if (isServer) {
-      psk = typeof options.pskCallback === 'function';
+      ({ psk, error: pskError } = serverPsk(options));
     } else if (typeof options.pskCallback === 'function') {
-      try {
-        psk = clientPsk(options.pskCallback(null));
-      } catch (err) {
-        pskError = callbackError(err);
+      psk = { key: null, identity: null };
+      if (this[kContext].maxVersion() === 'TLSv1.3') {
+        try {
+          psk = clientPsk(options.pskCallback(null)) || psk;
+        } catch (err) {
+          pskError = callbackError(err);
+        }
       }
     }
     this[kPsk] = psk;
@@ -303,6 +309,12 @@ class TLSSocket extends Duplex {
       }
       if (this.destroyed) return;
     }
+    if (state & EVENT_PSK_HINT) {
+      // TLS 1.2: the ClientKeyExchange waits for the key.
+      if (!this._answerPskHint()) return;
+      this._afterNative(this[kSession].process());
+      return;
+    }
     if (state & EVENT_PSK_IDENTITY) {
       if (!this._answerPsk()) return;
       if (!(state & EVENT_CLIENT_HELLO)) {
@@ -376,6 +388,34 @@ class TLSSocket extends Duplex {
     }
     if (this.destroyed) return false;
     session.setPSK(key === undefined ? null : key);
+    return true;
+  }
+
+  // The client's pskCallback(hint) gives the TLS 1.2 key and identity once the server's
+  // identity hint is known (null when it sent none), as node's client asks after
+  // ServerKeyExchange; null there fails the handshake, as in node. False when it failed.
+  _answerPskHint() {
+    const session = this[kSession];
+    const hint = session.pskHint();
+    let psk;
+    try {
+      psk = clientPsk(this._tlsOptions.pskCallback(hint ? hint.toString('utf8') : null));
+    } catch (err) {
+      this._refuse(callbackError(err), ALERT_INTERNAL_ERROR);
+      return false;
+    }
+    if (this.destroyed) return false;
+    if (psk === null) {
+      this._refuse(errors.coded(Error, 'ERR_SSL_PSK_IDENTITY_NOT_FOUND', 'psk identity not found'),
+        ALERT_HANDSHAKE_FAILURE);
+      return false;
+    }
+    const result = session.setClientPSK(psk.key, psk.identity);
+    if (result) { // out of memory, as the arguments were checked
+      this._refuse(errors.fromNative(session.error() || { errno: result, message: 'Invalid PSK' }),
+        ALERT_INTERNAL_ERROR);
+      return false;
+    }
     return true;
   }
 
@@ -898,6 +938,26 @@ class TLSSocket extends Duplex {
 
 // Mbed TLS's largest pre-shared key (MBEDTLS_PSK_MAX_LEN with SHA-384).
 const MAX_PSK_LENGTH = 48;
+// OpenSSL's longest PSK identity hint (PSK_MAX_IDENTITY_LEN), which node keeps to.
+const MAX_PSK_HINT_LENGTH = 256;
+
+// A server's PSK settings from its options, as node reads them: { psk: { hint } or null,
+// error }. The hint counts only with a pskCallback, and must be a string when given; node
+// passes it to OpenSSL as a C string, which fails each connection for one that is too long.
+function serverPsk(options) {
+  if (typeof options.pskCallback !== 'function') return { psk: null, error: null };
+  if (options.pskIdentityHint && typeof options.pskIdentityHint !== 'string') {
+    throw errors.invalidArgType('options.pskIdentityHint', 'of type string', options.pskIdentityHint);
+  }
+  const hint = Buffer.from((options.pskIdentityHint || '').split('\0')[0], 'utf8');
+  if (hint.length > MAX_PSK_HINT_LENGTH) {
+    return {
+      psk: { hint: null },
+      error: errors.coded(Error, 'ERR_TLS_PSK_SET_IDENTIY_HINT_FAILED', 'Failed to set PSK identity hint'),
+    };
+  }
+  return { psk: { hint: hint.length > 0 ? hint : null }, error: null };
+}
 
 // A PSK as node takes it: a Buffer, TypedArray or DataView of at most MAX_PSK_LENGTH bytes.
 function pskBuffer(value, name) {
@@ -1051,4 +1111,4 @@ function connect(...args) {
   return socket;
 }
 
-module.exports = { TLSSocket, connect, kTransport, kAllowHalfOpen };
+module.exports = { TLSSocket, connect, kTransport, kAllowHalfOpen, serverPsk };

@@ -8,6 +8,7 @@ const tls = require('node:tls');
 const ours = require('..');
 const {
   assert, certs, listen, once, collect, handshakeOutcome, useCleanup, startSServer, startSClient,
+  assertThrowsLikeNode,
 } = require('./helpers');
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
@@ -169,9 +170,154 @@ describe('PSK callbacks fail closed', function () {
     });
   }
 
-  it('pskIdentityHint is refused: Mbed TLS sends none', function () {
-    assert.throws(() => ours.createServer({ pskCallback: () => KEY, pskIdentityHint: 'x' }),
-      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION' });
-    assert.throws(() => ours.createServer({ pskCallback: 'x' }), { code: 'ERR_INVALID_ARG_TYPE' });
+  it('a pskCallback or pskIdentityHint of the wrong type throws what node throws', function () {
+    for (const options of [{ pskCallback: 'x' }, { pskCallback: () => KEY, pskIdentityHint: 5 }]) {
+      assertThrowsLikeNode(() => ours.createServer(options), () => tls.createServer(options), JSON.stringify(options));
+    }
+  });
+});
+
+// The server's pskIdentityHint, sent in a TLS 1.2 ServerKeyExchange (RFC 4279), and the
+// client's pskCallback(hint). The values asserted are what node gives, for the same peers.
+describe('PSK identity hint', function () {
+  const cleanup = useCleanup();
+  const HINT = 'hint-17';
+
+  async function hintServer(server, options = {}) {
+    const clientErrors = [];
+    const srv = cleanup.server(server.createServer({
+      ciphers: CIPHERS['TLSv1.2'], maxVersion: 'TLSv1.2', pskIdentityHint: HINT,
+      pskCallback: (socket, identity) => (identity === IDENTITY ? KEY : null),
+      ...options,
+    }, (socket) => socket.end(`hello ${socket.getProtocol()}`)));
+    srv.on('tlsClientError', (err) => clientErrors.push(err));
+    return { srv, port: await listen(srv), clientErrors };
+  }
+
+  function hintClient(client, port, hints, options = {}) {
+    return cleanup.socket(client.connect({
+      port, host: '127.0.0.1', ciphers: CIPHERS['TLSv1.2'],
+      checkServerIdentity: client === tls ? () => undefined : undefined,
+      pskCallback(hint) {
+        hints.push(hint);
+        return { psk: KEY, identity: IDENTITY };
+      },
+      ...options,
+    }));
+  }
+
+  for (const [name, client, server] of PAIRS) {
+    for (const suite of ['PSK-AES128-GCM-SHA256', 'ECDHE-PSK-CHACHA20-POLY1305']) {
+      it(`${name}: a TLS 1.2 client gets the hint once, on ${suite}`, async function () {
+        const { port } = await hintServer(server, { ciphers: suite });
+        const hints = [];
+        const socket = hintClient(client, port, hints, { maxVersion: 'TLSv1.2', ciphers: suite });
+        assert.equal((await collect(socket)).toString(), 'hello TLSv1.2');
+        assert.equal(socket.getCipher().name, suite);
+        assert.equal(socket.authorized, true);
+        assert.deepEqual(hints, [HINT]);
+      });
+    }
+
+    it(`${name}: a client that may speak TLS 1.3 is asked first with null, then with the hint`, async function () {
+      const { port } = await hintServer(server);
+      const hints = [];
+      const socket = hintClient(client, port, hints);
+      assert.equal((await collect(socket)).toString(), 'hello TLSv1.2');
+      assert.deepEqual(hints, [null, HINT]);
+    });
+
+    it(`${name}: no hint on a plain PSK suite gives null`, async function () {
+      const { port } = await hintServer(server, { pskIdentityHint: undefined });
+      const hints = [];
+      const socket = hintClient(client, port, hints, { maxVersion: 'TLSv1.2' });
+      assert.equal((await collect(socket)).toString(), 'hello TLSv1.2');
+      assert.deepEqual(hints, [null]);
+    });
+
+    it(`${name}: TLS 1.3 has no hint`, async function () {
+      const { port } = await hintServer(server, { ciphers: undefined, maxVersion: 'TLSv1.3', minVersion: 'TLSv1.3' });
+      const hints = [];
+      const socket = hintClient(client, port, hints, { ciphers: undefined });
+      assert.equal((await collect(socket)).toString(), 'hello TLSv1.3');
+      assert.deepEqual(hints, [null]);
+    });
+
+    it(`${name}: a client that has no key for the hint fails the handshake`, async function () {
+      const { port, clientErrors } = await hintServer(server);
+      const hints = [];
+      const outcome = await handshakeOutcome(hintClient(client, port, hints, {
+        maxVersion: 'TLSv1.2',
+        pskCallback: (hint) => { hints.push(hint); return null; },
+      }));
+      assert.deepEqual(hints, [HINT]);
+      assert.equal(outcome.secure, false);
+      assert.equal(outcome.error.code, 'ERR_SSL_PSK_IDENTITY_NOT_FOUND');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(clientErrors.map((err) => err.code), ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE']);
+    });
+  }
+
+  for (const [name, server] of [['node', tls], ['ours', ours]]) {
+    it(`${name} server: setSecureContext() keeps the hint; hints too long for OpenSSL, and with a NUL`, async function () {
+      const { srv, port, clientErrors } = await hintServer(server);
+      srv.setSecureContext({ ciphers: CIPHERS['TLSv1.2'], maxVersion: 'TLSv1.2', pskIdentityHint: 'second' });
+      const hints = [];
+      await collect(hintClient(tls, port, hints, { maxVersion: 'TLSv1.2' }));
+      assert.deepEqual(hints, [HINT]);
+      // OpenSSL takes up to 256 bytes (PSK_MAX_IDENTITY_LEN); node fails each connection past that.
+      const long = await hintServer(server, { pskIdentityHint: 'x'.repeat(257) });
+      const outcome = await handshakeOutcome(hintClient(tls, long.port, [], { maxVersion: 'TLSv1.2' }));
+      assert.equal(outcome.secure, false);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(long.clientErrors.map((err) => err.code), ['ERR_TLS_PSK_SET_IDENTIY_HINT_FAILED']);
+      const longest = await hintServer(server, { pskIdentityHint: 'x'.repeat(256) });
+      const longestHints = [];
+      await collect(hintClient(tls, longest.port, longestHints, { maxVersion: 'TLSv1.2' }));
+      assert.deepEqual(longestHints, ['x'.repeat(256)]);
+      // node hands OpenSSL a C string: the hint ends at a NUL character.
+      const nul = await hintServer(server, { pskIdentityHint: 'ab\0cd' });
+      const nulHints = [];
+      await collect(hintClient(tls, nul.port, nulHints, { maxVersion: 'TLSv1.2' }));
+      assert.deepEqual(nulHints, ['ab']);
+      assert.deepEqual(clientErrors, []);
+    });
+  }
+
+  it('our client\'s pskCallback throwing for the hint: an internal_error alert and a coded error', async function () {
+    const { port, clientErrors } = await hintServer(tls);
+    const outcome = await handshakeOutcome(hintClient(ours, port, [], {
+      maxVersion: 'TLSv1.2',
+      pskCallback: () => { throw new Error('boom'); },
+    }));
+    assert.equal(outcome.secure, false);
+    assert.equal(outcome.error.code, 'ERR_MBEDTLS_CALLBACK_FAILED');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(clientErrors.map((err) => err.code), ['ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR']);
+  });
+
+  it('openssl s_client reads our server\'s hint', async function () {
+    const { port } = await hintServer(ours);
+    const { result } = startSClient(cleanup, port, [
+      '-psk', KEY.toString('hex'), '-psk_identity', IDENTITY, '-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256',
+    ]);
+    const { stdout } = await result;
+    assert.match(stdout.toString(), /PSK identity hint: hint-17\n/);
+    assert.match(stdout.toString(), /Cipher is PSK-AES128-GCM-SHA256/);
+  });
+
+  it('our client gets the hint of openssl s_server -psk_hint', async function () {
+    const { port } = await startSServer(cleanup, [
+      '-nocert', '-psk', KEY.toString('hex'), '-psk_identity', IDENTITY, '-psk_hint', HINT,
+      '-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256', '-rev',
+    ]);
+    const hints = [];
+    const socket = hintClient(ours, port, hints, { maxVersion: 'TLSv1.2', ciphers: 'PSK-AES128-GCM-SHA256' });
+    await once(socket, 'secureConnect');
+    assert.equal(socket.authorized, true);
+    assert.deepEqual(hints, [HINT]);
+    socket.write('olleh\n');
+    const reply = await new Promise((resolve) => socket.once('data', resolve));
+    assert.match(reply.toString(), /hello/);
   });
 });

@@ -182,6 +182,7 @@ void mst_config_unref(mst_config *config)
         free(config->alpn);
     }
     free(config->ciphersuites);
+    free(config->psk_hint);
     free(config);
 }
 
@@ -622,9 +623,35 @@ int mst_config_ask_psk(mst_config *config, mst_error *err)
     int ret = check_mutable(config, err);
     if (ret != 0)
         return ret;
-    if (config->endpoint != MST_SERVER)
-        return fail(err, MST_ERR_BAD_ARGUMENT);
+    if (config->endpoint == MST_SERVER) {
+        mbedtls_ssl_conf_psk_cb(&config->ssl, mst_lookup_psk, NULL);
+    } else {
+        /* The client's answer waits for the server's hint, read from a whole
+         * ServerKeyExchange in a stream; datagrams would need the timer held too. */
+        if (config->transport != MST_STREAM)
+            return fail(err, MST_ERR_BAD_ARGUMENT);
+        mbedtls_ssl_conf_psk_per_handshake(&config->ssl, 1); /* deps/patches/0002 */
+    }
     config->asks_psk = true;
-    mbedtls_ssl_conf_psk_cb(&config->ssl, mst_lookup_psk, NULL);
+    return 0;
+}
+
+int mst_config_set_psk_hint(mst_config *config, const uint8_t *hint, size_t len, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    if (config->endpoint != MST_SERVER || (hint == NULL && len != 0) || len > MST_PSK_HINT_MAX)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    uint8_t *copy = NULL;
+    if (len > 0) {
+        if ((copy = malloc(len)) == NULL)
+            return fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        memcpy(copy, hint, len);
+    }
+    free(config->psk_hint);
+    config->psk_hint = copy;
+    /* Mbed TLS keeps the pointer (deps/patches/0002). */
+    mbedtls_ssl_conf_psk_identity_hint(&config->ssl, copy, len);
     return 0;
 }

@@ -90,6 +90,7 @@ enum mst_verify {
 #define MST_EVENT_CLIENT_HELLO       0x10u /* a held ClientHello waits (see hold_client_hello) */
 #define MST_EVENT_DEBUG              0x20u /* debug lines are waiting (see mst_config_set_debug) */
 #define MST_EVENT_PSK_IDENTITY       0x40u /* a PSK identity waits for its key (servers) */
+#define MST_EVENT_PSK_HINT           0x80u /* a TLS 1.2 PSK is asked for, after the hint (clients) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_resumption mst_resumption;
@@ -171,8 +172,18 @@ int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count
 int mst_config_set_psk(mst_config *config, const uint8_t *key, size_t key_len,
                        const uint8_t *identity, size_t identity_len, mst_error *err);
 /* Server: PSK identities the client offers go to the embedder, which answers with the key
- * (MST_EVENT_PSK_IDENTITY, mst_session_psk_identity, mst_session_set_psk). */
+ * (MST_EVENT_PSK_IDENTITY, mst_session_psk_identity, mst_session_set_psk).
+ * Client (stream transport): offers TLS 1.2 PSK suites, and when the server chooses one, asks
+ * the embedder for the key and identity once the server's identity hint is known, before
+ * the ClientKeyExchange (MST_EVENT_PSK_HINT, mst_session_psk_hint, mst_session_set_client_psk);
+ * a key from mst_config_set_psk then serves TLS 1.3 only. */
 int mst_config_ask_psk(mst_config *config, mst_error *err);
+/* Longest PSK identity hint a server sends. */
+#define MST_PSK_HINT_MAX 65535
+/* Server: the identity hint sent in a TLS 1.2 ServerKeyExchange on PSK suites (RFC 4279; a
+ * plain PSK suite then sends ServerKeyExchange for it), copied; NULL or len 0 for none.
+ * TLS 1.3 has no hint. */
+int mst_config_set_psk_hint(mst_config *config, const uint8_t *hint, size_t len, mst_error *err);
 /* Servers: issue session tickets and cache session IDs with `store` (referenced). Without
  * one a server resumes nothing. */
 int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_error *err);
@@ -244,6 +255,15 @@ const uint8_t *mst_session_psk_identity(const mst_session *session, size_t *len)
  * does not know (the handshake then fails with unknown_psk_identity, or in TLS 1.3 goes on
  * without the PSK). Then call mst_session_process(). */
 int mst_session_set_psk(mst_session *session, const uint8_t *key, size_t len);
+/* Client with mst_config_ask_psk(), after MST_EVENT_PSK_HINT: the identity hint of the
+ * server's ServerKeyExchange, as sent; NULL when the server sent none or an empty one. *asked (when not NULL) is 1 while the handshake waits for
+ * mst_session_set_client_psk(). */
+const uint8_t *mst_session_psk_hint(const mst_session *session, size_t *len, int *asked);
+/* Answers MST_EVENT_PSK_HINT with the key and identity for the ClientKeyExchange (both copied;
+ * at most 48 and 65535 bytes). Then call mst_session_process(). To refuse, the embedder ends
+ * the session with mst_session_refuse(). */
+int mst_session_set_client_psk(mst_session *session, const uint8_t *key, size_t key_len,
+                               const uint8_t *identity, size_t identity_len);
 
 /* Runs the handshake and decrypts whatever is buffered, without new input: call it once
  * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */
@@ -318,7 +338,8 @@ const uint8_t *mst_session_verified_certificate(const mst_session *session, size
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
 
 /* Starts recording the session's secrets as NSS key log lines ("CLIENT_RANDOM ...",
- * "CLIENT_TRAFFIC_SECRET_0 ...", one per line, '\n'-terminated), for Wireshark. Call before
+ * "CLIENT_TRAFFIC_SECRET_0 ...", one per line, '\n'-terminated), for Wireshark: the labels
+ * OpenSSL logs, EXPORTER_SECRET included in TLS 1.3. Call before
  * the handshake; lines then wait in a window (MST_EVENT_KEYLOG says when). */
 int mst_session_enable_keylog(mst_session *session);
 const uint8_t *mst_session_peek_keylog(const mst_session *session, size_t *len);

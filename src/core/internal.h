@@ -56,7 +56,9 @@ struct mst_config {
     char **alpn;       /* NULL-terminated copy, as Mbed TLS keeps the pointer */
     int *ciphersuites; /* 0-terminated copy, likewise */
     mst_resumption *resumption; /* servers: tickets and session-ID cache, or NULL */
-    bool asks_psk;              /* servers: PSK identities go to the embedder */
+    bool asks_psk;              /* PSKs come from the embedder: servers' keys of identities,
+                                   clients' TLS 1.2 key and identity after the server's hint */
+    uint8_t *psk_hint;          /* servers: the TLS 1.2 identity hint, as Mbed TLS keeps it */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
     int debug_level; /* 0: no debug callback installed */

@@ -83,12 +83,15 @@ struct mst_session {
     /* Holding the ClientHello (servers): what it offered, for the embedder to choose by. */
     enum { HELLO_NOT_HELD, HELLO_AWAITED, HELLO_HELD, HELLO_RELEASED } hello;
     char **hello_alpn; /* NULL-terminated */
-    /* Servers asking the embedder for PSKs: the identity offered and the key it answered. */
+    /* Asking the embedder for PSKs: on servers the identity offered and the key answered;
+     * on clients the server's hint and the key and identity answered. */
     enum { PSK_NOT_ASKED, PSK_ASKED, PSK_ANSWERED } psk;
     uint8_t *psk_identity;
     size_t psk_identity_len;
     uint8_t *psk_key; /* NULL: an identity the embedder does not know */
     size_t psk_key_len;
+    uint8_t *psk_hint; /* clients: NULL when the server sent none */
+    size_t psk_hint_len;
     uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
 };
 
@@ -252,7 +255,7 @@ static int recv_ciphertext(void *context, unsigned char *out, size_t len)
     size_t available = mst_bytes_length(in);
     if (available == 0)
         return session->transport_eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
-    if (session->config->asks_psk && psk_gate(session) != 0)
+    if (session->config->asks_psk && session->config->endpoint == MST_SERVER && psk_gate(session) != 0)
         return MBEDTLS_ERR_SSL_WANT_READ;
     if (!is_datagram(session)) {
         size_t n = available < len ? available : len;
@@ -367,25 +370,11 @@ int mst_record_server_name(void *context, mbedtls_ssl_context *ssl, const unsign
     return 0;
 }
 
-/* Mbed TLS hands over each secret as it derives it; it becomes an NSS key log line. */
-static void record_keys(void *context, mbedtls_ssl_key_export_type type, const unsigned char *secret,
-                        size_t secret_len, const unsigned char client_random[32],
-                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+/* Appends "LABEL <client random> <secret>\n" to the key log window. */
+static void append_keylog_line(mst_session *session, const char *label,
+                               const unsigned char client_random[32],
+                               const unsigned char *secret, size_t secret_len)
 {
-    (void)server_random;
-    (void)prf;
-    mst_session *session = context;
-    const char *label;
-    switch (type) {
-    case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET: label = "CLIENT_RANDOM"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET: label = "CLIENT_EARLY_TRAFFIC_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_EARLY_EXPORTER_SECRET: label = "EARLY_EXPORTER_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET: label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET: label = "SERVER_HANDSHAKE_TRAFFIC_SECRET"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET: label = "CLIENT_TRAFFIC_SECRET_0"; break;
-    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET: label = "SERVER_TRAFFIC_SECRET_0"; break;
-    default: return;
-    }
     static const char hex[] = "0123456789abcdef";
     size_t label_len = strlen(label);
     size_t line_len = label_len + 1 + 64 + 1 + 2 * secret_len + 1;
@@ -407,6 +396,37 @@ static void record_keys(void *context, mbedtls_ssl_key_export_type type, const u
     *p = '\n';
     session->keylog.end += line_len;
     session->events |= MST_EVENT_KEYLOG;
+}
+
+/* Mbed TLS hands over each secret as it derives it; it becomes an NSS key log line. */
+static void record_keys(void *context, mbedtls_ssl_key_export_type type, const unsigned char *secret,
+                        size_t secret_len, const unsigned char client_random[32],
+                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
+{
+    (void)server_random;
+    (void)prf;
+    mst_session *session = context;
+    const char *label;
+    switch (type) {
+    case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET: label = "CLIENT_RANDOM"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET: label = "CLIENT_EARLY_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_EARLY_EXPORTER_SECRET: label = "EARLY_EXPORTER_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_HANDSHAKE_TRAFFIC_SECRET: label = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_HANDSHAKE_TRAFFIC_SECRET: label = "SERVER_HANDSHAKE_TRAFFIC_SECRET"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET: label = "CLIENT_TRAFFIC_SECRET_0"; break;
+    case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET: label = "SERVER_TRAFFIC_SECRET_0"; break;
+    default: return;
+    }
+    /* Mbed TLS has no event for the exporter master secret, which node logs as
+     * EXPORTER_SECRET before the traffic secrets: it is derived with them (RFC 8446 7.1,
+     * ssl_tls13_keys.c), into the session being negotiated, of the same hash length. */
+    const mbedtls_ssl_session *negotiated = session->ssl.MBEDTLS_PRIVATE(session_negotiate);
+    if (type == MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET && negotiated != NULL &&
+        secret_len <= sizeof(negotiated->MBEDTLS_PRIVATE(app_secrets).exporter_master_secret)) {
+        append_keylog_line(session, "EXPORTER_SECRET", client_random,
+                           negotiated->MBEDTLS_PRIVATE(app_secrets).exporter_master_secret, secret_len);
+    }
+    append_keylog_line(session, label, client_random, secret, secret_len);
 }
 
 /* ---- Debug output ---- */
@@ -586,6 +606,7 @@ void mst_session_free(mst_session *session)
     free(session->server_name);
     free_alpn_list(session->hello_alpn);
     free(session->psk_identity);
+    free(session->psk_hint);
     if (session->psk_key != NULL) {
         mbedtls_platform_zeroize(session->psk_key, session->psk_key_len);
         free(session->psk_key);
@@ -749,11 +770,19 @@ static bool handshake_resumed(const mst_session *session)
     return session->config->endpoint == MST_SERVER || session->offered_session;
 }
 
+static bool client_psk_gate(mst_session *session);
+static int note_psk_hint(mst_session *session);
+
 static int run_handshake(mst_session *session)
 {
     while (!mbedtls_ssl_is_handshake_over(&session->ssl)) {
+        if (client_psk_gate(session))
+            return 0;
+        int before = session->ssl.MBEDTLS_PRIVATE(state);
         int ret = mbedtls_ssl_handshake_step(&session->ssl);
         note_state(session); /* the state each step leads to */
+        if (ret == 0 && before == MBEDTLS_SSL_SERVER_KEY_EXCHANGE)
+            ret = note_psk_hint(session);
         if (ret == 0)
             continue;
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -910,7 +939,7 @@ int mst_lookup_psk(void *context, mbedtls_ssl_context *ssl, const unsigned char 
 
 const uint8_t *mst_session_psk_identity(const mst_session *session, size_t *len)
 {
-    if (session->psk != PSK_ASKED) {
+    if (session->config->endpoint != MST_SERVER || session->psk != PSK_ASKED) {
         *len = 0;
         return NULL;
     }
@@ -920,7 +949,8 @@ const uint8_t *mst_session_psk_identity(const mst_session *session, size_t *len)
 
 int mst_session_set_psk(mst_session *session, const uint8_t *key, size_t len)
 {
-    if (session->psk != PSK_ASKED || (key != NULL && len == 0))
+    if (session->config->endpoint != MST_SERVER || session->psk != PSK_ASKED ||
+        (key != NULL && len == 0))
         return MST_ERR_BAD_ARGUMENT;
     if (key != NULL) {
         if ((session->psk_key = malloc(len)) == NULL)
@@ -928,6 +958,114 @@ int mst_session_set_psk(mst_session *session, const uint8_t *key, size_t len)
         memcpy(session->psk_key, key, len);
         session->psk_key_len = len;
     }
+    session->psk = PSK_ANSWERED;
+    return 0;
+}
+
+/* ---- Pre-shared keys the embedder chooses by the server's hint (clients) ----
+ *
+ * As OpenSSL's client, which asks for the TLS 1.2 PSK once it has read the server's identity
+ * hint: the hint is copied out of the ServerKeyExchange that Mbed TLS has just parsed, and
+ * the handshake stops before the ClientKeyExchange until the embedder has answered. */
+
+static bool uses_tls12_psk(const mbedtls_ssl_context *ssl)
+{
+    const mbedtls_ssl_session *negotiated = ssl->MBEDTLS_PRIVATE(session_negotiate);
+    if (negotiated == NULL || mbedtls_ssl_get_version_number(ssl) != MBEDTLS_SSL_VERSION_TLS1_2)
+        return false;
+    const mbedtls_ssl_ciphersuite_t *suite =
+        mbedtls_ssl_ciphersuite_from_id(negotiated->MBEDTLS_PRIVATE(ciphersuite));
+    if (suite == NULL)
+        return false;
+    switch (suite->MBEDTLS_PRIVATE(key_exchange)) {
+    case MBEDTLS_KEY_EXCHANGE_PSK:
+    case MBEDTLS_KEY_EXCHANGE_DHE_PSK:
+    case MBEDTLS_KEY_EXCHANGE_RSA_PSK:
+    case MBEDTLS_KEY_EXCHANGE_ECDHE_PSK:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* After the step of the ServerKeyExchange state: when that read a ServerKeyExchange on a PSK
+ * suite (plain PSK suites may go without), in_msg still holds it, hint first (RFC 4279 2, 3;
+ * its length already checked by Mbed TLS). */
+static int note_psk_hint(mst_session *session)
+{
+    const mbedtls_ssl_context *ssl = &session->ssl;
+    if (session->config->endpoint != MST_CLIENT || !session->config->asks_psk ||
+        !uses_tls12_psk(ssl) || ssl->MBEDTLS_PRIVATE(in_msgtype) != MBEDTLS_SSL_MSG_HANDSHAKE)
+        return 0;
+    const uint8_t *message = ssl->MBEDTLS_PRIVATE(in_msg);
+    size_t message_len = ssl->MBEDTLS_PRIVATE(in_hslen);
+    if (message == NULL || message_len < 6 || message[0] != MBEDTLS_SSL_HS_SERVER_KEY_EXCHANGE)
+        return 0;
+    size_t hint_len = get16(message + 4);
+    if (hint_len == 0 || 6 + hint_len > message_len)
+        return 0;
+    uint8_t *copy = malloc(hint_len);
+    if (copy == NULL)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    memcpy(copy, message + 6, hint_len);
+    free(session->psk_hint);
+    session->psk_hint = copy;
+    session->psk_hint_len = hint_len;
+    return 0;
+}
+
+/* True while the ClientKeyExchange of a PSK suite waits for the embedder's key. */
+static bool client_psk_gate(mst_session *session)
+{
+    if (session->config->endpoint != MST_CLIENT || !session->config->asks_psk ||
+        session->psk == PSK_ANSWERED)
+        return false;
+    if (session->psk == PSK_ASKED)
+        return true;
+    if (session->ssl.MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
+        !uses_tls12_psk(&session->ssl))
+        return false;
+    session->psk = PSK_ASKED;
+    session->events |= MST_EVENT_PSK_HINT;
+    return true;
+}
+
+const uint8_t *mst_session_psk_hint(const mst_session *session, size_t *len, int *asked)
+{
+    if (asked != NULL)
+        *asked = session->config->endpoint == MST_CLIENT && session->psk == PSK_ASKED;
+    *len = session->psk_hint_len;
+    return session->psk_hint;
+}
+
+int mst_session_set_client_psk(mst_session *session, const uint8_t *key, size_t key_len,
+                               const uint8_t *identity, size_t identity_len)
+{
+    if (session->config->endpoint != MST_CLIENT || session->psk != PSK_ASKED || key == NULL ||
+        key_len == 0 || key_len > MBEDTLS_PSK_MAX_LEN || identity == NULL || identity_len == 0 ||
+        identity_len > 0xFFFF)
+        return MST_ERR_BAD_ARGUMENT;
+    uint8_t *key_copy = malloc(key_len);
+    uint8_t *identity_copy = malloc(identity_len);
+    if (key_copy == NULL || identity_copy == NULL) {
+        free(key_copy);
+        free(identity_copy);
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    memcpy(key_copy, key, key_len);
+    memcpy(identity_copy, identity, identity_len);
+    session->psk_key = key_copy;
+    session->psk_key_len = key_len;
+    session->psk_identity = identity_copy;
+    session->psk_identity_len = identity_len;
+    /* Mbed TLS copies the key and keeps a pointer to the identity, which the session holds
+     * for the rest of its life (deps/patches/0002). */
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_set_hs_psk(&session->ssl, key_copy, key_len));
+    if (ret == 0)
+        ret = mbedtls_ssl_set_hs_psk_identity(&session->ssl, identity_copy, identity_len);
+    if (ret != 0)
+        return fail(session, ret);
     session->psk = PSK_ANSWERED;
     return 0;
 }

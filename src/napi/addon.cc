@@ -203,6 +203,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::SetResumption>("setResumption"),
                            InstanceMethod<&SecureContext::SetPSK>("setPSK"),
                            InstanceMethod<&SecureContext::AskPSK>("askPSK"),
+                           InstanceMethod<&SecureContext::SetPSKHint>("setPSKHint"),
                            InstanceMethod<&SecureContext::SetDebug>("setDebug"),
                            InstanceMethod<&SecureContext::SetMaxFragmentLength>("setMaxFragmentLength"),
                            InstanceMethod<&SecureContext::Destroy>("destroy"),
@@ -334,12 +335,22 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
     return Result(env, ret, error);
   }
 
-  // askPSK(): a server asks for the key of each PSK identity offered
+  // askPSK(): a server asks for the key of each PSK identity offered, a client for its TLS 1.2
+  // key and identity once it knows the server's hint
   Napi::Value AskPSK(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (ThrowIfReleased(env)) return env.Undefined();
     mst_error error{};
     return Result(env, mst_config_ask_psk(config_, &error), error);
+  }
+
+  // setPSKHint(hint): the identity hint (a Buffer) a server sends in TLS 1.2
+  Napi::Value SetPSKHint(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env) || ThrowUnlessBuffer(env, info[0], "hint")) return env.Undefined();
+    auto hint = info[0].As<Napi::Buffer<uint8_t>>();
+    mst_error error{};
+    return Result(env, mst_config_set_psk_hint(config_, hint.Data(), hint.Length(), &error), error);
   }
 
   // setResumption(resumption): a server issues tickets and caches session IDs with it
@@ -407,6 +418,8 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::HoldClientHello>("holdClientHello"),
             InstanceMethod<&Session::PSKIdentity>("pskIdentity"),
             InstanceMethod<&Session::SetPSK>("setPSK"),
+            InstanceMethod<&Session::PSKHint>("pskHint"),
+            InstanceMethod<&Session::SetClientPSK>("setClientPSK"),
             InstanceMethod<&Session::HelloALPN>("helloALPN"),
             InstanceMethod<&Session::ContinueHello>("continueHello"),
             InstanceMethod<&Session::Refuse>("refuse"),
@@ -650,6 +663,25 @@ class Session : public Napi::ObjectWrap<Session> {
       return Napi::Number::New(env, mst_session_set_psk(session_, key.Data(), key.Length()));
     }
     return Napi::Number::New(env, mst_session_set_psk(session_, nullptr, 0));
+  }
+
+  // pskHint() -> Buffer | null: the hint of the server a client's PSK is asked for
+  Napi::Value PSKHint(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t len = 0;
+    const uint8_t* hint = session_ ? mst_session_psk_hint(session_, &len, nullptr) : nullptr;
+    return hint != nullptr ? Napi::Buffer<uint8_t>::Copy(env, hint, len).As<Napi::Value>() : env.Null();
+  }
+
+  // setClientPSK(key, identity) -> 0 | errno: a client's TLS 1.2 PSK; the caller then processes
+  Napi::Value SetClientPSK(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr || !info[0].IsBuffer() || !info[1].IsBuffer())
+      return Napi::Number::New(env, MST_ERR_BAD_ARGUMENT);
+    auto key = info[0].As<Napi::Buffer<uint8_t>>();
+    auto identity = info[1].As<Napi::Buffer<uint8_t>>();
+    return Napi::Number::New(env, mst_session_set_client_psk(session_, key.Data(), key.Length(),
+                                                             identity.Data(), identity.Length()));
   }
 
   // process() -> state: runs what can run without new input
@@ -915,6 +947,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_CLIENT_HELLO", MST_EVENT_CLIENT_HELLO << 8);
   constants.Set("ERR_REFUSED", MST_ERR_REFUSED);
   constants.Set("EVENT_PSK_IDENTITY", MST_EVENT_PSK_IDENTITY << 8);
+  constants.Set("EVENT_PSK_HINT", MST_EVENT_PSK_HINT << 8);
   constants.Set("EVENT_DEBUG", MST_EVENT_DEBUG << 8);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));

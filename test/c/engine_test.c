@@ -1402,6 +1402,158 @@ done:
     free_pair(&p);
 }
 
+/* A TLS 1.2 PSK client that asks for its key once it has the server's identity hint, with a
+ * server sending `hint` (NULL: none) on `suite`. `refuse`: the client ends the session when
+ * asked. `static_key`: the client also holds a PSK of its config (what it offers in TLS 1.3),
+ * and is asked all the same. */
+static void test_psk_hint(int suite, const char *hint, bool refuse, bool static_key)
+{
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    int suites[] = {suite};
+    mst_config *client = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
+    mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    pair p = {.client_config = client, .server_config = server};
+    mst_config_set_versions(client, MST_TLS1_2, static_key ? MST_TLS1_3 : MST_TLS1_2, NULL);
+    mst_config_set_versions(server, MST_TLS1_2, MST_TLS1_2, NULL);
+    mst_config_set_ciphersuites(client, suites, 1, NULL);
+    mst_config_set_ciphersuites(server, suites, 1, NULL);
+    if (static_key)
+        CHECK_CODE(mst_config_set_psk(client, wrong_key, sizeof(wrong_key), (const uint8_t *)"old", 3, NULL), 0);
+    CHECK_CODE(mst_config_ask_psk(client, NULL), 0);
+    CHECK_CODE(mst_config_ask_psk(server, NULL), 0);
+    CHECK_CODE(mst_config_set_psk_hint(client, (const uint8_t *)"x", 1, NULL), MST_ERR_BAD_ARGUMENT);
+    if (hint != NULL)
+        CHECK_CODE(mst_config_set_psk_hint(server, (const uint8_t *)hint, strlen(hint), NULL), 0);
+    p.client = mst_session_new(client, NULL);
+    p.server = mst_session_new(server, NULL);
+    CHECK_CODE(mst_session_set_client_psk(p.client, key, sizeof(key), (const uint8_t *)"dev-1", 5),
+               MST_ERR_BAD_ARGUMENT); /* nothing asked yet */
+    mst_session_process(p.client);
+    int client_asked = 0, server_asked = 0;
+    for (int round = 0; round < 20; round++) {
+        pump(&p, 0);
+        if (mst_session_take_events(p.client) & MST_EVENT_PSK_HINT) {
+            size_t len;
+            int waiting = 0;
+            const uint8_t *received = mst_session_psk_hint(p.client, &len, &waiting);
+            CHECK(waiting == 1);
+            if (hint == NULL)
+                CHECK(received == NULL && len == 0);
+            else
+                CHECK(received != NULL && len == strlen(hint) && memcmp(received, hint, len) == 0);
+            if (refuse) {
+                CHECK_CODE(mst_session_refuse(p.client, 40 /* handshake_failure */), 0);
+            } else {
+                CHECK_CODE(mst_session_set_client_psk(p.client, key, sizeof(key), (const uint8_t *)"dev-1", 5), 0);
+                CHECK_CODE(mst_session_process(p.client), 0);
+            }
+            client_asked++;
+        }
+        if (mst_session_take_events(p.server) & MST_EVENT_PSK_IDENTITY) {
+            size_t len;
+            const uint8_t *identity = mst_session_psk_identity(p.server, &len);
+            CHECK(identity != NULL && len == 5 && memcmp(identity, "dev-1", 5) == 0);
+            CHECK_CODE(mst_session_set_psk(p.server, key, sizeof(key)), 0);
+            mst_session_process(p.server);
+            server_asked++;
+        }
+    }
+    CHECK(client_asked == 1);
+    if (refuse) {
+        CHECK(server_asked == 0);
+        CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+        CHECK(mst_session_state(p.server) & MST_STATE_FAILED);
+        CHECK(mst_session_peer_alert(p.server) == 40);
+    } else {
+        CHECK(server_asked == 1);
+        CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+        CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+        CHECK(mst_session_ciphersuite_id(p.client) == suite);
+        CHECK(send_and_check(&p, true, 3000, 0));
+        CHECK(send_and_check(&p, false, 3000, 0));
+    }
+done:
+    free_pair(&p);
+}
+#define PSK_AES128_GCM 0x00A8
+#define ECDHE_PSK_CHACHA20 0xCCAC
+static void test_tls12_psk_hint(void) { test_psk_hint(PSK_AES128_GCM, "hint-17", false, false); }
+static void test_tls12_psk_no_hint(void) { test_psk_hint(PSK_AES128_GCM, NULL, false, false); }
+static void test_tls12_ecdhe_psk_hint(void) { test_psk_hint(ECDHE_PSK_CHACHA20, "hint-17", false, false); }
+static void test_tls12_ecdhe_psk_no_hint(void) { test_psk_hint(ECDHE_PSK_CHACHA20, NULL, false, false); }
+static void test_tls12_psk_hint_refused(void) { test_psk_hint(PSK_AES128_GCM, "hint-17", true, false); }
+static void test_tls12_psk_hint_asked_despite_config_key(void) { test_psk_hint(PSK_AES128_GCM, "hint-17", false, true); }
+
+static void test_psk_ask_bad_arguments(void)
+{
+    mst_config *dtls_client = mst_config_new(MST_CLIENT, MST_DATAGRAM, NULL);
+    mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
+    static uint8_t long_hint[MST_PSK_HINT_MAX + 1];
+    CHECK_CODE(mst_config_ask_psk(dtls_client, NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_psk_hint(server, long_hint, sizeof(long_hint), NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_psk_hint(server, NULL, 1, NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_set_psk_hint(server, long_hint, MST_PSK_HINT_MAX, NULL), 0);
+    CHECK_CODE(mst_config_set_psk_hint(server, NULL, 0, NULL), 0);
+done:
+    mst_config_unref(dtls_client);
+    mst_config_unref(server);
+}
+
+/* ---- Key log ---- */
+
+/* Takes the key log lines of a session as "LABEL secret" strings, in order; returns the count. */
+static size_t take_keylog(mst_session *s, char lines[][160], size_t cap)
+{
+    size_t len, count = 0;
+    const uint8_t *data = mst_session_peek_keylog(s, &len);
+    for (size_t at = 0; data != NULL && at < len && count < cap;) {
+        const uint8_t *end = memchr(data + at, '\n', len - at);
+        if (end == NULL)
+            break;
+        size_t line_len = (size_t)(end - (data + at));
+        const uint8_t *label_end = memchr(data + at, ' ', line_len);
+        if (label_end == NULL || line_len - (size_t)(label_end - (data + at)) < 66)
+            break;
+        /* label, then the secret after the 64 hex digits of the client random */
+        size_t label_len = (size_t)(label_end - (data + at));
+        size_t secret_len = line_len - label_len - 66;
+        if (label_len + 1 + secret_len >= 160)
+            break;
+        memcpy(lines[count], data + at, label_len);
+        lines[count][label_len] = ' ';
+        memcpy(lines[count] + label_len + 1, label_end + 66, secret_len);
+        lines[count][label_len + 1 + secret_len] = '\0';
+        count++;
+        at += line_len + 1;
+    }
+    mst_session_consume_keylog(s, len);
+    return count;
+}
+
+static void test_tls13_keylog_has_exporter_secret(void)
+{
+    static const char *labels[] = {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                                   "EXPORTER_SECRET", "CLIENT_TRAFFIC_SECRET_0",
+                                   "SERVER_TRAFFIC_SECRET_0"};
+    char client_lines[8][160], server_lines[8][160];
+    pair p = make_pair((options){.min_version = MST_TLS1_3, .server_name = "localhost"});
+    mst_session_enable_keylog(p.client);
+    mst_session_enable_keylog(p.server);
+    CHECK(handshake(&p, 0));
+    size_t client_count = take_keylog(p.client, client_lines, 8);
+    size_t server_count = take_keylog(p.server, server_lines, 8);
+    /* Both sides log the same five secrets, in Mbed TLS's order of derivation. */
+    CHECK(client_count == 5 && server_count == 5);
+    for (size_t i = 0; i < 5; i++) {
+        CHECK(strncmp(client_lines[i], labels[i], strlen(labels[i])) == 0);
+        CHECK(client_lines[i][strlen(labels[i])] == ' ');
+        CHECK(strlen(client_lines[i]) == strlen(labels[i]) + 1 + 64); /* SHA-256 suites */
+        CHECK(strcmp(client_lines[i], server_lines[i]) == 0);
+    }
+done:
+    free_pair(&p);
+}
+
 static const test tests[] = {
     TEST(tls12_ecdsa), TEST(tls13_ecdsa), TEST(tls12_rsa), TEST(tls13_rsa),
     TEST(default_versions_negotiate_tls13),
@@ -1432,6 +1584,10 @@ static const test tests[] = {
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
     TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
     TEST(tls13_psk_unknown_identity), TEST(tls12_psk_wrong_key),
+    TEST(tls12_psk_hint), TEST(tls12_psk_no_hint), TEST(tls12_ecdhe_psk_hint),
+    TEST(tls12_ecdhe_psk_no_hint), TEST(tls12_psk_hint_refused),
+    TEST(tls12_psk_hint_asked_despite_config_key), TEST(psk_ask_bad_arguments),
+    TEST(tls13_keylog_has_exporter_secret),
     TEST(debug_level_2_records_state_changes), TEST(debug_level_0_records_nothing),
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
     TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
