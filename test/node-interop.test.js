@@ -111,6 +111,9 @@ describe('node interop', function () {
   }
 
   describe('100 concurrent echo connections of 16 KiB', function () {
+    // 100 handshakes in one process: ~1.5 s here, 10 s for a sanitizer build on a busy
+    // machine, which the default 20 s leaves too little room.
+    this.timeout(120000);
     for (const direction of DIRECTIONS) {
       it(`all echo intact (${direction.name})`, async function () {
         const srv = track.server(direction.server.createServer(certs.ecdsa, echo));
