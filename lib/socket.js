@@ -11,6 +11,7 @@
 
 const crypto = require('crypto');
 const net = require('net');
+const os = require('os');
 const tls = require('tls');
 const { Duplex } = require('stream');
 const binding = require('./binding');
@@ -37,6 +38,8 @@ const kAllowHalfOpen = Symbol('allowHalfOpen');
 const kSelectContext = Symbol('selectContext');
 const kAwaitingConnect = Symbol('awaitingConnect');
 const kEnding = Symbol('ending');
+const kOnread = Symbol('onread');
+const kOwnTransport = Symbol('ownTransport');
 const kStartWhenConnected = Symbol('startWhenConnected');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
@@ -169,6 +172,11 @@ class TLSSocket extends Duplex {
     };
     this.on('newListener', onNewListener);
     attachKeylogFile(this);
+    if (options.signal !== undefined && options.signal !== null) this._abortOn(options.signal);
+    // node's onread: plaintext goes into the application's buffer, not to 'data' events
+    // (only for a socket that makes its own transport, as node's).
+    const ownTransport = !socket || options[kOwnTransport];
+    this[kOnread] = ownTransport && options.onread ? validateOnread(options.onread) : null;
     // As node's: until the owner takes control (connect() at once, a Server once the
     // handshake is done), errors go to '_tlsError' only and never throw for want of an
     // 'error' listener; a socket made by hand keeps it so.
@@ -191,6 +199,60 @@ class TLSSocket extends Duplex {
         if (this[kStartWhenConnected]) this._start();
       });
     }
+  }
+
+  // options.signal: an abort destroys the socket with an AbortError, as net.Socket's.
+  _abortOn(signal) {
+    if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean') {
+      throw errors.invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+    }
+    const abort = () => {
+      const err = errors.coded(Error, 'ABORT_ERR', 'The operation was aborted');
+      err.name = 'AbortError';
+      err.cause = signal.reason;
+      this.destroy(err);
+    };
+    if (signal.aborted) {
+      process.nextTick(abort);
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    this.once('close', () => signal.removeEventListener('abort', abort));
+  }
+
+  // onread: copies plaintext into options.onread.buffer (or the buffer its function gives)
+  // and calls callback(nread, buffer) for each piece; a callback returning false pauses the
+  // socket, and the rest follows on resume().
+  _deliverOnread(plaintext) {
+    const onread = this[kOnread];
+    onread.queue.push(plaintext);
+    if (onread.paused) return;
+    while (onread.queue.length > 0 && !this.destroyed) {
+      const chunk = onread.queue[0];
+      const buffer = typeof onread.buffer === 'function' ? onread.buffer() : onread.buffer;
+      const n = Math.min(buffer.length, chunk.length);
+      buffer.set(chunk.subarray(0, n));
+      if (n === chunk.length) onread.queue.shift();
+      else onread.queue[0] = chunk.subarray(n);
+      if (onread.callback.call(this, n, buffer) === false) {
+        onread.paused = true;
+        if (!this[kPausedTransport]) {
+          this[kPausedTransport] = true;
+          this[kTransport].pause();
+        }
+        return;
+      }
+    }
+  }
+
+  resume() {
+    const onread = this[kOnread];
+    if (onread && onread.paused) {
+      onread.paused = false;
+      this._deliverOnread(Buffer.alloc(0));
+      this._read();
+    }
+    return super.resume();
   }
 
   _tlsError(err) {
@@ -272,6 +334,8 @@ class TLSSocket extends Duplex {
   // so a socket nobody reads still ends and closes.
   _endReadable() {
     if (this.readableEnded || this._readableState.ended) return;
+    // node asks onread for a buffer for the read that finds the end, too.
+    if (this[kOnread] && typeof this[kOnread].buffer === 'function') this[kOnread].buffer();
     this.push(null);
     this.read(0);
   }
@@ -340,7 +404,11 @@ class TLSSocket extends Duplex {
       this._emitSession();
       if (this.destroyed) return;
     }
-    if (plaintext) {
+    if (plaintext && this[kOnread]) {
+      this.bytesRead += plaintext.length;
+      this._deliverOnread(plaintext);
+      if (this.destroyed) return;
+    } else if (plaintext) {
       this.bytesRead += plaintext.length;
       if (!this.push(plaintext) && !this[kPausedTransport]) {
         this[kPausedTransport] = true;
@@ -685,9 +753,12 @@ class TLSSocket extends Duplex {
   _destroy(err, callback) {
     this._clearTimer();
     if (this[kPendingWrite]) {
+      // Data still waiting for the handshake is cancelled, as a net.Socket's queued write
+      // is when its handle closes; the callback runs after the destroy, as node's do.
       const [, cb] = this[kPendingWrite];
       this[kPendingWrite] = null;
-      cb(err || this._disconnectedError());
+      process.nextTick(cb, Object.assign(errors.coded(Error, 'ECANCELED', 'write ECANCELED'),
+        { errno: -os.constants.errno.ECANCELED, syscall: 'write' }));
     }
     this[kSession].destroy();
     const transport = this[kTransport];
@@ -757,7 +828,8 @@ class TLSSocket extends Duplex {
   get localPort() { return this[kTransport].localPort; }
   get localFamily() { return this[kTransport].localFamily; }
   get bytesWritten() { return this._bytesWritten; }
-  get bufferSize() { return this.writableLength; }
+  // As net.Socket's: undefined once the socket is closed.
+  get bufferSize() { return this.destroyed ? undefined : this.writableLength; }
   get readyState() {
     if (this.connecting) return 'opening';
     if (this.readable && this.writable) return 'open';
@@ -936,6 +1008,19 @@ class TLSSocket extends Duplex {
   }
 }
 
+// node's onread option: { buffer: Uint8Array | () => Uint8Array, callback(nread, buffer) }.
+function validateOnread(onread) {
+  if (typeof onread !== 'object') throw errors.invalidArgType('options.onread', 'of type object', onread);
+  const { buffer, callback } = onread;
+  if (typeof buffer !== 'function' && !(buffer instanceof Uint8Array)) {
+    throw errors.invalidArgType('options.onread.buffer', 'an instance of Uint8Array or of type function', buffer);
+  }
+  if (typeof callback !== 'function') {
+    throw errors.invalidArgType('options.onread.callback', 'of type function', callback);
+  }
+  return { buffer, callback, queue: [], paused: false };
+}
+
 // Mbed TLS's largest pre-shared key (MBEDTLS_PSK_MAX_LEN with SHA-384).
 const MAX_PSK_LENGTH = 48;
 // OpenSSL's longest PSK identity hint (PSK_MAX_IDENTITY_LEN), which node keeps to.
@@ -1016,6 +1101,8 @@ function normalizeConnectArgs(args) {
   return [options, callback];
 }
 
+let ipServernameWarned = false;
+
 function validateConnectOptions(options) {
   const check = (name, type) => {
     const value = options[name];
@@ -1030,6 +1117,11 @@ function validateConnectOptions(options) {
   check('timeout', 'number');
   check('highWaterMark', 'number');
   check('pskCallback', 'function');
+  if (typeof options.servername === 'string' && net.isIP(options.servername) && !ipServernameWarned) {
+    ipServernameWarned = true;
+    process.emitWarning('Setting the TLS ServerName to an IP address is not permitted by RFC 6066. ' +
+      'This will be ignored in a future version.', 'DeprecationWarning', 'DEP0123');
+  }
   if (options.requestOCSP) {
     // Mbed TLS 3.6 has no status_request (OCSP stapling): asking for it is refused, not ignored.
     throw new MbedtlsError('The requestOCSP option is not supported: Mbed TLS has no OCSP stapling',
@@ -1102,6 +1194,7 @@ function connect(...args) {
   const socket = new TLSSocket(transport, {
     ...options, isServer: false, secureContext, ALPNList, debugLevel,
     [kAllowHalfOpen]: options.socket ? undefined : Boolean(options.allowHalfOpen),
+    [kOwnTransport]: !options.socket,
   });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);

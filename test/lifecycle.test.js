@@ -4,6 +4,7 @@
 // a server's connection, and optional client certificates that are not sent. Each scenario
 // runs on node:tls and on ours, and the outcomes must be equal.
 
+const net = require('node:net');
 const { Duplex, Writable } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const tls = require('node:tls');
@@ -79,6 +80,27 @@ describe('stream lifecycle as node:tls', () => {
     const r = await sameAsNode((impl) => lateReader(impl, () => sleep(50), { allowHalfOpen: true }));
     assert.deepEqual(r.events, ['reading (destroyed: false)', 'end', 'writable after end: true', 'close:false']);
     assert.equal(r.clientGot, 'reply');
+  });
+
+  // node's server reports no EPIPE there either (its test-tls-reuse-host-from-socket.js).
+  it('a server whose client is gone when close_notify leaves closes without an error', async () => {
+    const events = [];
+    const srv = cleanup.server(ours.createServer(server));
+    srv.on('tlsClientError', (err) => events.push(`tlsClientError:${err.code}`));
+    srv.on('secureConnection', (conn) => {
+      conn.on('error', (err) => events.push(`error:${err.code}`));
+      conn.on('close', (hadError) => events.push(`close:${hadError}`));
+    });
+    const port = await listen(srv);
+    for (let i = 0; i < 5; i++) {
+      const closed = new Promise((resolve) => srv.once('secureConnection', (conn) => conn.once('close', resolve)));
+      // Over a connected socket, as node's test does: the client's Finished leaves at once.
+      const tcp = cleanup.socket(net.connect(port, '127.0.0.1'));
+      await once(tcp, 'connect');
+      const c = cleanup.socket(ours.connect({ ...client(port), socket: tcp }, () => c.destroy()));
+      await closed;
+    }
+    assert.deepEqual(events, Array(5).fill('close:false'));
   });
 
   it('a 4 MiB upload piped into a slow writable arrives whole', async () => {
