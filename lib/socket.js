@@ -51,7 +51,8 @@ class TLSSocket extends Duplex {
   // new TLSSocket(socket, options), as node's: `socket` is the transport (a new net.Socket
   // when absent); options: isServer, server, secureContext, requestCert,
   // rejectUnauthorized, servername, checkServerIdentity, ...
-  constructor(socket, options = {}) {
+  constructor(socket, options) {
+    options = checkedSocketOptions(socket, options);
     // As node's: a wrapped socket lends its allowHalfOpen, else the option decides (the
     // server and connect() say which with kAllowHalfOpen, since they make the transport).
     let allowHalfOpen = options[kAllowHalfOpen];
@@ -753,10 +754,10 @@ class TLSSocket extends Duplex {
   // Offers a saved session for resumption; only before the handshake starts. A session for
   // another host name, or from another Mbed TLS build, gives a full handshake.
   setSession(saved) {
-    if (!Buffer.isBuffer(saved) && !(saved instanceof Uint8Array)) {
+    if (!errors.isBinary(saved)) {
       throw errors.invalidArgType('session', 'an instance of Buffer, TypedArray, or DataView', saved);
     }
-    const buffer = Buffer.isBuffer(saved) ? saved : Buffer.from(saved.buffer, saved.byteOffset, saved.byteLength);
+    const buffer = errors.toBuffer(saved);
     const ret = this[kSession].resume(buffer, this._peerName());
     if (ret === MBEDTLS_ERR.SSL_BAD_INPUT_DATA) {
       // Not a session this library saved: node fails such a connection too.
@@ -794,21 +795,18 @@ class TLSSocket extends Duplex {
 
   // As node's: the most plaintext each record we send carries, 512 to 16384; true when set.
   setMaxSendFragment(size) {
-    if (!Number.isInteger(size) || size < -0x80000000 || size > 0x7FFFFFFF) {
-      throw errors.invalidArgType('size', 'of type number', size);
-    }
+    errors.checkInteger(size, 'size', -0x80000000, 0x7FFFFFFF);
     return size >= 0 && !this.destroyed && this[kSession].setMaxSendFragment(size);
   }
 
   // RFC 5705 / RFC 8446 7.5 keying material, as node's exportKeyingMaterial().
   exportKeyingMaterial(length, label, context) {
-    if (!Number.isInteger(length) || length < 0 || length > 0xFFFFFFFF) {
-      throw errors.invalidArgType('length', 'of type number', length);
-    }
+    errors.checkInteger(length, 'length', 1, 0xFFFFFFFF);
     if (typeof label !== 'string') throw errors.invalidArgType('label', 'of type string', label);
-    if (context !== undefined && !Buffer.isBuffer(context)) {
+    if (context !== undefined && !errors.isBinary(context)) {
       throw errors.invalidArgType('context', 'an instance of Buffer, TypedArray, or DataView', context);
     }
+    if (context !== undefined) context = errors.toBuffer(context);
     if (!this._secureEstablished || this.destroyed) {
       throw errors.coded(Error, 'ERR_TLS_INVALID_STATE', 'TLS socket connection must be securely established');
     }
@@ -916,15 +914,30 @@ function validateConnectOptions(options) {
   check('timeout', 'number');
   check('highWaterMark', 'number');
   check('pskCallback', 'function');
-  if (options.session !== undefined && options.session !== null && !Buffer.isBuffer(options.session) &&
-      !(options.session instanceof Uint8Array)) {
+  if (options.session !== undefined && options.session !== null && !errors.isBinary(options.session)) {
     throw errors.invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView',
       options.session);
   }
-  if (options.socket !== undefined && options.socket !== null &&
-      (typeof options.socket.write !== 'function' || typeof options.socket.on !== 'function')) {
+  if (options.socket !== undefined && options.socket !== null && !isStream(options.socket)) {
     throw errors.invalidArgType('options.socket', 'an instance of stream.Duplex', options.socket);
   }
+}
+
+// What a TLSSocket can run over: a net.Socket or any Duplex (node's JSStreamSocket needs as much).
+const isStream = (value) => value !== null && typeof value === 'object' &&
+  typeof value.on === 'function' && typeof value.write === 'function' && typeof value.pause === 'function';
+
+// new TLSSocket(socket, options)'s arguments, checked as node checks them -> the options.
+function checkedSocketOptions(socket, options) {
+  if (socket !== undefined && socket !== null && !isStream(socket)) {
+    throw errors.invalidArgType('socket', 'an instance of net.Socket or stream.Duplex', socket);
+  }
+  options = options || {};
+  if (options.secureContext) context.validateSecureContext(options.secureContext);
+  if (options.isServer && options.SNICallback && typeof options.SNICallback !== 'function') {
+    throw errors.invalidArgType('options.SNICallback', 'of type function', options.SNICallback);
+  }
+  return options;
 }
 
 // The context of a connect() call. As node's, it goes through the exported
