@@ -840,8 +840,9 @@ function callbackError(err) {
   return wrapped;
 }
 
-// Mbed TLS's largest pre-shared key (MBEDTLS_PSK_MAX_LEN with SHA-384).
-const MAX_PSK_LENGTH = 48;
+// The largest pre-shared key: MBEDTLS_PSK_MAX_LEN in deps/config/mbedtls_stream_config.h,
+// set to OpenSSL's limit, which is node's.
+const MAX_PSK_LENGTH = 512;
 
 // A PSK as node takes it: a Buffer, TypedArray or DataView of at most MAX_PSK_LENGTH bytes.
 function pskBuffer(value, name) {
@@ -850,7 +851,7 @@ function pskBuffer(value, name) {
   }
   const key = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (key.length === 0 || key.length > MAX_PSK_LENGTH) {
-    throw errors.invalidArgValue(name, key.length, `must be 1 to ${MAX_PSK_LENGTH} bytes (Mbed TLS's limit)`);
+    throw errors.invalidArgValue(name, key.length, `must be 1 to ${MAX_PSK_LENGTH} bytes`);
   }
   return key;
 }
