@@ -148,7 +148,8 @@ function fail(info, what) {
   const mismatch = [MBEDTLS_ERR.PK_PASSWORD_MISMATCH, MBEDTLS_ERR.PEM_PASSWORD_MISMATCH];
   if (required.includes(info.errno) || mismatch.includes(info.errno)) {
     err.code = 'ERR_OSSL_BAD_DECRYPT';
-    err.message = `${what}: ${part}${required.includes(info.errno)
+    // "bad decrypt": the words of node's code, which node gives for both.
+    err.message = `${what}: ${part}bad decrypt: ${required.includes(info.errno)
       ? 'the key is encrypted and no passphrase was given' : 'wrong passphrase'} (${err.mbedtlsHex})`;
   } else if (info.part === 'private key' && info.errno !== MBEDTLS_ERR.PK_UNKNOWN_PK_ALG) {
     err.code = 'ERR_OSSL_UNSUPPORTED'; // node: the key could not be decoded

@@ -33,6 +33,7 @@ const kStarted = Symbol('started');
 const kCloseNotify = Symbol('closeNotify');
 const kPsk = Symbol('psk');
 const kAllowHalfOpen = Symbol('allowHalfOpen');
+const kConnectOptions = Symbol('connectOptions');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -216,6 +217,11 @@ class TLSSocket extends Duplex {
       : 'Client network socket disconnected before secure TLS connection was established';
     const err = new Error(message);
     err.code = 'ECONNRESET';
+    // As node's, a client made by connect() says where it was connecting.
+    const where = this._tlsOptions[kConnectOptions];
+    if (where) {
+      Object.assign(err, { path: where.path, host: where.host, port: where.port, localAddress: where.localAddress });
+    }
     return err;
   }
 
@@ -321,11 +327,13 @@ class TLSSocket extends Duplex {
 
   _onClientHello() {
     const session = this[kSession];
+    // As node's, the name asked for is the socket's from here on ('tlsClientError' included).
+    const servername = session.servername() || undefined;
+    if (servername) this.servername = servername;
     if (typeof this._tlsOptions.selectContext !== 'function') {
       this._afterNative(session.continueHello());
       return;
     }
-    const servername = session.servername() || undefined;
     const protocols = session.helloALPN() || undefined;
     let answered = false;
     const done = (err, secureContext, alpnList, alert) => {
@@ -830,11 +838,12 @@ class TLSSocket extends Duplex {
 }
 
 // What a callback threw or returned in place of an Error with a code, as a coded error:
-// an Error with a code stays as it is (node passes such errors on).
+// an Error with a code stays as it is (node passes such errors on), one without keeps its
+// message (the one node reports) and gets a code.
 function callbackError(err) {
   if (err instanceof Error && typeof err.code === 'string') return err;
   const wrapped = new MbedtlsError(
-    `A TLS callback failed: ${err instanceof Error ? err.message : String(err)}`,
+    err instanceof Error ? err.message : `A TLS callback failed: ${String(err)}`,
     { code: 'ERR_MBEDTLS_CALLBACK_FAILED' });
   wrapped.cause = err;
   return wrapped;
@@ -997,6 +1006,7 @@ function connect(...args) {
   const socket = new TLSSocket(transport, {
     ...options, isServer: false, secureContext, ALPNList, debugLevel,
     [kAllowHalfOpen]: options.socket ? undefined : Boolean(options.allowHalfOpen),
+    [kConnectOptions]: options,
   });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);
