@@ -13,7 +13,8 @@ const binding = require('./binding');
 const ciphers = require('./ciphers');
 const { defaults } = require('./defaults');
 const {
-  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, outOfRange, coded,
+  MbedtlsError, MBEDTLS_ERR, fromNative, invalidArgType, invalidArgValue, outOfRange, checkInteger,
+  isBinary, toBuffer, coded,
 } = require('./errors');
 
 const { constants } = binding;
@@ -21,44 +22,120 @@ const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
 const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
 const DEFAULT_SESSION_TIMEOUT = 300; // seconds, as node
 const FRAGMENT_LENGTHS = [512, 1024, 2048, 4096]; // RFC 6066's max_fragment_length values
+// OpenSSL's default TLS 1.3 suites, which node keeps when `ciphers` names none.
+const DEFAULT_TLS13_SUITES = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256';
+
+const set = (value) => value !== undefined && value !== null;
+
+function checkString(name, value) {
+  if (typeof value !== 'string') throw invalidArgType(`options.${name}`, 'of type string', value);
+}
 
 // Options node accepts that this library cannot honour: setting one is an error, never
-// silently ignored.
-const UNSUPPORTED = ['pfx', 'dhparam', 'privateKeyEngine', 'privateKeyIdentifier',
-  'clientCertEngine', 'sigalgs', 'ecdhCurve', 'secureOptions', 'secureProtocol'];
+// silently ignored. Each value is first checked as node checks it, so bad input gets node's
+// error. `isSet` says when node takes the option as given (node's own rule per option).
+const UNSUPPORTED = {
+  pfx: { isSet: set },
+  dhparam: { isSet: set, check: (value) => pemItem('dhparam', value) },
+  sigalgs: {
+    isSet: set,
+    check(value) {
+      checkString('sigalgs', value);
+      if (value === '') throw invalidArgValue('options.sigalgs', value);
+    },
+  },
+  privateKeyIdentifier: {
+    isSet: set,
+    check(value, options) {
+      if (!set(options.privateKeyEngine)) throw invalidArgValue('options.privateKeyEngine', options.privateKeyEngine);
+      checkString('privateKeyEngine', options.privateKeyEngine);
+      checkString('privateKeyIdentifier', value);
+    },
+  },
+  privateKeyEngine: { isSet: set },
+  clientCertEngine: {
+    isSet: set,
+    check(value) {
+      if (typeof value !== 'string') {
+        throw invalidArgType('options.clientCertEngine', 'of type string or one of null or undefined', value);
+      }
+    },
+  },
+  // 'auto', node's default, leaves the choice of groups to the TLS library: Mbed TLS's default.
+  ecdhCurve: {
+    isSet: (value) => value !== undefined,
+    check: (value) => checkString('ecdhCurve', value),
+    allowed: 'auto',
+  },
+  secureProtocol: { isSet: set },
+  // node ignores 0.
+  secureOptions: {
+    isSet: Boolean,
+    check(value) {
+      if (typeof value !== 'number') throw invalidArgType('secureOptions', 'of type number', value);
+    },
+  },
+};
 
-function isBinary(value) {
-  return Buffer.isBuffer(value) || value instanceof Uint8Array;
+function refuseUnsupported(options) {
+  for (const [name, { isSet, check, allowed }] of Object.entries(UNSUPPORTED)) {
+    const value = options[name];
+    if (!isSet(value)) continue;
+    if (check) check(value, options);
+    if (value === allowed) continue;
+    throw new MbedtlsError(`The ${name} option is not supported by mbedtls-stream`,
+      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
+  }
 }
 
-function toBuffer(value) {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+// One item of node's key, cert, ca, crl or dhparam: a string, Buffer, TypedArray or DataView.
+function pemItem(name, item) {
+  if (typeof item === 'string') return Buffer.from(item);
+  if (isBinary(item)) return toBuffer(item);
+  throw invalidArgType(`options.${name}`, 'of type string or an instance of Buffer, TypedArray, or DataView', item);
 }
 
-// A string, Buffer, or array of them -> [Buffer]; node's ca/cert/key/crl shapes.
-function pemList(name, value, { allowObjects = false } = {}) {
-  const list = Array.isArray(value) ? value : [value];
-  return list.map((item, i) => {
-    if (typeof item === 'string') return Buffer.from(item);
-    if (isBinary(item)) return toBuffer(item);
-    if (allowObjects && item && typeof item === 'object' && (item.pem !== undefined)) {
-      return { pem: pemList(name, item.pem)[0], passphrase: item.passphrase };
-    }
-    throw invalidArgType(Array.isArray(value) ? `options.${name}[${i}]` : `options.${name}`,
-      'of type string or an instance of Buffer, TypedArray, or DataView', item);
+// One item or an array of them -> [Buffer]; node's ca/cert/crl shapes.
+function pemList(name, value) {
+  return (Array.isArray(value) ? value : [value]).map((item) => pemItem(name, item));
+}
+
+// node's key option: a key, or an array of keys and { pem, passphrase } objects, each with
+// its passphrase (the object's, else the passphrase option), a string when given.
+// -> [{ pem: Buffer, passphrase: Buffer | undefined }]
+function keyList(value, passphrase) {
+  const inArray = Array.isArray(value);
+  return (inArray ? value : [value]).map((item) => {
+    const object = inArray && item !== null && typeof item === 'object' && item.pem !== undefined;
+    const pem = pemItem('key', object ? item.pem : item);
+    const pass = object && item.passphrase !== undefined ? item.passphrase : passphrase;
+    if (!set(pass)) return { pem, passphrase: undefined };
+    checkString('passphrase', pass);
+    return { pem, passphrase: Buffer.from(pass) };
   });
 }
 
+// As node's, a version that is not one of its names is ERR_TLS_INVALID_PROTOCOL_VERSION,
+// whatever its type.
 function versionOption(name, value, fallback) {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'string') throw invalidArgType(`options.${name}`, 'of type string', value);
-  if (VERSIONS[value] !== undefined) return value;
+  if (!set(value)) return fallback;
+  if (Object.hasOwn(VERSIONS, value)) return value;
   if (OLD_VERSIONS.has(value)) {
     throw new MbedtlsError(`${value} is not supported: Mbed TLS 3.6 speaks TLS 1.2 and 1.3 only`,
       { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' });
   }
   throw coded(TypeError, 'ERR_TLS_INVALID_PROTOCOL_VERSION',
-    `"${value}" is not a valid ${name === 'minVersion' ? 'minimum' : 'maximum'} TLS protocol version`);
+    `${JSON.stringify(value)} is not a valid ${name === 'minVersion' ? 'minimum' : 'maximum'} TLS protocol version`);
+}
+
+// The ciphers option -> suite ids. As node's, an absent or empty string is the default, and
+// a string of nothing but separators is ERR_INVALID_ARG_VALUE.
+function cipherOption(value) {
+  if (set(value)) checkString('ciphers', value);
+  const spec = value || defaults.ciphers;
+  const parts = spec.split(':');
+  if (parts.every((part) => part === '')) throw invalidArgValue('options.ciphers', parts);
+  return ciphers.parseCipherList(spec);
 }
 
 // A native { errno, message, part } -> MbedtlsError, with node's code where node has one for
@@ -71,7 +148,8 @@ function fail(info, what) {
   const mismatch = [MBEDTLS_ERR.PK_PASSWORD_MISMATCH, MBEDTLS_ERR.PEM_PASSWORD_MISMATCH];
   if (required.includes(info.errno) || mismatch.includes(info.errno)) {
     err.code = 'ERR_OSSL_BAD_DECRYPT';
-    err.message = `${what}: ${part}${required.includes(info.errno)
+    // "bad decrypt": the words of node's code, which node gives for both.
+    err.message = `${what}: ${part}bad decrypt: ${required.includes(info.errno)
       ? 'the key is encrypted and no passphrase was given' : 'wrong passphrase'} (${err.mbedtlsHex})`;
   } else if (info.part === 'private key' && info.errno !== MBEDTLS_ERR.PK_UNKNOWN_PK_ALG) {
     err.code = 'ERR_OSSL_UNSUPPORTED'; // node: the key could not be decoded
@@ -88,6 +166,15 @@ function checkPemOrDer(name, buffer) {
   if (buffer.includes('-----BEGIN')) return;
   throw new MbedtlsError(`Invalid ${name}: no PEM "-----BEGIN" line and not DER`,
     { code: 'ERR_OSSL_PEM_NO_START_LINE' });
+}
+
+// node takes a key without a certificate (and its server then fails every handshake). Mbed
+// TLS holds a key only with its certificate, so such a key is never used; it is parsed here as
+// node parses it (PEM, a missing passphrase being an empty one), for node's error on a bad one.
+function checkLoneKeys(keys) {
+  for (const { pem, passphrase } of keys) {
+    crypto.createPrivateKey({ key: pem, format: 'pem', passphrase: passphrase || '' });
+  }
 }
 
 // Builds a native trust store from CA bundles (strict: every certificate must parse) and CRLs.
@@ -130,16 +217,10 @@ function defaultCertificates() {
 }
 
 class SecureContext {
-  constructor(options = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgType('options', 'of type object', options);
-    }
-    for (const name of UNSUPPORTED) {
-      if (options[name] !== undefined && options[name] !== null) {
-        throw new MbedtlsError(`The ${name} option is not supported by mbedtls-stream`,
-          { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: name });
-      }
-    }
+  constructor(options) {
+    if (!set(options)) options = {};
+    if (typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    refuseUnsupported(options);
     // The defaults are read now, as node's: an application may have assigned them.
     const minVersion = versionOption('minVersion', options.minVersion, defaults.minVersion);
     const maxVersion = versionOption('maxVersion', options.maxVersion, defaults.maxVersion);
@@ -147,33 +228,27 @@ class SecureContext {
       throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
         `minVersion ${minVersion} is higher than maxVersion ${maxVersion}`);
     }
-    if (options.passphrase !== undefined && typeof options.passphrase !== 'string' &&
-        !isBinary(options.passphrase)) {
-      throw invalidArgType('options.passphrase', 'of type string', options.passphrase);
-    }
-    if (options.ciphers !== undefined && typeof options.ciphers !== 'string') {
-      throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
-    }
-    const suites = ciphers.parseCipherList(options.ciphers || defaults.ciphers);
-    const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT;
-    if (typeof sessionTimeout !== 'number') {
-      throw invalidArgType('options.sessionTimeout', 'of type number', sessionTimeout);
-    }
-    if (!Number.isInteger(sessionTimeout) || sessionTimeout < -0x80000000 || sessionTimeout > 0x7FFFFFFF) {
-      throw coded(RangeError, 'ERR_OUT_OF_RANGE', 'The value of "options.sessionTimeout" is out of range. ' +
-        `It must be an integer >= -2147483648 && <= 2147483647. Received ${sessionTimeout}`);
-    }
+    // In node's order: ca, cert, key, ciphers, crl, ticket keys, session timeout. As node's,
+    // a falsy ca, cert or key (null, false, '', 0) is no ca, cert or key.
+    const ca = options.ca ? pemList('ca', options.ca) : null;
+    const cert = options.cert ? pemList('cert', options.cert) : [];
+    const key = options.key ? keyList(options.key, options.passphrase) : [];
+    const suites = cipherOption(options.ciphers);
+    const crl = set(options.crl) ? pemList('crl', options.crl) : [];
+    if (set(options.sessionIdContext)) checkString('sessionIdContext', options.sessionIdContext);
     let ticketKeys;
-    if (options.ticketKeys !== undefined && options.ticketKeys !== null) {
+    if (set(options.ticketKeys)) {
       if (!isBinary(options.ticketKeys)) {
         throw invalidArgType('options.ticketKeys', 'an instance of Buffer, TypedArray, or DataView',
           options.ticketKeys);
       }
-      ticketKeys = Buffer.from(toBuffer(options.ticketKeys)); // a copy: the caller's may change
-      if (ticketKeys.length !== constants.TICKET_KEYS_LEN) {
-        throw invalidArgValue('options.ticketKeys', ticketKeys.length, 'must be exactly 48 bytes');
+      if (options.ticketKeys.byteLength !== constants.TICKET_KEYS_LEN) {
+        throw invalidArgValue('options.ticketKeys', options.ticketKeys.byteLength, 'must be exactly 48 bytes');
       }
+      ticketKeys = Buffer.from(toBuffer(options.ticketKeys)); // a copy: the caller's may change
     }
+    const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT;
+    checkInteger(sessionTimeout, 'options.sessionTimeout', 0, 0x7FFFFFFF);
     const maxFragmentLength = fragmentLength(options.maxFragmentLength);
     if (maxFragmentLength && minVersion === 'TLSv1.3') {
       throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
@@ -181,19 +256,10 @@ class SecureContext {
         'TLS 1.2 only), but minVersion is TLSv1.3');
     }
     this._material = {
-      ca: options.ca !== undefined && options.ca !== null ? pemList('ca', options.ca) : null,
-      cert: options.cert !== undefined && options.cert !== null ? pemList('cert', options.cert) : [],
-      key: options.key !== undefined && options.key !== null
-        ? pemList('key', options.key, { allowObjects: true }) : [],
-      crl: options.crl !== undefined && options.crl !== null ? pemList('crl', options.crl) : [],
-      passphrase: options.passphrase === undefined ? undefined : Buffer.from(options.passphrase),
-      minVersion, maxVersion, suites, sessionTimeout, ticketKeys, maxFragmentLength,
+      ca, cert, key, crl, minVersion, maxVersion, suites, sessionTimeout, ticketKeys, maxFragmentLength,
     };
-    this._material.cert.forEach((cert) => checkPemOrDer('cert', cert));
-    if (this._material.key.length > 0 && this._material.cert.length === 0) {
-      throw coded(Error, 'ERR_MBEDTLS_NO_CERTIFICATE', 'A key was given without its certificate (cert option)');
-    }
-    const { ca, crl } = this._material;
+    cert.forEach((item) => checkPemOrDer('cert', item));
+    if (cert.length === 0) checkLoneKeys(key);
     this._trust = ca === null && crl.length === 0
       ? defaultTrustStore() : trustStore(ca || defaultCertificates(), crl, ca !== null);
     this._configs = {};
@@ -256,11 +322,13 @@ class SecureContext {
     }
     let min = VERSIONS[settings.minVersion];
     let max = VERSIONS[settings.maxVersion];
-    const { suites } = settings;
-    // As in node, a cipher list without TLS 1.3 suites rules TLS 1.3 out (and vice versa).
+    let { suites } = settings;
+    // As in node, a cipher list without TLS 1.3 suites rules TLS 1.3 out (and vice versa),
+    // unless only TLS 1.3 is allowed: TLS 1.3 then keeps its default suites.
     const has13 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
     const has12 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
-    if (!has13) max = Math.min(max, constants.TLS1_2);
+    if (!has13 && min >= constants.TLS1_3) suites = [...suites, ...ciphers.parseCipherList(DEFAULT_TLS13_SUITES)];
+    else if (!has13) max = Math.min(max, constants.TLS1_2);
     if (!has12) min = Math.max(min, constants.TLS1_3);
     // Mbed TLS 3.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
     // fails the handshake when a server accepts the request (OpenSSL's does), so a client
@@ -279,15 +347,14 @@ class SecureContext {
       result = config.setResumption(store);
       if (result) throw fail(result, 'Invalid TLS settings');
     }
-    // Keys pair with certificates in order, as node pairs key[i] with cert[i].
-    m.key.forEach((key, i) => {
-      const pem = Buffer.isBuffer(key) ? key : key.pem;
-      const passphrase = Buffer.isBuffer(key) || key.passphrase === undefined
-        ? m.passphrase : Buffer.from(key.passphrase);
-      const cert = m.cert[i] || m.cert[0];
-      result = config.addCertificate(cert, pem, passphrase);
-      if (result) throw fail(result, 'Invalid key or certificate');
-    });
+    // Keys pair with certificates in order, as node pairs key[i] with cert[i]. (Keys without
+    // a certificate serve nothing: see checkLoneKeys.)
+    if (m.cert.length > 0) {
+      m.key.forEach(({ pem, passphrase }, i) => {
+        result = config.addCertificate(m.cert[i] || m.cert[0], pem, passphrase);
+        if (result) throw fail(result, 'Invalid key or certificate');
+      });
+    }
     return config;
   }
 
@@ -355,7 +422,7 @@ function feed(hash, value) {
     hash.update(`\0a${value.length}`);
     value.forEach((v) => feed(hash, v));
   } else if (typeof value === 'string' || isBinary(value)) {
-    hash.update(`\0s${value.length}:`);
+    hash.update(`\0s${typeof value === 'string' ? value.length : value.byteLength}:`);
     hash.update(value);
   } else if (typeof value === 'object' && value.pem !== undefined) {
     feed(hash, value.pem);
@@ -368,7 +435,7 @@ function feed(hash, value) {
 function cachedContext(options) {
   const hash = crypto.createHash('sha256');
   for (const name of MATERIAL) feed(hash, options[name]);
-  for (const name of UNSUPPORTED) feed(hash, options[name]);
+  for (const name of Object.keys(UNSUPPORTED)) feed(hash, options[name]);
   for (const name of ['minVersion', 'maxVersion', 'ciphers']) feed(hash, defaults[name]);
   const key = hash.digest('base64');
   let context = cache.get(key);
@@ -437,10 +504,12 @@ function debugLevel(value) {
   return value;
 }
 
+// node's check of a secureContext (code and message); ours says more in `hint`.
 function validateSecureContext(value) {
   if (!(value instanceof SecureContext)) {
-    throw invalidArgValue('options.secureContext', value,
-      'must be a SecureContext made by mbedtls-stream\'s createSecureContext()');
+    const err = coded(TypeError, 'ERR_TLS_INVALID_CONTEXT', 'context must be a SecureContext');
+    err.hint = 'A secureContext must be made by mbedtls-stream\'s createSecureContext() (node\'s own are OpenSSL\'s)';
+    throw err;
   }
   return value;
 }

@@ -6,6 +6,7 @@
 'use strict';
 
 const { X509Certificate } = require('crypto');
+const { inspect } = require('util');
 const MBEDTLS_ERROR_NAMES = require('./mbedtls-errors.json');
 
 // MBEDTLS_ERR.<NAME>: Mbed TLS's error numbers by constant name (MBEDTLS_ERR_<NAME>).
@@ -265,37 +266,71 @@ function verifyError(reason, flags) {
 
 // Node's argument errors, with node's codes and message shapes.
 function describe(value) {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    return value.constructor?.name ? `an instance of ${value.constructor.name}` : 'an object';
+    return value.constructor?.name ? `an instance of ${value.constructor.name}` : inspect(value, { depth: -1 });
   }
-  let shown = String(value);
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  if (typeof value === 'string') shown = `'${shown}'`;
-  return `type ${typeof value} (${shown})`;
+  if (typeof value === 'string') {
+    // As node shows a string: cut short, quoted (not escaped).
+    const text = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+    const quote = ["'", '"', '`'].find((q) => !text.includes(q)) || "'";
+    return `type string (${quote}${text}${quote})`;
+  }
+  return `type ${typeof value} (${inspect(value, { colors: false })})`;
 }
 
+// `name` is an argument ('size') or an option ('options.ciphers'), which node calls a property.
+const kindOf = (name) => (name.includes('.') ? 'property' : 'argument');
+
 function invalidArgType(name, expected, value) {
-  const kind = name.includes('.') ? 'property' : 'argument';
-  const err = new TypeError(`The "${name}" ${kind} must be ${expected}. Received ${describe(value)}`);
+  const err = new TypeError(`The "${name}" ${kindOf(name)} must be ${expected}. Received ${describe(value)}`);
   err.code = 'ERR_INVALID_ARG_TYPE';
   return err;
 }
 
 function invalidArgValue(name, value, reason = 'is invalid') {
-  const err = new TypeError(`The argument '${name}' ${reason}. Received ${describe(value)}`);
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const err = new TypeError(`The ${kindOf(name)} '${name}' ${reason}. Received ${shown}`);
   err.code = 'ERR_INVALID_ARG_VALUE';
   return err;
 }
 
 // node's ERR_OUT_OF_RANGE: `range` says what is allowed ("an integer", ">= 0 && <= 4").
 function outOfRange(name, range, value) {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. ` +
-    `Received ${String(value)}`);
+  let shown = String(value);
+  // Large integers with node's digit separators: 4_294_967_296.
+  if (Number.isInteger(value) && Math.abs(value) > 2 ** 32) shown = separated(shown);
+  else if (typeof value === 'bigint') shown = `${value > 2n ** 32n || value < -(2n ** 32n) ? separated(shown) : shown}n`;
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown}`);
   err.code = 'ERR_OUT_OF_RANGE';
   return err;
+}
+
+function separated(digits) {
+  const sign = digits[0] === '-' ? '-' : '';
+  let rest = sign ? digits.slice(1) : digits;
+  let out = '';
+  for (; rest.length > 3; rest = rest.slice(0, -3)) out = `_${rest.slice(-3)}${out}`;
+  return `${sign}${rest}${out}`;
+}
+
+// node's checks of an integer argument (its validateInt32 and validateUint32): the wrong type
+// is ERR_INVALID_ARG_TYPE, a non-integer or a value outside [min, max] ERR_OUT_OF_RANGE.
+function checkInteger(value, name, min, max) {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+  return value;
+}
+
+// Buffer, any TypedArray or a DataView, as node's options and arguments take binary data.
+const isBinary = (value) => ArrayBuffer.isView(value);
+
+// A Buffer over the same memory (no copy) of a Buffer, TypedArray or DataView.
+function toBuffer(value) {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
 
 function coded(ErrorClass, code, message) {
@@ -305,11 +340,12 @@ function coded(ErrorClass, code, message) {
 }
 
 // What a callback threw or returned in place of an Error with a code, as a coded error:
-// an Error with a code stays as it is (node passes such errors on).
+// an Error with a code stays as it is (node passes such errors on), one without keeps its
+// message (the one node reports) and gets a code.
 function callbackError(err) {
   if (err instanceof Error && typeof err.code === 'string') return err;
   const wrapped = new MbedtlsError(
-    `A TLS callback failed: ${err instanceof Error ? err.message : String(err)}`,
+    err instanceof Error ? err.message : `A TLS callback failed: ${String(err)}`,
     { code: 'ERR_MBEDTLS_CALLBACK_FAILED' });
   wrapped.cause = err;
   return wrapped;
@@ -319,5 +355,5 @@ module.exports = {
   callbackError,
   MbedtlsError, MBEDTLS_ERR, ALERTS, X509, VERIFY_MESSAGES,
   fromNative, verifyCode, verifyError, hex, mbedtlsCodeName, hintFor, quote, x509,
-  invalidArgType, invalidArgValue, outOfRange, coded,
+  invalidArgType, invalidArgValue, outOfRange, checkInteger, isBinary, toBuffer, coded,
 };

@@ -29,13 +29,14 @@ function duplexPair() {
 let warned = false;
 
 class SecurePair extends EventEmitter {
-  // secureContext: a SecureContext or createSecureContext() options (default {}).
+  // secureContext: a SecureContext (by default a new one with node's defaults).
   constructor(secureContext, isServer, requestCert, rejectUnauthorized, options = {}) {
     super();
     const [clear, encrypted] = duplexPair();
     this.server = options.server;
-    this.credentials = secureContext instanceof context.SecureContext
-      ? secureContext : context.createSecureContext(secureContext || {});
+    // As node's: no context is a new default one; anything else must be a SecureContext.
+    this.credentials = secureContext
+      ? context.validateSecureContext(secureContext) : context.createSecureContext();
     this.encrypted = encrypted;
     this.cleartext = new TLSSocket(clear, {
       secureContext: this.credentials,

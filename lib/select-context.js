@@ -21,8 +21,10 @@ function selectContext(chooser, servername, protocols, done) {
     }
     if (secureContext !== undefined && secureContext !== null &&
         !(secureContext instanceof context.SecureContext)) {
-      fail(errors.coded(TypeError, 'ERR_MBEDTLS_INVALID_SNI_CONTEXT',
-        'Invalid SNI context: SNICallback must give a SecureContext made by mbedtls-stream\'s createSecureContext()'));
+      // node's message; ours says more in `hint`.
+      const invalid = errors.coded(TypeError, 'ERR_MBEDTLS_INVALID_SNI_CONTEXT', 'Invalid SNI context');
+      invalid.hint = 'SNICallback must give a SecureContext made by mbedtls-stream\'s createSecureContext()';
+      fail(invalid);
       return;
     }
     let alpnList = chooser.ALPNList;

@@ -49,7 +49,8 @@ function developmentCertificate() {
   return development;
 }
 
-const absent = (value) => value === undefined || value === null;
+// As node's, a falsy key or cert (null, false, '') is none.
+const absent = (value) => !value;
 
 class Server extends net.Server {
   constructor(options, secureConnectionListener) {
@@ -68,8 +69,9 @@ class Server extends net.Server {
       keepAliveInitialDelay: options.keepAliveInitialDelay,
       highWaterMark: options.highWaterMark,
     });
-    for (const name of ['SNICallback', 'ALPNCallback']) {
-      if (options[name] !== undefined && options[name] !== null && typeof options[name] !== 'function') {
+    // As node's, a falsy callback is no callback.
+    for (const name of ['SNICallback', 'ALPNCallback', 'pskCallback']) {
+      if (options[name] && typeof options[name] !== 'function') {
         throw errors.invalidArgType(`options.${name}`, 'of type function', options[name]);
       }
     }
@@ -77,15 +79,12 @@ class Server extends net.Server {
       throw errors.coded(TypeError, 'ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS',
         'The ALPNCallback and ALPNProtocols TLS options are mutually exclusive');
     }
-    if (options.pskCallback !== undefined && options.pskCallback !== null &&
-        typeof options.pskCallback !== 'function') {
-      throw errors.invalidArgType('options.pskCallback', 'of type function', options.pskCallback);
-    }
     if (options.pskIdentityHint && typeof options.pskIdentityHint !== 'string') {
       throw errors.invalidArgType('options.pskIdentityHint', 'of type string', options.pskIdentityHint);
     }
-    const timeout = options.handshakeTimeout ?? 120000;
-    if (typeof timeout !== 'number' || !(timeout >= 0)) {
+    // As node's: a falsy handshakeTimeout (0 included) is the default, one below 0 none.
+    const timeout = options.handshakeTimeout || 120000;
+    if (typeof timeout !== 'number') {
       throw errors.invalidArgType('options.handshakeTimeout', 'of type number', timeout);
     }
     if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
@@ -93,7 +92,7 @@ class Server extends net.Server {
     this.developmentCertificate = null;
     // A PSK server needs no certificate, and gets none.
     if (options.secureContext === undefined && absent(options.key) && absent(options.cert) &&
-        absent(options.pfx) && typeof options.pskCallback !== 'function') {
+        (options.pfx === undefined || options.pfx === null) && typeof options.pskCallback !== 'function') {
       const { cert, key } = developmentCertificate();
       this[kContext] = context.createSecureContext({ ...options, cert, key });
       this.developmentCertificate = cert;
@@ -223,14 +222,14 @@ class Server extends net.Server {
   }
 
   setTicketKeys(keys) {
-    if (!Buffer.isBuffer(keys) && !(keys instanceof Uint8Array)) {
+    if (!errors.isBinary(keys)) {
       throw errors.invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', keys);
     }
     if (keys.byteLength !== 48) {
       // node asserts this internally, hence its code.
       throw errors.coded(Error, 'ERR_INTERNAL_ASSERTION', 'Session ticket keys must be a 48-byte buffer');
     }
-    this[kContext].setTicketKeys(Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength));
+    this[kContext].setTicketKeys(errors.toBuffer(keys));
   }
 
 }

@@ -41,6 +41,7 @@ const kEnding = Symbol('ending');
 const kOnread = Symbol('onread');
 const kOwnTransport = Symbol('ownTransport');
 const kStartWhenConnected = Symbol('startWhenConnected');
+const kConnectOptions = Symbol('connectOptions');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -61,7 +62,8 @@ class TLSSocket extends Duplex {
   // new TLSSocket(socket, options), as node's: `socket` is the transport (a new net.Socket
   // when absent); options: isServer, server, secureContext, requestCert,
   // rejectUnauthorized, servername, checkServerIdentity, ...
-  constructor(socket, options = {}) {
+  constructor(socket, options) {
+    options = checkedSocketOptions(socket, options);
     // As node's: a wrapped socket lends its allowHalfOpen, else the option decides (the
     // server and connect() say which with kAllowHalfOpen, since they make the transport).
     let allowHalfOpen = options[kAllowHalfOpen];
@@ -346,6 +348,11 @@ class TLSSocket extends Duplex {
       : 'Client network socket disconnected before secure TLS connection was established';
     const err = new Error(message);
     err.code = 'ECONNRESET';
+    // As node's, a client made by connect() says where it was connecting.
+    const where = this._tlsOptions[kConnectOptions];
+    if (where) {
+      Object.assign(err, { path: where.path, host: where.host, port: where.port, localAddress: where.localAddress });
+    }
     return err;
   }
 
@@ -489,11 +496,13 @@ class TLSSocket extends Duplex {
 
   _onClientHello() {
     const session = this[kSession];
+    // As node's, the name asked for is the socket's from here on ('tlsClientError' included).
+    const servername = session.servername() || undefined;
+    if (servername) this.servername = servername;
     if (!this[kSelectContext]) {
       this._afterNative(session.continueHello());
       return;
     }
-    const servername = session.servername() || undefined;
     const protocols = session.helloALPN() || undefined;
     let answered = false;
     const done = (err, secureContext, alpnList, alert) => {
@@ -930,10 +939,10 @@ class TLSSocket extends Duplex {
   // Offers a saved session for resumption; only before the handshake starts. A session for
   // another host name, or from another Mbed TLS build, gives a full handshake.
   setSession(saved) {
-    if (!Buffer.isBuffer(saved) && !(saved instanceof Uint8Array)) {
+    if (!errors.isBinary(saved)) {
       throw errors.invalidArgType('session', 'an instance of Buffer, TypedArray, or DataView', saved);
     }
-    const buffer = Buffer.isBuffer(saved) ? saved : Buffer.from(saved.buffer, saved.byteOffset, saved.byteLength);
+    const buffer = errors.toBuffer(saved);
     const ret = this[kSession].resume(buffer, this._peerName());
     if (ret === MBEDTLS_ERR.SSL_BAD_INPUT_DATA) {
       // Not a session this library saved: node fails such a connection too.
@@ -971,21 +980,18 @@ class TLSSocket extends Duplex {
 
   // As node's: the most plaintext each record we send carries, 512 to 16384; true when set.
   setMaxSendFragment(size) {
-    if (!Number.isInteger(size) || size < -0x80000000 || size > 0x7FFFFFFF) {
-      throw errors.invalidArgType('size', 'of type number', size);
-    }
+    errors.checkInteger(size, 'size', -0x80000000, 0x7FFFFFFF);
     return size >= 0 && !this.destroyed && this[kSession].setMaxSendFragment(size);
   }
 
   // RFC 5705 / RFC 8446 7.5 keying material, as node's exportKeyingMaterial().
   exportKeyingMaterial(length, label, context) {
-    if (!Number.isInteger(length) || length < 0 || length > 0xFFFFFFFF) {
-      throw errors.invalidArgType('length', 'of type number', length);
-    }
+    errors.checkInteger(length, 'length', 1, 0xFFFFFFFF);
     if (typeof label !== 'string') throw errors.invalidArgType('label', 'of type string', label);
-    if (context !== undefined && !Buffer.isBuffer(context)) {
+    if (context !== undefined && !errors.isBinary(context)) {
       throw errors.invalidArgType('context', 'an instance of Buffer, TypedArray, or DataView', context);
     }
+    if (context !== undefined) context = errors.toBuffer(context);
     if (!this._secureEstablished || this.destroyed) {
       throw errors.coded(Error, 'ERR_TLS_INVALID_STATE', 'TLS socket connection must be securely established');
     }
@@ -1021,8 +1027,9 @@ function validateOnread(onread) {
   return { buffer, callback, queue: [], paused: false };
 }
 
-// Mbed TLS's largest pre-shared key (MBEDTLS_PSK_MAX_LEN with SHA-384).
-const MAX_PSK_LENGTH = 48;
+// The largest pre-shared key: MBEDTLS_PSK_MAX_LEN in deps/config/mbedtls_stream_config.h,
+// set to OpenSSL's limit, which is node's.
+const MAX_PSK_LENGTH = 512;
 // OpenSSL's longest PSK identity hint (PSK_MAX_IDENTITY_LEN), which node keeps to.
 const MAX_PSK_HINT_LENGTH = 256;
 
@@ -1051,7 +1058,7 @@ function pskBuffer(value, name) {
   }
   const key = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   if (key.length === 0 || key.length > MAX_PSK_LENGTH) {
-    throw errors.invalidArgValue(name, key.length, `must be 1 to ${MAX_PSK_LENGTH} bytes (Mbed TLS's limit)`);
+    throw errors.invalidArgValue(name, key.length, `must be 1 to ${MAX_PSK_LENGTH} bytes`);
   }
   return key;
 }
@@ -1127,15 +1134,30 @@ function validateConnectOptions(options) {
     throw new MbedtlsError('The requestOCSP option is not supported: Mbed TLS has no OCSP stapling',
       { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'requestOCSP' });
   }
-  if (options.session !== undefined && options.session !== null && !Buffer.isBuffer(options.session) &&
-      !(options.session instanceof Uint8Array)) {
+  if (options.session !== undefined && options.session !== null && !errors.isBinary(options.session)) {
     throw errors.invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView',
       options.session);
   }
-  if (options.socket !== undefined && options.socket !== null &&
-      (typeof options.socket.write !== 'function' || typeof options.socket.on !== 'function')) {
+  if (options.socket !== undefined && options.socket !== null && !isStream(options.socket)) {
     throw errors.invalidArgType('options.socket', 'an instance of stream.Duplex', options.socket);
   }
+}
+
+// What a TLSSocket can run over: a net.Socket or any Duplex (node's JSStreamSocket needs as much).
+const isStream = (value) => value !== null && typeof value === 'object' &&
+  typeof value.on === 'function' && typeof value.write === 'function' && typeof value.pause === 'function';
+
+// new TLSSocket(socket, options)'s arguments, checked as node checks them -> the options.
+function checkedSocketOptions(socket, options) {
+  if (socket !== undefined && socket !== null && !isStream(socket)) {
+    throw errors.invalidArgType('socket', 'an instance of net.Socket or stream.Duplex', socket);
+  }
+  options = options || {};
+  if (options.secureContext) context.validateSecureContext(options.secureContext);
+  if (options.isServer && options.SNICallback && typeof options.SNICallback !== 'function') {
+    throw errors.invalidArgType('options.SNICallback', 'of type function', options.SNICallback);
+  }
+  return options;
 }
 
 // The context of a connect() call. As node's, it goes through the exported
@@ -1195,6 +1217,7 @@ function connect(...args) {
     ...options, isServer: false, secureContext, ALPNList, debugLevel,
     [kAllowHalfOpen]: options.socket ? undefined : Boolean(options.allowHalfOpen),
     [kOwnTransport]: !options.socket,
+    [kConnectOptions]: options,
   });
   if (callback) socket.once('secureConnect', callback);
   if (options.timeout) socket.setTimeout(options.timeout);

@@ -100,6 +100,9 @@
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_PSK_ENABLED
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_PSK_ENABLED
+/* Pre-shared keys of up to 512 bytes, OpenSSL's limit (PSK_MAX_PSK_LEN) and so node's; Mbed
+ * TLS's default is 48. It sizes the TLS 1.2 premaster buffer of each handshake in progress. */
+#define MBEDTLS_PSK_MAX_LEN 512
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE      /* getPeerCertificate() after the handshake */
 #define MBEDTLS_SSL_SERVER_NAME_INDICATION
 #define MBEDTLS_SSL_ALPN
