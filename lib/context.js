@@ -250,6 +250,11 @@ class SecureContext {
     const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT;
     checkInteger(sessionTimeout, 'options.sessionTimeout', 0, 0x7FFFFFFF);
     const maxFragmentLength = fragmentLength(options.maxFragmentLength);
+    // node's allowPartialTrustChain: an intermediate in `ca` may end a chain.
+    if (set(options.allowPartialTrustChain) && typeof options.allowPartialTrustChain !== 'boolean') {
+      throw invalidArgType('options.allowPartialTrustChain', 'of type boolean', options.allowPartialTrustChain);
+    }
+    this.allowPartialTrustChain = Boolean(options.allowPartialTrustChain);
     if (maxFragmentLength && minVersion === 'TLSv1.3') {
       throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
         'maxFragmentLength needs TLS 1.2 (Mbed TLS 3.6 negotiates max_fragment_length in ' +
@@ -413,6 +418,7 @@ function createSecureContext(options) {
 const CACHE_LIMIT = 64;
 const cache = new Map();
 const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion',
+  'allowPartialTrustChain',
   'sessionTimeout', 'ticketKeys', 'maxFragmentLength'];
 
 function feed(hash, value) {

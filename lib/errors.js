@@ -179,6 +179,7 @@ function x509(der) {
 }
 
 const CRL_MISSING = 0x40000000; // MST_X509_CRL_MISSING in engine.h
+const PARTIAL_CHAIN = 0x20000000; // MST_X509_PARTIAL_CHAIN in engine.h
 
 // Mbed TLS's verdict on the peer's chain -> OpenSSL's name for it, or null when verified.
 //   flags     the final MBEDTLS_X509_BADCERT_* flags (names excluded)
@@ -197,7 +198,10 @@ function verifyCode(flags, verified, sent) {
   const top = verified.length - 1;
   const depthFlags = verified.map(([, f]) => f);
   let refusedIssuer = null;
-  if (depthFlags[top] & X509.BADCERT_NOT_TRUSTED) {
+  if (depthFlags[top] & PARTIAL_CHAIN) {
+    // A trusted intermediate ends the chain: OpenSSL finds no issuer for it.
+    found.push('UNABLE_TO_GET_ISSUER_CERT');
+  } else if (depthFlags[top] & X509.BADCERT_NOT_TRUSTED) {
     const last = x509(verified[top][0]);
     // An issuer the peer sent that Mbed TLS would not take as a parent (OpenSSL would have
     // built the chain with it and found fault later).

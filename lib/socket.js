@@ -128,6 +128,7 @@ class TLSSocket extends Duplex {
     this[kPsk] = psk;
     this[kSession] = new binding.Session(this[kContext].native(isServer, alpn, debug, null, psk), this[kOut]);
     const session = this[kSession];
+    if (this[kContext].allowPartialTrustChain) session.allowPartialChain(true);
     if (pskError) process.nextTick(() => this.destroy(pskError));
     if (isServer) {
       // The server chooses a context by SNI and ALPN (SNICallback, addContext, ALPNCallback),

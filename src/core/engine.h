@@ -213,6 +213,9 @@ int mst_session_set_server_name(mst_session *session, const char *name);
 /* Overrides the config's verification mode for this session (node's rejectUnauthorized
  * and requestCert are per connection, a config is shared). Call before the first process. */
 int mst_session_set_verify(mst_session *session, enum mst_verify mode);
+/* Whether a chain may end at a trusted certificate that is not self-issued (node's
+ * allowPartialTrustChain); by default it may not. Call before the first process. */
+void mst_session_allow_partial_chain(mst_session *session, bool allow);
 /* DTLS server: the client's transport address, bound into HelloVerifyRequest cookies. */
 int mst_session_set_transport_id(mst_session *session, const uint8_t *id, size_t len);
 /* DTLS: the embedder's clock, in milliseconds, before each call. */
@@ -328,6 +331,11 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
  * CRL_CHECK_ALL), every certificate below a self-issued anchor then needs its issuer's CRL;
  * the engine fails its verification (MBEDTLS_X509_BADCERT_OTHER) when one is missing. */
 #define MST_X509_CRL_MISSING 0x40000000u
+/* In the same flags: the chain ends at a trusted certificate that is not self-issued (an
+ * intermediate in the CA list) and the session does not allow partial chains. As node
+ * without allowPartialTrustChain (OpenSSL without X509_V_FLAG_PARTIAL_CHAIN), the engine
+ * then fails the verification (MBEDTLS_X509_BADCERT_NOT_TRUSTED on that certificate). */
+#define MST_X509_PARTIAL_CHAIN 0x20000000u
 
 /* The chain as Mbed TLS verified it (also after a refused handshake): depth 0 is the
  * peer's leaf, the last depth the trust anchor when one was found. DER and the

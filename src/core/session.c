@@ -51,6 +51,8 @@ struct mst_session {
     size_t transport_id_len;
     char *server_name; /* SNI received (server) or to send (client) */
     int verify_mode;   /* MBEDTLS_SSL_VERIFY_* for this session, or VERIFY_UNSET */
+    bool allow_partial_chain; /* node's allowPartialTrustChain */
+    bool chain_top_next;      /* the next verify callback is the top of a chain */
     int peer_alert;    /* description of a fatal alert received, or -1 */
     size_t max_send_fragment; /* plaintext bytes per record we send */
     /* The chain as Mbed TLS verified it, leaf (depth 0) up to the trust anchor: DER copies
@@ -335,10 +337,18 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
         }
     }
     uint32_t recorded = *flags;
+    /* Mbed TLS calls the top of the chain first; a trusted top is the anchor. */
+    bool top = session->chain_top_next;
+    session->chain_top_next = (depth == 0);
+    if (top && !session->allow_partial_chain && !(*flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) &&
+        !issued_by_itself(crt)) {
+        *flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+        recorded = *flags | MST_X509_PARTIAL_CHAIN;
+    }
     const mst_trust *trust = session->config->trust;
     if (trust != NULL && trust->has_crl && !issued_by_itself(crt) && !has_crl_from(&trust->crl, crt)) {
         *flags |= MBEDTLS_X509_BADCERT_OTHER;
-        recorded = *flags | MST_X509_CRL_MISSING;
+        recorded |= *flags | MST_X509_CRL_MISSING;
     }
     uint8_t *copy = copy_der(crt);
     if (copy == NULL)
@@ -562,6 +572,7 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
     session->memory = memory;
     session->config = config;
     session->verify_mode = MBEDTLS_SSL_VERIFY_UNSET;
+    session->chain_top_next = true;
     session->peer_alert = -1;
     session->max_send_fragment = MBEDTLS_SSL_OUT_CONTENT_LEN;
     mst_config_ref(config);
@@ -685,6 +696,11 @@ int mst_session_set_verify(mst_session *session, enum mst_verify mode)
     /* Mbed TLS reads this per-handshake mode (meant for SNI) on both sides, TLS 1.2 and 1.3. */
     mbedtls_ssl_set_hs_authmode(&session->ssl, session->verify_mode);
     return 0;
+}
+
+void mst_session_allow_partial_chain(mst_session *session, bool allow)
+{
+    session->allow_partial_chain = allow;
 }
 
 int mst_session_set_transport_id(mst_session *session, const uint8_t *id, size_t len)

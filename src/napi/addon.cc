@@ -409,6 +409,7 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::Destroy>("destroy"),
             InstanceMethod<&Session::SetServerName>("setServerName"),
             InstanceMethod<&Session::SetVerify>("setVerify"),
+            InstanceMethod<&Session::AllowPartialChain>("allowPartialChain"),
             InstanceMethod<&Session::EnableKeylog>("enableKeylog"),
             InstanceMethod<&Session::SetMaxSendFragment>("setMaxSendFragment"),
             InstanceMethod<&Session::ExportKeyingMaterial>("exportKeyingMaterial"),
@@ -748,6 +749,11 @@ class Session : public Napi::ObjectWrap<Session> {
     mst_error error{};
     mst_error_set(&error, ret);
     return ErrorInfo(env, error);
+  }
+
+  Napi::Value AllowPartialChain(const Napi::CallbackInfo& info) {
+    if (session_ != nullptr) mst_session_allow_partial_chain(session_, info[0].ToBoolean().Value());
+    return info.Env().Undefined();
   }
 
   Napi::Value Error(const Napi::CallbackInfo& info) {
