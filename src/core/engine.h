@@ -334,6 +334,11 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
  * MBEDTLS_X509_BADCERT_* flags of that depth (name checks excluded); NULL past the end. */
 const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
                                                 size_t *len, uint32_t *flags);
+/* The verify_data of our Finished message and of the peer's (RFC 5246 7.4.9, RFC 8446
+ * 4.4.4: 12 bytes in TLS 1.2, the hash's length in TLS 1.3), of the latest handshake; NULL
+ * until ours was sent / the peer's was verified. */
+const uint8_t *mst_session_own_finished(const mst_session *session, size_t *len);
+const uint8_t *mst_session_peer_finished(const mst_session *session, size_t *len);
 /* Our own leaf certificate as sent in this session, as DER, or NULL. */
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
 

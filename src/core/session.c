@@ -93,6 +93,7 @@ struct mst_session {
     uint8_t *psk_hint; /* clients: NULL when the server sent none */
     size_t psk_hint_len;
     uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
+    mst_finished finished; /* both Finished messages' verify_data */
 };
 
 static uint8_t *copy_der(const mbedtls_x509_crt *crt)
@@ -615,6 +616,7 @@ void mst_session_free(mst_session *session)
         free(session->verified[i].der);
     forget_sent_chain(session);
     forget_restored_chain(session);
+    mbedtls_platform_zeroize(&session->finished, sizeof(session->finished));
     mst_memory_account_release(session->memory);
     mst_config_unref(session->config);
     free(session);
@@ -779,7 +781,9 @@ static int run_handshake(mst_session *session)
         if (client_psk_gate(session))
             return 0;
         int before = session->ssl.MBEDTLS_PRIVATE(state);
+        mst_handshake_before_step(&session->ssl, &session->finished);
         int ret = mbedtls_ssl_handshake_step(&session->ssl);
+        mst_handshake_after_step(&session->ssl, before, ret, &session->finished);
         note_state(session); /* the state each step leads to */
         if (ret == 0 && before == MBEDTLS_SSL_SERVER_KEY_EXCHANGE)
             ret = note_psk_hint(session);
@@ -1582,6 +1586,18 @@ const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *l
     }
     *len = config->own[0].chain.raw.len;
     return config->own[0].chain.raw.p;
+}
+
+const uint8_t *mst_session_own_finished(const mst_session *session, size_t *len)
+{
+    *len = session->finished.own_len;
+    return *len > 0 ? session->finished.own : NULL;
+}
+
+const uint8_t *mst_session_peer_finished(const mst_session *session, size_t *len)
+{
+    *len = session->finished.peer_len;
+    return *len > 0 ? session->finished.peer : NULL;
 }
 
 size_t mst_ciphersuites(int *ids, size_t cap)
