@@ -7,6 +7,8 @@
  *   Mbed TLS keeps them only when built for renegotiation (TLS 1.2), which this build is
  *   not, and never in TLS 1.3. Ours is taken as Mbed TLS computes it for the message it
  *   sends, the peer's from the message as received once Mbed TLS has verified it.
+ * - no NewSessionTicket after a resumed TLS 1.3 handshake, as node's server: node's ticket
+ *   callback accepts a ticket without asking OpenSSL to renew it; Mbed TLS would send one.
  *
  * The internal header is Mbed TLS 3.6's: a new Mbed TLS version must be checked here.
  */
@@ -59,6 +61,12 @@ void mst_handshake_after_step(mbedtls_ssl_context *ssl, int state_before, int re
 {
     if (ret != 0 || ssl->state == state_before || ssl->handshake == NULL)
         return;
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS) && \
+    defined(MBEDTLS_SSL_SRV_C)
+    /* The tickets are written after the handshake is over, by the next read or write. */
+    if (ssl->state == MBEDTLS_SSL_TLS1_3_NEW_SESSION_TICKET && ssl->handshake->resume)
+        ssl->handshake->new_session_tickets_count = 0;
+#endif
     if (state_before == own_finished_state(ssl)) {
         if (ssl->tls_version == MBEDTLS_SSL_VERSION_TLS1_2) {
             keep(finished->own, &finished->own_len, finished->pending, finished->pending_len);

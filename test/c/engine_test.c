@@ -1356,6 +1356,87 @@ done:
 static void test_tls12_finished_mutual(void) { test_finished_with_client_certificate(MST_TLS1_2); }
 static void test_tls13_finished_mutual(void) { test_finished_with_client_certificate(MST_TLS1_3); }
 
+/* ---- TLS 1.3 tickets, one session each ---- */
+
+/* The handshake alone: the client is done once its Finished is queued, before the server
+ * has read it and sent tickets. */
+static bool handshake_before_tickets(pair *p)
+{
+    mst_session_process(p->client);
+    for (int round = 0; round < 10 && (mst_session_state(p->client) & MST_STATE_HANDSHAKING); round++) {
+        transfer(p->client, p->server, 0, false);
+        transfer(p->server, p->client, 0, false);
+    }
+    return !(mst_session_state(p->client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED));
+}
+
+static void test_tls13_two_tickets_one_session_each(void)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = MST_TLS1_3, .max_version = MST_TLS1_3,
+                                 .server_name = "localhost", .resumption = store});
+    uint8_t *before = NULL, *first = NULL, *second = NULL, *ticket1 = NULL;
+    size_t before_len, first_len, second_len, ticket1_len, len;
+    const uint8_t *ticket;
+
+    CHECK(handshake_before_tickets(&p));
+    CHECK(mst_session_ticket(p.client, &len) == NULL);
+    /* As node: a session before any ticket, which resumes nothing. */
+    CHECK((before = save(p.client, &before_len)) != NULL);
+    CHECK(mst_session_next_ticket(p.client) == 0);
+
+    /* Both tickets arrive in one feed; each is reported in turn. */
+    pump(&p, 0);
+    CHECK(mst_session_take_events(p.client) & MST_EVENT_NEW_SESSION_TICKET);
+    CHECK(mst_session_next_ticket(p.client) == 1);
+    CHECK((ticket = mst_session_ticket(p.client, &ticket1_len)) != NULL && ticket1_len > 0);
+    ticket1 = copy_of(ticket, ticket1_len);
+    CHECK((first = save(p.client, &first_len)) != NULL);
+    CHECK(mst_session_next_ticket(p.client) == 1);
+    CHECK((ticket = mst_session_ticket(p.client, &len)) != NULL);
+    CHECK(len != ticket1_len || memcmp(ticket, ticket1, len) != 0);
+    CHECK((second = save(p.client, &second_len)) != NULL);
+    CHECK(first_len != second_len || memcmp(first, second, first_len) != 0);
+    CHECK(mst_session_next_ticket(p.client) == 0);
+    /* None reported: the latest, which the connection holds. */
+    const uint8_t *latest = mst_session_ticket(p.client, &len);
+    CHECK(latest != NULL && latest != ticket);
+    CHECK(mst_session_ticket(p.server, &len) == NULL);
+
+    CHECK(resume_with(&p, before, before_len) == 0);
+    CHECK(resume_with(&p, second, second_len) == 1);
+    CHECK(resume_with(&p, first, first_len) == 1);
+    /* The resumed client holds the ticket it offered, and the server sends no new one. */
+    CHECK((ticket = mst_session_ticket(p.client, &len)) != NULL);
+    CHECK(len == ticket1_len && memcmp(ticket, ticket1, len) == 0);
+    CHECK(send_and_check(&p, false, 100, 0));
+    pump(&p, 0);
+    CHECK(!(mst_session_take_events(p.client) & MST_EVENT_NEW_SESSION_TICKET));
+    CHECK(mst_session_next_ticket(p.client) == 0);
+done:
+    free(before);
+    free(first);
+    free(second);
+    free(ticket1);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
+/* Tickets waiting when the session is freed are freed with it (valgrind checks). */
+static void test_tls13_tickets_freed_unreported(void)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = MST_TLS1_3, .max_version = MST_TLS1_3,
+                                 .server_name = "localhost", .resumption = store});
+    CHECK(handshake(&p, 0));
+    pump(&p, 0);
+    CHECK(mst_session_take_events(p.client) & MST_EVENT_NEW_SESSION_TICKET);
+    CHECK(mst_session_next_ticket(p.client) == 1);
+done:
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
 /* ---- Holding the ClientHello ---- */
 
 static void test_hold_client_hello(int version, bool switch_config)
@@ -1689,6 +1770,7 @@ static const test tests[] = {
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
     TEST(tls12_finished), TEST(tls13_finished), TEST(dtls12_finished),
     TEST(tls12_finished_mutual), TEST(tls13_finished_mutual),
+    TEST(tls13_two_tickets_one_session_each), TEST(tls13_tickets_freed_unreported),
     TEST(tls12_hold_hello), TEST(tls13_hold_hello), TEST(tls12_hold_hello_switch_config),
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
     TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
