@@ -232,6 +232,17 @@ class Server extends net.Server {
     this[kContext].setTicketKeys(errors.toBuffer(keys));
   }
 
+  // node's cluster hooks: a worker's server hands its ticket keys to the primary, which gives
+  // the first worker's to every worker listening on the same address, so that they resume
+  // each other's sessions.
+  _getServerData() {
+    return { ticketKeys: this.getTicketKeys().toString('hex') };
+  }
+
+  _setServerData(data) {
+    this.setTicketKeys(Buffer.from(data.ticketKeys, 'hex'));
+  }
+
 }
 
 function createServer(options, secureConnectionListener) {

@@ -409,8 +409,12 @@ class TLSSocket extends Duplex {
       }
     }
     if (state & EVENT_NEW_SESSION_TICKET) {
-      this._emitSession();
-      if (this.destroyed) return;
+      // One 'session' per TLS 1.3 ticket, as node: getSession() and getTLSTicket() say
+      // that ticket's session while its event runs.
+      while (this[kSession].nextTicket()) {
+        this._emitSession();
+        if (this.destroyed) return;
+      }
     }
     if (plaintext && this[kOnread]) {
       this.bytesRead += plaintext.length;
@@ -930,10 +934,12 @@ class TLSSocket extends Duplex {
   isSessionReused() { return !this.destroyed && this[kSession].reused(); }
 
   // The state to resume this connection with (the `session` option of connect()); a client
-  // has one after a TLS 1.2 handshake or a TLS 1.3 ticket. It is bound to the host name the
-  // certificate was checked against and never resumed for another.
+  // has one once the handshake is done (in TLS 1.3, one that resumes nothing until a ticket
+  // arrives, as node's). It is bound to the host name the certificate was checked against
+  // and never resumed for another.
   getSession() {
-    if (this.destroyed || this._tlsOptions.isServer) return undefined;
+    if (this.destroyed) return null;
+    if (this._tlsOptions.isServer) return undefined;
     return this[kSession].save(this._peerName());
   }
 
@@ -952,13 +958,16 @@ class TLSSocket extends Duplex {
     }
   }
 
-  getTLSTicket() { return undefined; }
+  // node's: the session ticket a client holds, as the server sent it; undefined on servers.
+  getTLSTicket() { return this.destroyed ? null : this[kSession].ticket(); }
 
   getEphemeralKeyInfo() { return this._tlsOptions.isServer ? null : {}; }
 
-  getFinished() { return undefined; }
+  // The verify_data of the latest Finished message sent / received; undefined before then.
+  // As node's, these getters say null once the socket is destroyed.
+  getFinished() { return this.destroyed ? null : this[kSession].finished(false); }
 
-  getPeerFinished() { return undefined; }
+  getPeerFinished() { return this.destroyed ? null : this[kSession].finished(true); }
 
   getPeerX509Certificate() {
     const chain = this[kSession].peerCertificates();

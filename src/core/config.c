@@ -568,6 +568,11 @@ int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_err
     config->resumption = store;
     mbedtls_ssl_conf_session_tickets_cb(&config->ssl, mst_resumption_seal, mst_resumption_open,
                                         store);
+#if defined(MBEDTLS_SSL_PROTO_TLS1_3) && defined(MBEDTLS_SSL_SESSION_TICKETS)
+    /* Two TLS 1.3 tickets per full handshake, as OpenSSL (node) sends; none after a resumed
+     * one, as node (handshake.c). */
+    mbedtls_ssl_conf_new_session_tickets(&config->ssl, 2);
+#endif
     mbedtls_ssl_conf_session_cache(&config->ssl, &store->cache, mbedtls_ssl_cache_get,
                                    mbedtls_ssl_cache_set);
     return 0;

@@ -84,7 +84,7 @@ enum mst_verify {
 
 /* mst_session_take_events() flags: what happened since the last take */
 #define MST_EVENT_HANDSHAKE_DONE     0x01u
-#define MST_EVENT_NEW_SESSION_TICKET 0x02u
+#define MST_EVENT_NEW_SESSION_TICKET 0x02u /* clients: tickets wait (mst_session_next_ticket) */
 #define MST_EVENT_PEER_CLOSED        0x04u /* close_notify or EOF arrived */
 #define MST_EVENT_KEYLOG             0x08u /* key log lines are waiting (see enable_keylog) */
 #define MST_EVENT_CLIENT_HELLO       0x10u /* a held ClientHello waits (see hold_client_hello) */
@@ -229,13 +229,26 @@ int64_t mst_session_timeout(const mst_session *session);
  * with a different host; so is a TLS 1.3 session made with another SNI name (set the SNI
  * name first). Call before the first process; on any error the handshake is a full one. */
 int mst_session_resume(mst_session *session, const uint8_t *data, size_t len, const char *name);
-/* Client: the state needed to resume this connection later, bound to the peer name `name`:
- * after a TLS 1.2 handshake, or once a TLS 1.3 server sent a ticket (MST_EVENT_NEW_SESSION_
- * TICKET; the latest one is saved). It carries the peer's certificate chain and its
- * verification flags, which a resumed connection reports as its own. With out == NULL, only
- * *len is set. MST_ERR_NO_SESSION when there is nothing to resume yet. */
+/* Client: the state needed to resume this connection later, bound to the peer name `name`,
+ * once the handshake is done: after TLS 1.2, the session; in TLS 1.3, the ticket being
+ * reported (see mst_session_next_ticket), else the latest one received, else a session
+ * without a ticket, which resumes nothing (as node's before a ticket arrives). It carries
+ * the peer's certificate chain and its verification flags, which a resumed connection
+ * reports as its own. With out == NULL, only *len is set. MST_ERR_NO_SESSION when there is
+ * nothing to save (a TLS 1.2 server that gave neither a ticket nor a session ID). */
 int mst_session_save(const mst_session *session, const char *name, uint8_t *out, size_t cap,
                      size_t *len);
+/* Client, TLS 1.3: every NewSessionTicket is a session of its own, as node reports one per
+ * ticket. Those received since the last call wait in order (MST_EVENT_NEW_SESSION_TICKET);
+ * this moves to the oldest waiting, which mst_session_save() and mst_session_ticket() then
+ * report, and returns 1. With none waiting it returns 0, and they report the latest ticket.
+ * Call it until it returns 0 after each MST_EVENT_NEW_SESSION_TICKET: waiting tickets are
+ * kept until then. */
+int mst_session_next_ticket(mst_session *session);
+/* Client: the session ticket it holds, as the server sent it (the one reported, see
+ * above; after a resumed handshake, the ticket it offered until a new one arrives), or
+ * NULL: none, or a server. */
+const uint8_t *mst_session_ticket(const mst_session *session, size_t *len);
 /* 1 when the handshake resumed a session (an abbreviated handshake), else 0. */
 int mst_session_reused(const mst_session *session);
 
@@ -342,6 +355,11 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
  * MBEDTLS_X509_BADCERT_* flags of that depth (name checks excluded); NULL past the end. */
 const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
                                                 size_t *len, uint32_t *flags);
+/* The verify_data of our Finished message and of the peer's (RFC 5246 7.4.9, RFC 8446
+ * 4.4.4: 12 bytes in TLS 1.2, the hash's length in TLS 1.3), of the latest handshake; NULL
+ * until ours was sent / the peer's was verified. */
+const uint8_t *mst_session_own_finished(const mst_session *session, size_t *len);
+const uint8_t *mst_session_peer_finished(const mst_session *session, size_t *len);
 /* Our own leaf certificate as sent in this session, as DER, or NULL. */
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len);
 

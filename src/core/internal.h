@@ -84,6 +84,41 @@ void mst_record_debug(void *context, int level, const char *file, int line, cons
 int mst_lookup_psk(void *context, mbedtls_ssl_context *ssl, const unsigned char *identity,
                    size_t len);
 
+/* The verify_data of a handshake's Finished messages (handshake.c): 12 bytes in TLS 1.2,
+ * the hash's length in TLS 1.3. */
+#define MST_FINISHED_MAX 64
+typedef struct mst_finished {
+    uint8_t own[MST_FINISHED_MAX];
+    size_t own_len; /* 0 until ours was sent */
+    uint8_t peer[MST_FINISHED_MAX];
+    size_t peer_len; /* 0 until the peer's was verified */
+    uint8_t pending[MST_FINISHED_MAX]; /* TLS 1.2: ours, computed before the step sends it */
+    size_t pending_len;
+} mst_finished;
+
+/* Around each mbedtls_ssl_handshake_step (handshake.c): reads the Finished messages, and
+ * keeps a server from sending a ticket after a resumed TLS 1.3 handshake. */
+void mst_handshake_before_step(mbedtls_ssl_context *ssl, mst_finished *finished);
+void mst_handshake_after_step(mbedtls_ssl_context *ssl, int state_before, int ret,
+                              mst_finished *finished);
+
+/* A client's TLS 1.3 tickets (tickets.c): each one received is kept as the session it
+ * makes, in order, until the embedder has reported it. */
+typedef struct mst_ticket mst_ticket;
+typedef struct mst_tickets {
+    mst_ticket *waiting;  /* oldest first */
+    mst_ticket *reported; /* the one being reported, or NULL: the live session */
+} mst_tickets;
+/* Keeps the live session, which holds the ticket just received. 0 or an Mbed TLS error. */
+int mst_tickets_keep(mst_tickets *tickets, const mbedtls_ssl_session *live);
+/* Reports the oldest waiting ticket (true), or, when none waits, the live session again. */
+bool mst_tickets_next(mst_tickets *tickets);
+/* The reported ticket's session (mbedtls_ssl_session_save()'s bytes) and the ticket itself;
+ * NULL when the live session is reported. */
+const uint8_t *mst_tickets_session(const mst_tickets *tickets, size_t *len);
+const uint8_t *mst_tickets_ticket(const mst_tickets *tickets, size_t *len);
+void mst_tickets_free(mst_tickets *tickets);
+
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);
 

@@ -95,6 +95,8 @@ struct mst_session {
     uint8_t *psk_hint; /* clients: NULL when the server sent none */
     size_t psk_hint_len;
     uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
+    mst_finished finished; /* both Finished messages' verify_data */
+    mst_tickets tickets;   /* clients: TLS 1.3 tickets received, one session each */
 };
 
 static uint8_t *copy_der(const mbedtls_x509_crt *crt)
@@ -626,6 +628,8 @@ void mst_session_free(mst_session *session)
         free(session->verified[i].der);
     forget_sent_chain(session);
     forget_restored_chain(session);
+    mst_tickets_free(&session->tickets);
+    mbedtls_platform_zeroize(&session->finished, sizeof(session->finished));
     mst_memory_account_release(session->memory);
     mst_config_unref(session->config);
     free(session);
@@ -795,7 +799,9 @@ static int run_handshake(mst_session *session)
         if (client_psk_gate(session))
             return 0;
         int before = session->ssl.MBEDTLS_PRIVATE(state);
+        mst_handshake_before_step(&session->ssl, &session->finished);
         int ret = mbedtls_ssl_handshake_step(&session->ssl);
+        mst_handshake_after_step(&session->ssl, before, ret, &session->finished);
         note_state(session); /* the state each step leads to */
         if (ret == 0 && before == MBEDTLS_SSL_SERVER_KEY_EXCHANGE)
             ret = note_psk_hint(session);
@@ -856,6 +862,10 @@ static int read_records(mst_session *session)
         case MBEDTLS_ERR_SSL_WANT_WRITE:
             return 0;
         case MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET:
+            /* Kept now: the next ticket replaces it in the connection's session. */
+            ret = mst_tickets_keep(&session->tickets, session->ssl.MBEDTLS_PRIVATE(session));
+            if (ret != 0)
+                return fail(session, ret);
             session->events |= MST_EVENT_NEW_SESSION_TICKET;
             continue;
         case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
@@ -1600,6 +1610,18 @@ const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *l
     return config->own[0].chain.raw.p;
 }
 
+const uint8_t *mst_session_own_finished(const mst_session *session, size_t *len)
+{
+    *len = session->finished.own_len;
+    return *len > 0 ? session->finished.own : NULL;
+}
+
+const uint8_t *mst_session_peer_finished(const mst_session *session, size_t *len)
+{
+    *len = session->finished.peer_len;
+    return *len > 0 ? session->finished.peer : NULL;
+}
+
 size_t mst_ciphersuites(int *ids, size_t cap)
 {
     const int *list = mbedtls_ssl_list_ciphersuites();
@@ -1654,18 +1676,17 @@ int mst_session_save(const mst_session *session, const char *name, uint8_t *out,
         return MST_ERR_BAD_ARGUMENT;
     if (!session->handshake_done || session->error.code != 0 || saved == NULL)
         return MST_ERR_NO_SESSION;
-#if defined(MBEDTLS_SSL_SESSION_TICKETS)
-    bool has_ticket = saved->MBEDTLS_PRIVATE(ticket) != NULL;
-#else
-    bool has_ticket = false;
-#endif
-    /* TLS 1.3 resumes with tickets only; TLS 1.2 with a ticket or a session ID. */
-    if (!has_ticket && (saved->MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_3 ||
-                        saved->MBEDTLS_PRIVATE(id_len) == 0))
+    /* TLS 1.2 resumes with a ticket or a session ID. A TLS 1.3 session without a ticket is
+     * saved all the same, as node's: it resumes nothing (see mst_session_resume). */
+    size_t ticket_len;
+    if (saved->MBEDTLS_PRIVATE(tls_version) == MBEDTLS_SSL_VERSION_TLS1_2 &&
+        mst_session_ticket(session, &ticket_len) == NULL && saved->MBEDTLS_PRIVATE(id_len) == 0)
         return MST_ERR_NO_SESSION;
 
+    /* The ticket being reported, or the connection's own session. */
     size_t state_len = 0;
-    int ret = mbedtls_ssl_session_save(saved, NULL, 0, &state_len);
+    const uint8_t *reported = mst_tickets_session(&session->tickets, &state_len);
+    int ret = reported != NULL ? 0 : mbedtls_ssl_session_save(saved, NULL, 0, &state_len);
     if (ret != 0 && ret != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL)
         return ret;
     size_t total = 4 + 1 + 1 + name_len + 4 + 1 + 1 + 4 + state_len;
@@ -1710,12 +1731,39 @@ int mst_session_save(const mst_session *session, const char *name, uint8_t *out,
         p += der_len;
     }
     p = put_number(p, state_len, 4);
-    ret = mbedtls_ssl_session_save(saved, p, state_len, &state_len);
+    if (reported != NULL)
+        memcpy(p, reported, state_len);
+    else
+        ret = mbedtls_ssl_session_save(saved, p, state_len, &state_len);
     if (ret != 0) {
         mbedtls_platform_zeroize(out, total);
         *len = 0;
     }
     return ret;
+}
+
+int mst_session_next_ticket(mst_session *session)
+{
+    return mst_tickets_next(&session->tickets) ? 1 : 0;
+}
+
+const uint8_t *mst_session_ticket(const mst_session *session, size_t *len)
+{
+    *len = 0;
+    if (session->config->endpoint != MST_CLIENT || !session->handshake_done)
+        return NULL;
+    const uint8_t *ticket = mst_tickets_ticket(&session->tickets, len);
+    if (ticket != NULL)
+        return ticket;
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    const mbedtls_ssl_session *live = session->ssl.MBEDTLS_PRIVATE(session);
+    if (live != NULL && live->MBEDTLS_PRIVATE(ticket) != NULL &&
+        live->MBEDTLS_PRIVATE(ticket_len) > 0) {
+        *len = live->MBEDTLS_PRIVATE(ticket_len);
+        return live->MBEDTLS_PRIVATE(ticket);
+    }
+#endif
+    return NULL;
 }
 
 /* Reads n bytes as a big-endian number; false past the end. */
@@ -1776,6 +1824,18 @@ static bool same_server_name(const mbedtls_ssl_session *saved, const char *serve
 #endif
 }
 
+/* What a TLS 1.3 client saves before a ticket arrives holds none: there is nothing to offer. */
+static bool resumable(const mbedtls_ssl_session *saved)
+{
+    if (saved->MBEDTLS_PRIVATE(tls_version) != MBEDTLS_SSL_VERSION_TLS1_3)
+        return true;
+#if defined(MBEDTLS_SSL_SESSION_TICKETS)
+    return saved->MBEDTLS_PRIVATE(ticket) != NULL && saved->MBEDTLS_PRIVATE(ticket_len) > 0;
+#else
+    return false;
+#endif
+}
+
 int mst_session_resume(mst_session *session, const uint8_t *data, size_t len, const char *name)
 {
     if (session->config->endpoint != MST_CLIENT || data == NULL || name == NULL ||
@@ -1801,18 +1861,20 @@ int mst_session_resume(mst_session *session, const uint8_t *data, size_t len, co
         return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
 
     int ret;
+    bool offers = false;
     mbedtls_ssl_session saved;
     mbedtls_ssl_session_init(&saved);
     WITH_SESSION_MEMORY(session, {
         ret = mbedtls_ssl_session_load(&saved, p, state_len);
-        if (ret == 0 && !same_server_name(&saved, session->server_name))
+        offers = ret == 0 && resumable(&saved);
+        if (offers && !same_server_name(&saved, session->server_name))
             ret = MST_ERR_SESSION_MISMATCH;
-        if (ret == 0)
+        if (ret == 0 && offers)
             ret = mbedtls_ssl_set_session(&session->ssl, &saved);
         mbedtls_ssl_session_free(&saved);
     });
-    if (ret != 0)
-        return ret;
+    if (ret != 0 || !offers)
+        return ret; /* a TLS 1.3 session without a ticket: a full handshake */
 
     forget_restored_chain(session);
     p = chains;

@@ -415,6 +415,9 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::ExportKeyingMaterial>("exportKeyingMaterial"),
             InstanceMethod<&Session::Resume>("resume"),
             InstanceMethod<&Session::Save>("save"),
+            InstanceMethod<&Session::NextTicket>("nextTicket"),
+            InstanceMethod<&Session::Ticket>("ticket"),
+            InstanceMethod<&Session::Finished>("finished"),
             InstanceMethod<&Session::Reused>("reused"),
             InstanceMethod<&Session::HoldClientHello>("holdClientHello"),
             InstanceMethod<&Session::PSKIdentity>("pskIdentity"),
@@ -645,6 +648,29 @@ class Session : public Napi::ObjectWrap<Session> {
     auto out = Napi::Buffer<uint8_t>::New(env, len);
     if (mst_session_save(session_, name.c_str(), out.Data(), len, &len) != 0) return env.Undefined();
     return out;
+  }
+
+  // nextTicket() -> true while a received TLS 1.3 ticket is reported (save(), ticket())
+  Napi::Value NextTicket(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), session_ != nullptr && mst_session_next_ticket(session_));
+  }
+
+  // ticket() -> Buffer | undefined: the session ticket a client holds
+  Napi::Value Ticket(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t len = 0;
+    const uint8_t* ticket = session_ ? mst_session_ticket(session_, &len) : nullptr;
+    return ticket != nullptr ? Napi::Buffer<uint8_t>::Copy(env, ticket, len).As<Napi::Value>() : env.Undefined();
+  }
+
+  // finished(peer) -> Buffer | undefined: the verify_data of our Finished or the peer's
+  Napi::Value Finished(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr) return env.Undefined();
+    size_t len = 0;
+    const uint8_t* data = info[0].ToBoolean() ? mst_session_peer_finished(session_, &len)
+                                              : mst_session_own_finished(session_, &len);
+    return data != nullptr ? Napi::Buffer<uint8_t>::Copy(env, data, len).As<Napi::Value>() : env.Undefined();
   }
 
   // pskIdentity() -> Buffer | null: the identity waiting for its key

@@ -1249,6 +1249,194 @@ done:
     mst_resumption_unref(store);
 }
 
+/* ---- Finished messages ---- */
+
+/* The client's saved session (malloc'd), or NULL. */
+static uint8_t *save(const mst_session *client, size_t *len)
+{
+    *len = 0;
+    if (mst_session_save(client, "localhost", NULL, 0, len) != 0)
+        return NULL;
+    uint8_t *saved = malloc(*len);
+    if (mst_session_save(client, "localhost", saved, *len, len) != 0) {
+        free(saved);
+        return NULL;
+    }
+    return saved;
+}
+
+static uint8_t *copy_of(const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len > 0 ? len : 1);
+    if (data != NULL)
+        memcpy(copy, data, len);
+    return copy;
+}
+
+/* Resumes `saved` on fresh sessions; returns what the client reported as reused, or -1. */
+static int resume_with(pair *p, const uint8_t *saved, size_t len)
+{
+    renew_sessions(p);
+    if (mst_session_resume(p->client, saved, len, "localhost") != 0 || !handshake(p, 0))
+        return -1;
+    if (mst_session_reused(p->client) != mst_session_reused(p->server))
+        return -1;
+    return mst_session_reused(p->client);
+}
+
+static bool same_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    return a != NULL && b != NULL && a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
+/* TLS 1.2: 12 bytes; TLS 1.3: the length of the suite's hash. */
+static size_t finished_length(const pair *p)
+{
+    if (strcmp(mst_session_protocol(p->client), "TLSv1.3") != 0)
+        return 12;
+    return strstr(mst_session_ciphersuite_name(p->client), "SHA384") != NULL ? 48 : 32;
+}
+
+/* Each end's own Finished is the other's peer Finished; the two differ; the length is the
+ * version's. Returns false otherwise. */
+static bool finished_agree(const pair *p, size_t expected_len)
+{
+    size_t client_own, client_peer, server_own, server_peer;
+    const uint8_t *co = mst_session_own_finished(p->client, &client_own);
+    const uint8_t *cp = mst_session_peer_finished(p->client, &client_peer);
+    const uint8_t *so = mst_session_own_finished(p->server, &server_own);
+    const uint8_t *sp = mst_session_peer_finished(p->server, &server_peer);
+    return client_own == expected_len && same_bytes(co, client_own, sp, server_peer) &&
+           same_bytes(so, server_own, cp, client_peer) && memcmp(co, so, client_own) != 0;
+}
+
+static void test_finished(int version, enum mst_transport transport)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .transport = transport, .server_name = "localhost",
+                                 .resumption = transport == MST_STREAM ? store : NULL});
+    size_t len, saved_len = 0;
+    uint8_t *first = NULL, *saved = NULL;
+    CHECK(mst_session_own_finished(p.client, &len) == NULL && len == 0);
+    CHECK(mst_session_peer_finished(p.server, &len) == NULL && len == 0);
+    CHECK(handshake(&p, 0));
+    size_t expected = finished_length(&p);
+    CHECK(finished_agree(&p, expected));
+    if (transport == MST_DATAGRAM)
+        goto done;
+    const uint8_t *own = mst_session_own_finished(p.client, &len);
+    first = copy_of(own, len);
+    pump(&p, 0);
+    CHECK((saved = save(p.client, &saved_len)) != NULL);
+    /* A resumed handshake has Finished messages of its own. */
+    CHECK(resume_with(&p, saved, saved_len) == 1);
+    CHECK(finished_agree(&p, expected));
+    CHECK(memcmp(mst_session_own_finished(p.client, &len), first, expected) != 0);
+done:
+    free(first);
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+static void test_tls12_finished(void) { test_finished(MST_TLS1_2, MST_STREAM); }
+static void test_tls13_finished(void) { test_finished(MST_TLS1_3, MST_STREAM); }
+static void test_dtls12_finished(void) { test_finished(MST_TLS1_2, MST_DATAGRAM); }
+
+static void test_finished_with_client_certificate(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .client_chain = "client-chain.pem", .client_key = "client.key",
+                                 .server_verify = MST_VERIFY_REQUIRED});
+    CHECK(handshake(&p, 0));
+    CHECK(finished_agree(&p, finished_length(&p)));
+done:
+    free_pair(&p);
+}
+static void test_tls12_finished_mutual(void) { test_finished_with_client_certificate(MST_TLS1_2); }
+static void test_tls13_finished_mutual(void) { test_finished_with_client_certificate(MST_TLS1_3); }
+
+/* ---- TLS 1.3 tickets, one session each ---- */
+
+/* The handshake alone: the client is done once its Finished is queued, before the server
+ * has read it and sent tickets. */
+static bool handshake_before_tickets(pair *p)
+{
+    mst_session_process(p->client);
+    for (int round = 0; round < 10 && (mst_session_state(p->client) & MST_STATE_HANDSHAKING); round++) {
+        transfer(p->client, p->server, 0, false);
+        transfer(p->server, p->client, 0, false);
+    }
+    return !(mst_session_state(p->client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED));
+}
+
+static void test_tls13_two_tickets_one_session_each(void)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = MST_TLS1_3, .max_version = MST_TLS1_3,
+                                 .server_name = "localhost", .resumption = store});
+    uint8_t *before = NULL, *first = NULL, *second = NULL, *ticket1 = NULL;
+    size_t before_len, first_len, second_len, ticket1_len, len;
+    const uint8_t *ticket;
+
+    CHECK(handshake_before_tickets(&p));
+    CHECK(mst_session_ticket(p.client, &len) == NULL);
+    /* As node: a session before any ticket, which resumes nothing. */
+    CHECK((before = save(p.client, &before_len)) != NULL);
+    CHECK(mst_session_next_ticket(p.client) == 0);
+
+    /* Both tickets arrive in one feed; each is reported in turn. */
+    pump(&p, 0);
+    CHECK(mst_session_take_events(p.client) & MST_EVENT_NEW_SESSION_TICKET);
+    CHECK(mst_session_next_ticket(p.client) == 1);
+    CHECK((ticket = mst_session_ticket(p.client, &ticket1_len)) != NULL && ticket1_len > 0);
+    ticket1 = copy_of(ticket, ticket1_len);
+    CHECK((first = save(p.client, &first_len)) != NULL);
+    CHECK(mst_session_next_ticket(p.client) == 1);
+    CHECK((ticket = mst_session_ticket(p.client, &len)) != NULL);
+    CHECK(len != ticket1_len || memcmp(ticket, ticket1, len) != 0);
+    CHECK((second = save(p.client, &second_len)) != NULL);
+    CHECK(first_len != second_len || memcmp(first, second, first_len) != 0);
+    CHECK(mst_session_next_ticket(p.client) == 0);
+    /* None reported: the latest, which the connection holds. */
+    const uint8_t *latest = mst_session_ticket(p.client, &len);
+    CHECK(latest != NULL && latest != ticket);
+    CHECK(mst_session_ticket(p.server, &len) == NULL);
+
+    CHECK(resume_with(&p, before, before_len) == 0);
+    CHECK(resume_with(&p, second, second_len) == 1);
+    CHECK(resume_with(&p, first, first_len) == 1);
+    /* The resumed client holds the ticket it offered, and the server sends no new one. */
+    CHECK((ticket = mst_session_ticket(p.client, &len)) != NULL);
+    CHECK(len == ticket1_len && memcmp(ticket, ticket1, len) == 0);
+    CHECK(send_and_check(&p, false, 100, 0));
+    pump(&p, 0);
+    CHECK(!(mst_session_take_events(p.client) & MST_EVENT_NEW_SESSION_TICKET));
+    CHECK(mst_session_next_ticket(p.client) == 0);
+done:
+    free(before);
+    free(first);
+    free(second);
+    free(ticket1);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
+/* Tickets waiting when the session is freed are freed with it (valgrind checks). */
+static void test_tls13_tickets_freed_unreported(void)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = MST_TLS1_3, .max_version = MST_TLS1_3,
+                                 .server_name = "localhost", .resumption = store});
+    CHECK(handshake(&p, 0));
+    pump(&p, 0);
+    CHECK(mst_session_take_events(p.client) & MST_EVENT_NEW_SESSION_TICKET);
+    CHECK(mst_session_next_ticket(p.client) == 1);
+done:
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
 /* ---- Holding the ClientHello ---- */
 
 static void test_hold_client_hello(int version, bool switch_config)
@@ -1580,6 +1768,9 @@ static const test tests[] = {
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
+    TEST(tls12_finished), TEST(tls13_finished), TEST(dtls12_finished),
+    TEST(tls12_finished_mutual), TEST(tls13_finished_mutual),
+    TEST(tls13_two_tickets_one_session_each), TEST(tls13_tickets_freed_unreported),
     TEST(tls12_hold_hello), TEST(tls13_hold_hello), TEST(tls12_hold_hello_switch_config),
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
     TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
