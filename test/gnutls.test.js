@@ -52,23 +52,22 @@ function assertSameParameters(description, ourParameters) {
     `GnuTLS's ${description.cipher} is our ${ourParameters.standardName}`);
 }
 
-// A PSK password file for gnutls-serv --pskpasswd, in a fresh temporary directory.
-function pskPasswordFile(track) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbedtls-stream-gnutls-'));
-  track.removeAfter(dir);
-  const file = path.join(dir, 'psk.passwd');
-  fs.writeFileSync(file, `${IDENTITY}:${KEY_HEX}\n`);
-  return file;
-}
-
 describe('GnuTLS interop', function () {
   const track = useCleanup();
   // Temporary directories a test made, removed after it.
   const directories = [];
-  track.removeAfter = (dir) => directories.push(dir);
   afterEach(() => {
     for (const dir of directories.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  // A PSK password file for gnutls-serv --pskpasswd giving IDENTITY the key `keyHex`.
+  function pskPasswordFile(keyHex = KEY_HEX) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mbedtls-stream-gnutls-'));
+    directories.push(dir);
+    const file = path.join(dir, 'psk.passwd');
+    fs.writeFileSync(file, `${IDENTITY}:${keyHex}\n`);
+    return file;
+  }
 
   // gnutls-serv in echo mode on a port of its choosing; `stop()` gives what it printed.
   // It listens on every interface (it has no option to bind one); the tests use 127.0.0.1.
@@ -181,7 +180,7 @@ describe('GnuTLS interop', function () {
         });
 
         it('agrees on a pre-shared key with gnutls-serv --pskpasswd', async function () {
-          const server = await startGnutlsServ(['--pskpasswd', pskPasswordFile(track), '--priority', withPsk(version)]);
+          const server = await startGnutlsServ(['--pskpasswd', pskPasswordFile(), '--priority', withPsk(version)]);
           const socket = await connect(server.port, {
             ciphers: PSK_CIPHERS[version.name], minVersion: version.name, maxVersion: version.name,
             pskCallback: () => ({ psk: Buffer.from(KEY_HEX, 'hex'), identity: IDENTITY }),
@@ -195,9 +194,7 @@ describe('GnuTLS interop', function () {
         });
 
         it('fails the handshake when gnutls-serv holds another key for its identity', async function () {
-          const file = pskPasswordFile(track);
-          fs.writeFileSync(file, `${IDENTITY}:${'ff'.repeat(16)}\n`);
-          const server = await startGnutlsServ(['--pskpasswd', file, '--priority', withPsk(version)]);
+          const server = await startGnutlsServ(['--pskpasswd', pskPasswordFile('ff'.repeat(16)), '--priority', withPsk(version)]);
           const socket = track.socket(ours.connect({
             port: server.port, host: '127.0.0.1', ciphers: PSK_CIPHERS[version.name],
             minVersion: version.name, maxVersion: version.name,
