@@ -71,6 +71,12 @@ say "building into ${TREE#"$ROOT"/}/build (clang, $SAN_FLAGS)"
 ) > "$OUT/build.log" 2>&1 || { cat "$OUT/build.log" >&2; die "build failed (log: build-asan/build.log)"; }
 say "build done in $((SECONDS - start))s: ${ADDON#"$ROOT"/}"
 
+# Mbed TLS's ssl_server2 and ssl_client2 for test/mbedtls-programs.test.js, built as npm test
+# builds them: without the sanitizer flags above, before the runtime is preloaded, into the
+# same build-programs/ (a no-op when they are built).
+env -u CC -u CXX -u LINK -u CFLAGS -u CXXFLAGS -u LDFLAGS bash "$ROOT/scripts/build-mbedtls-programs.sh" >/dev/null \
+  || die "building ssl_server2 and ssl_client2 failed (see scripts/build-mbedtls-programs.sh)"
+
 # --- Test ----------------------------------------------------------------------------------
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -96,7 +102,7 @@ if [[ -n $symbolizer ]]; then export ASAN_SYMBOLIZER_PATH=$symbolizer; fi
 # and with the ASan runtime preloaded curl deadlocks in setlocale() at startup. Node children
 # (process.execPath) keep it: they load the sanitized addon.
 mkdir -p "$OUT/bin"
-for tool in curl openssl; do
+for tool in curl openssl gnutls-serv gnutls-cli; do
   real=$(command -v "$tool" || true)
   [[ -n $real ]] || continue
   printf '#!/bin/sh\nunset LD_PRELOAD\nexec %q "$@"\n' "$real" > "$OUT/bin/$tool"

@@ -1,6 +1,7 @@
 'use strict';
 // Shared test helpers: the test PKI, promise wrappers, payload helpers, a per-test
-// resource tracker that closes everything a test opened, and OpenSSL CLI peers.
+// resource tracker that closes everything a test opened, OpenSSL CLI peers, and peer server
+// programs that bind port 0 (gnutls-serv, ssl_server2).
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -287,6 +288,68 @@ function startSClient(track, port, args) {
   return run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, ...args], { track });
 }
 
+// The TCP port a process listens on over IPv4, for peers told to bind port 0 that never say
+// which port they got (gnutls-serv, ssl_server2): the listening socket among the process's
+// own file descriptors, looked up by inode in /proc/net/tcp. Linux only.
+function listeningPort(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    let target;
+    try {
+      target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed since the directory was read
+    }
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match) inodes.add(match[1]);
+  }
+  const LISTEN = '0A';
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length > 9 && fields[3] === LISTEN && inodes.has(fields[9])) {
+      return parseInt(fields[1].split(':')[1], 16);
+    }
+  }
+  throw new Error(`process ${pid} has no listening IPv4 socket`);
+}
+
+// Spawns a peer server program that binds port 0, and resolves once it printed `ready` (a
+// regular expression tried on stdout and stderr together) with { child, port, output, stop }:
+// output() is what it printed so far ({ stdout, stderr }); stop() ends it with SIGTERM and
+// resolves with everything it printed (a program writing stdout to a pipe may hold it in its
+// buffer until it exits). The child is tracked for cleanup.
+function startPeerServer(track, command, args, { ready, cwd } = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd });
+  track.child(child);
+  let stdout = '';
+  let stderr = '';
+  const output = () => ({ stdout, stderr });
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await closed;
+    return output();
+  };
+  return new Promise((resolve, reject) => {
+    let started = false;
+    const check = () => {
+      if (started || !ready.test(stdout + stderr)) return;
+      started = true;
+      try {
+        resolve({ child, port: listeningPort(child.pid), output, stop });
+      } catch (err) {
+        reject(err);
+      }
+    };
+    child.stdout.on('data', (d) => { stdout += d; check(); });
+    child.stderr.on('data', (d) => { stderr += d; check(); });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (!started) reject(new Error(`${command} exited (${code ?? signal}) before it was ready:\n${stdout}${stderr}`));
+    });
+  });
+}
+
 module.exports = {
   assert,
   certs,
@@ -307,4 +370,6 @@ module.exports = {
   startSServer,
   sServerCertArgs,
   startSClient,
+  listeningPort,
+  startPeerServer,
 };
