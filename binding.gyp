@@ -6,7 +6,8 @@
     'engine_tests%': '<!(node -p "+require(\'fs\').existsSync(\'test/c/engine_test.c\')")',
   },
   'target_defaults': {
-    'include_dirs': ['src/core'],
+    # deps/mbedtls/library: Mbed TLS's private headers, for src/core/key_exchange.c only.
+    'include_dirs': ['src/core', 'deps/mbedtls/library'],
     'dependencies': ['deps/mbedtls.gyp:mbedtls'],
     'cflags': ['-Wall', '-Wextra', '-fvisibility=hidden'],
     'cflags_c': ['-std=c11'],
@@ -24,6 +25,7 @@
       'sources': [
         'src/core/certificate.c',
         'src/core/config.c',
+        'src/core/key_exchange.c',
         'src/core/memory.c',
         'src/core/resumption.c',
         'src/core/session.c',
@@ -45,6 +47,7 @@
           'sources': [
             'src/core/certificate.c',
             'src/core/config.c',
+            'src/core/key_exchange.c',
             'src/core/memory.c',
             'src/core/resumption.c',
             'src/core/session.c',

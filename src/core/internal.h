@@ -26,8 +26,7 @@
 struct mst_trust {
     atomic_int references;
     atomic_bool frozen; /* set when a config using it is frozen: handshakes read the lists */
-    mbedtls_x509_crt ca;
-    bool has_ca;
+    mbedtls_x509_crt ca; /* an empty list (one entry without data) trusts nothing */
     mbedtls_x509_crl crl;
     bool has_crl;
 };
@@ -83,6 +82,11 @@ void mst_record_debug(void *context, int level, const char *file, int line, cons
 /* The PSK hook of servers that ask the embedder (session.c), mbedtls_ssl_conf_psk_cb's. */
 int mst_lookup_psk(void *context, mbedtls_ssl_context *ssl, const unsigned char *identity,
                    size_t len);
+
+/* The TLS NamedGroup of the ephemeral key exchange the handshake in progress has agreed
+ * (key_exchange.c), or 0: none yet, none at all (static RSA, a resumed TLS 1.2 session,
+ * TLS 1.3 psk_ke), or the handshake is over. Meaningful on clients. */
+uint16_t mst_handshake_group(mbedtls_ssl_context *ssl);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);
