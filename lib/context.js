@@ -91,11 +91,14 @@ function checkPemOrDer(name, buffer) {
 }
 
 // Builds a native trust store from CA bundles (strict: every certificate must parse) and CRLs.
+// A bundle that holds no certificate at all (a key, text, nothing) adds nothing, as in node.
 function trustStore(cas, crls, strict) {
   const store = new binding.TrustStore();
   for (const ca of cas) {
     const r = store.addCA(ca, strict);
-    if (typeof r === 'object' && r !== null) throw fail(r, 'Invalid ca certificate');
+    if (typeof r === 'object' && r !== null && !(strict && r.errno === constants.ERR_NO_CERTIFICATE)) {
+      throw fail(r, 'Invalid ca certificate');
+    }
   }
   for (const crl of crls) {
     const r = store.addCRL(crl);
@@ -111,6 +114,57 @@ let contextIds = 0;
 function defaultTrustStore() {
   if (!defaultTrust) defaultTrust = trustStore(defaultCertificates(), [], false);
   return defaultTrust;
+}
+
+// The CAs of a native trust store as X509Certificates, made once per store (the default
+// store's once per process).
+const storeCertificates = new WeakMap();
+function certificatesOf(store) {
+  let list = storeCertificates.get(store);
+  if (!list) {
+    list = [];
+    for (const der of store.certificates()) {
+      try {
+        list.push(new crypto.X509Certificate(der));
+      } catch {
+        // not parseable by node; Mbed TLS's verdict stands either way
+      }
+    }
+    storeCertificates.set(store, list);
+  }
+  return list;
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/g;
+
+// As OpenSSL's automatic chain building, which node's servers and clients do: a certificate
+// given alone goes out with its issuers from the trust store (the `ca` option, or the
+// default roots), up to and including the root, as far as they are found there. A `cert`
+// that holds a chain is sent as it is.
+function completeChain(cert, trusted) {
+  const pem = cert.includes('-----BEGIN');
+  if (pem && (cert.toString('latin1').match(CERTIFICATE_BLOCK) || []).length !== 1) return cert;
+  let leaf;
+  try {
+    leaf = new crypto.X509Certificate(cert);
+  } catch {
+    return cert; // Mbed TLS says what is wrong with it
+  }
+  const issuers = [];
+  const seen = new Set([leaf.fingerprint256]);
+  const now = Date.now();
+  for (let current = leaf; issuers.length < 10 && !current.checkIssued(current);) {
+    const candidates = trusted.filter((ca) => current.checkIssued(ca));
+    // As OpenSSL's lookup: an issuer valid now if there is one.
+    const issuer = candidates.find((ca) => Date.parse(ca.validFrom) <= now && now <= Date.parse(ca.validTo)) ||
+      candidates[0];
+    if (!issuer || seen.has(issuer.fingerprint256)) break;
+    seen.add(issuer.fingerprint256);
+    issuers.push(issuer);
+    current = issuer;
+  }
+  if (issuers.length === 0) return cert;
+  return Buffer.from([pem ? cert.toString('latin1') : leaf.toString(), ...issuers.map(String)].join('\n'), 'latin1');
 }
 
 let defaultRoots; // [Buffer] of PEM, lazily
@@ -151,10 +205,15 @@ class SecureContext {
         !isBinary(options.passphrase)) {
       throw invalidArgType('options.passphrase', 'of type string', options.passphrase);
     }
-    if (options.ciphers !== undefined && typeof options.ciphers !== 'string') {
+    if (options.ciphers !== undefined && options.ciphers !== null && typeof options.ciphers !== 'string') {
       throw invalidArgType('options.ciphers', 'of type string', options.ciphers);
     }
-    const suites = ciphers.parseCipherList(options.ciphers || defaults.ciphers);
+    // As node: a list of nothing but separators names no suite for either version.
+    const cipherList = options.ciphers || defaults.ciphers;
+    if (cipherList.split(':').every((name) => name.length === 0)) {
+      throw invalidArgValue('options.ciphers', cipherList.split(':'));
+    }
+    const suites = ciphers.parseCipherList(cipherList);
     const sessionTimeout = options.sessionTimeout ?? DEFAULT_SESSION_TIMEOUT;
     if (typeof sessionTimeout !== 'number') {
       throw invalidArgType('options.sessionTimeout', 'of type number', sessionTimeout);
@@ -197,7 +256,6 @@ class SecureContext {
     this._trust = ca === null && crl.length === 0
       ? defaultTrustStore() : trustStore(ca || defaultCertificates(), crl, ca !== null);
     this._configs = {};
-    this._caCertificates = null;
     this._resumption = null;
     // Parse now so that bad input fails here, synchronously, before any I/O.
     this.native(false);
@@ -279,14 +337,27 @@ class SecureContext {
       result = config.setResumption(store);
       if (result) throw fail(result, 'Invalid TLS settings');
     }
-    // Keys pair with certificates in order, as node pairs key[i] with cert[i].
+    // Each key goes with the certificate it matches, wherever it is in `cert` (OpenSSL pairs
+    // them by key type, not by position): cert[i] is tried first, then the others. Several
+    // pairs (RSA and ECDSA) let Mbed TLS choose by what the client supports.
+    const chains = [];
+    const chain = (j) => {
+      if (!chains[j]) chains[j] = completeChain(m.cert[j], certificatesOf(this._trust));
+      return chains[j];
+    };
     m.key.forEach((key, i) => {
       const pem = Buffer.isBuffer(key) ? key : key.pem;
       const passphrase = Buffer.isBuffer(key) || key.passphrase === undefined
         ? m.passphrase : Buffer.from(key.passphrase);
-      const cert = m.cert[i] || m.cert[0];
-      result = config.addCertificate(cert, pem, passphrase);
-      if (result) throw fail(result, 'Invalid key or certificate');
+      const order = [...new Set([i < m.cert.length ? i : 0, ...m.cert.keys()])];
+      let mismatch = null;
+      for (const j of order) {
+        result = config.addCertificate(chain(j), pem, passphrase);
+        if (!result) return;
+        if (result.errno !== constants.ERR_KEY_MISMATCH) throw fail(result, 'Invalid key or certificate');
+        mismatch = mismatch || result;
+      }
+      throw fail(mismatch, 'Invalid key or certificate');
     });
     return config;
   }
@@ -318,22 +389,7 @@ class SecureContext {
 
   // The trusted CAs as X509Certificate objects (for issuerCertificate lookups), lazily.
   caCertificates() {
-    if (!this._caCertificates) {
-      const list = [];
-      for (const bundle of this._material.ca || defaultCertificates()) {
-        const text = bundle.toString('latin1');
-        const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-        for (const block of blocks || [bundle]) {
-          try {
-            list.push(new crypto.X509Certificate(block));
-          } catch {
-            // not parseable by node; Mbed TLS's verdict stands either way
-          }
-        }
-      }
-      this._caCertificates = list;
-    }
-    return this._caCertificates;
+    return certificatesOf(this._trust);
   }
 }
 
