@@ -6,8 +6,8 @@
     'engine_tests%': '<!(node -p "+require(\'fs\').existsSync(\'test/c/engine_test.c\')")',
   },
   'target_defaults': {
-    # Mbed TLS's own headers after ours: src/core/handshake.c reads the library's handshake
-    # structure (ssl_misc.h).
+    # Mbed TLS's private headers after ours (deps/mbedtls/library), for src/core/handshake.c
+    # and src/core/key_exchange.c, which read the library's handshake structure (ssl_misc.h).
     'include_dirs': ['src/core', 'deps/mbedtls/library'],
     'dependencies': ['deps/mbedtls.gyp:mbedtls'],
     'cflags': ['-Wall', '-Wextra', '-fvisibility=hidden'],
@@ -26,6 +26,7 @@
       'sources': [
         'src/core/certificate.c',
         'src/core/config.c',
+        'src/core/key_exchange.c',
         'src/core/memory.c',
         'src/core/handshake.c',
         'src/core/resumption.c',
@@ -49,6 +50,7 @@
           'sources': [
             'src/core/certificate.c',
             'src/core/config.c',
+            'src/core/key_exchange.c',
             'src/core/memory.c',
             'src/core/handshake.c',
             'src/core/resumption.c',

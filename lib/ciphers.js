@@ -34,14 +34,28 @@ function opensslNameOf(standardName) {
   return `${prefix}${cipher}${showHash ? `-${hash[1]}` : ''}`;
 }
 
-let suites; // [{ id, mbedtlsName, standardName, name, version, psk }] in Mbed TLS's order
+// The oldest protocol version a TLS 1.2 suite is defined for, as OpenSSL names it (node's
+// getCipher().version): CBC suites with SHA-1 come from SSLv3 (static RSA, PSK) or TLS 1.0
+// (ECDHE, RFC 4492), and the PSK CBC suites with SHA-256/384 from TLS 1.0 (RFC 5487, 5489).
+function cipherVersionOf(standardName) {
+  const cbc = standardName.includes('_CBC_');
+  const psk = standardName.includes('PSK');
+  if (cbc && standardName.endsWith('_SHA')) return standardName.startsWith('TLS_ECDHE_') ? 'TLSv1.0' : 'SSLv3';
+  if (cbc && psk) return 'TLSv1.0';
+  return 'TLSv1.2';
+}
+
+// [{ id, mbedtlsName, standardName, name, version, cipherVersion, psk }] in Mbed TLS's order;
+// `version` is the protocol the suite is for, `cipherVersion` what node's getCipher() says.
+let suites;
 function allSuites() {
   if (!suites) {
     suites = binding.ciphersuites().filter(([, n]) => n).map(([id, mbedtlsName]) => {
       const standardName = standardNameOf(mbedtlsName);
+      const version = mbedtlsName.startsWith('TLS1-3-') ? 'TLSv1.3' : 'TLSv1.2';
       return {
-        id, mbedtlsName, standardName, name: opensslNameOf(standardName),
-        version: mbedtlsName.startsWith('TLS1-3-') ? 'TLSv1.3' : 'TLSv1.2',
+        id, mbedtlsName, standardName, name: opensslNameOf(standardName), version,
+        cipherVersion: version === 'TLSv1.3' ? version : cipherVersionOf(standardName),
         psk: /PSK/.test(mbedtlsName),
       };
     });
@@ -74,10 +88,13 @@ const KEYWORDS = {
   ECDSA: tls12((s) => s.mbedtlsName.includes('ECDSA')),
   aECDSA: tls12((s) => s.mbedtlsName.includes('ECDSA')),
   aRSA: tls12((s) => s.mbedtlsName.includes('-RSA-')),
+  // Static RSA key exchange; OpenSSL's RSA is kRSA.
+  kRSA: tls12((s) => s.mbedtlsName.startsWith('TLS-RSA-WITH-')),
+  RSA: tls12((s) => s.mbedtlsName.startsWith('TLS-RSA-WITH-')),
   PSK: tls12((s) => s.psk),
 };
 // Names node's and OpenSSL's default strings use for things this build has none of.
-const ABSENT = /^(aNULL|eNULL|NULL|EXPORT|LOW|MEDIUM|DES|3DES|RC4|MD5|SRP|CAMELLIA|ARIA|IDEA|SEED|DSS|kRSA|DH|DHE|EDH|ADH|AECDH|kDHE|SHA1|SHA)$|^(DHE|EDH|ADH|SRP|DES|RC4|IDEA|SEED|CAMELLIA)-|-(DES|RC4|IDEA|SEED|CAMELLIA|ARIA)[-0-9A-Z]*$|^@SECLEVEL=\d$|^@STRENGTH$/;
+const ABSENT = /^(aNULL|eNULL|NULL|EXPORT|LOW|MEDIUM|DES|3DES|RC4|MD5|SRP|CAMELLIA|ARIA|IDEA|SEED|DSS|DH|DHE|EDH|ADH|AECDH|kDHE|SHA1|SHA)$|^(DHE|EDH|ADH|SRP|DES|RC4|IDEA|SEED|CAMELLIA)-|-(DES|RC4|IDEA|SEED|CAMELLIA|ARIA)[-0-9A-Z]*$|^@SECLEVEL=\d$|^@STRENGTH$/;
 
 // An OpenSSL-style cipher string -> IANA ids in order. Names of suites this build lacks
 // (DHE, CAMELLIA...) are passed over, as OpenSSL passes over what it lacks; a name that is

@@ -178,11 +178,14 @@ function checkLoneKeys(keys) {
 }
 
 // Builds a native trust store from CA bundles (strict: every certificate must parse) and CRLs.
+// A bundle that holds no certificate at all (a key, text, nothing) adds nothing, as in node.
 function trustStore(cas, crls, strict) {
   const store = new binding.TrustStore();
   for (const ca of cas) {
     const r = store.addCA(ca, strict);
-    if (typeof r === 'object' && r !== null) throw fail(r, 'Invalid ca certificate');
+    if (typeof r === 'object' && r !== null && !(strict && r.errno === constants.ERR_NO_CERTIFICATE)) {
+      throw fail(r, 'Invalid ca certificate');
+    }
   }
   for (const crl of crls) {
     const r = store.addCRL(crl);
@@ -198,6 +201,57 @@ let contextIds = 0;
 function defaultTrustStore() {
   if (!defaultTrust) defaultTrust = trustStore(defaultCertificates(), [], false);
   return defaultTrust;
+}
+
+// The CAs of a native trust store as X509Certificates, made once per store (the default
+// store's once per process).
+const storeCertificates = new WeakMap();
+function certificatesOf(store) {
+  let list = storeCertificates.get(store);
+  if (!list) {
+    list = [];
+    for (const der of store.certificates()) {
+      try {
+        list.push(new crypto.X509Certificate(der));
+      } catch {
+        // not parseable by node; Mbed TLS's verdict stands either way
+      }
+    }
+    storeCertificates.set(store, list);
+  }
+  return list;
+}
+
+const CERTIFICATE_BLOCK = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/g;
+
+// As OpenSSL's automatic chain building, which node's servers and clients do: a certificate
+// given alone goes out with its issuers from the trust store (the `ca` option, or the
+// default roots), up to and including the root, as far as they are found there. A `cert`
+// that holds a chain is sent as it is.
+function completeChain(cert, trusted) {
+  const pem = cert.includes('-----BEGIN');
+  if (pem && (cert.toString('latin1').match(CERTIFICATE_BLOCK) || []).length !== 1) return cert;
+  let leaf;
+  try {
+    leaf = new crypto.X509Certificate(cert);
+  } catch {
+    return cert; // Mbed TLS says what is wrong with it
+  }
+  const issuers = [];
+  const seen = new Set([leaf.fingerprint256]);
+  const now = Date.now();
+  for (let current = leaf; issuers.length < 10 && !current.checkIssued(current);) {
+    const candidates = trusted.filter((ca) => current.checkIssued(ca));
+    // As OpenSSL's lookup: an issuer valid now if there is one.
+    const issuer = candidates.find((ca) => Date.parse(ca.validFrom) <= now && now <= Date.parse(ca.validTo)) ||
+      candidates[0];
+    if (!issuer || seen.has(issuer.fingerprint256)) break;
+    seen.add(issuer.fingerprint256);
+    issuers.push(issuer);
+    current = issuer;
+  }
+  if (issuers.length === 0) return cert;
+  return Buffer.from([pem ? cert.toString('latin1') : leaf.toString(), ...issuers.map(String)].join('\n'), 'latin1');
 }
 
 let defaultRoots; // [Buffer] of PEM, lazily
@@ -268,7 +322,6 @@ class SecureContext {
     this._trust = ca === null && crl.length === 0
       ? defaultTrustStore() : trustStore(ca || defaultCertificates(), crl, ca !== null);
     this._configs = {};
-    this._caCertificates = null;
     this._resumption = null;
     // Parse now so that bad input fails here, synchronously, before any I/O.
     this.native(false);
@@ -352,14 +405,28 @@ class SecureContext {
       result = config.setResumption(store);
       if (result) throw fail(result, 'Invalid TLS settings');
     }
-    // Keys pair with certificates in order, as node pairs key[i] with cert[i]. (Keys without
-    // a certificate serve nothing: see checkLoneKeys.)
-    if (m.cert.length > 0) {
-      m.key.forEach(({ pem, passphrase }, i) => {
-        result = config.addCertificate(m.cert[i] || m.cert[0], pem, passphrase);
-        if (result) throw fail(result, 'Invalid key or certificate');
-      });
-    }
+    // Each key goes with the certificate it matches, wherever it is in `cert` (OpenSSL pairs
+    // them by key type, not by position): cert[i] is tried first, then the others. Several
+    // pairs (RSA and ECDSA) let Mbed TLS choose by what the client supports.
+    const chains = [];
+    const chain = (j) => {
+      if (!chains[j]) chains[j] = completeChain(m.cert[j], certificatesOf(this._trust));
+      return chains[j];
+    };
+    // (Keys without a certificate serve nothing: see checkLoneKeys.)
+    if (m.cert.length === 0) return config;
+    m.key.forEach((key, i) => {
+      const { pem, passphrase } = key;
+      const order = [...new Set([i < m.cert.length ? i : 0, ...m.cert.keys()])];
+      let mismatch = null;
+      for (const j of order) {
+        result = config.addCertificate(chain(j), pem, passphrase);
+        if (!result) return;
+        if (result.errno !== constants.ERR_KEY_MISMATCH) throw fail(result, 'Invalid key or certificate');
+        mismatch = mismatch || result;
+      }
+      throw fail(mismatch, 'Invalid key or certificate');
+    });
     return config;
   }
 
@@ -390,22 +457,7 @@ class SecureContext {
 
   // The trusted CAs as X509Certificate objects (for issuerCertificate lookups), lazily.
   caCertificates() {
-    if (!this._caCertificates) {
-      const list = [];
-      for (const bundle of this._material.ca || defaultCertificates()) {
-        const text = bundle.toString('latin1');
-        const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-        for (const block of blocks || [bundle]) {
-          try {
-            list.push(new crypto.X509Certificate(block));
-          } catch {
-            // not parseable by node; Mbed TLS's verdict stands either way
-          }
-        }
-      }
-      this._caCertificates = list;
-    }
-    return this._caCertificates;
+    return certificatesOf(this._trust);
   }
 }
 

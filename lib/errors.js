@@ -170,6 +170,17 @@ const VERIFY_MESSAGES = {
   CRL_SIGNATURE_FAILURE: 'CRL signature failure',
 };
 
+// A self-signed version 1 certificate (no extensions at all, as old roots are): OpenSSL's
+// X509_check_ca() counts it as a CA, though node's `ca` (basicConstraints) says false.
+function isVersion1Root(cert) {
+  if (cert.ca || cert.subject !== cert.issuer || !cert.checkIssued(cert)) return false;
+  // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, ... } }: a
+  // version 1 certificate has no [0].
+  const der = cert.raw;
+  const skipHeader = (at) => at + 2 + (der[at + 1] & 0x80 ? der[at + 1] & 0x7F : 0);
+  return der[skipHeader(skipHeader(0))] !== 0xA0;
+}
+
 function x509(der) {
   try {
     return der ? new X509Certificate(der) : null;
@@ -208,7 +219,10 @@ function verifyCode(flags, verified, sent) {
     refusedIssuer = last && sent.map(x509).find((c) => c && !c.raw.equals(last.raw) &&
       c.subject === last.issuer);
     if (refusedIssuer) {
-      if (!refusedIssuer.ca) found.push('INVALID_CA');
+      // Mbed TLS takes a version 1 root as a parent only when it trusts it; OpenSSL takes it
+      // as a CA and builds the chain up to it, an untrusted self-signed top.
+      if (isVersion1Root(refusedIssuer)) found.push('SELF_SIGNED_CERT_IN_CHAIN');
+      else if (!refusedIssuer.ca) found.push('INVALID_CA');
       else if (last.checkIssued(refusedIssuer)) found.push('PATH_LENGTH_EXCEEDED');
     } else if (last && last.subject === last.issuer) {
       found.push(top === 0 ? 'DEPTH_ZERO_SELF_SIGNED_CERT' : 'SELF_SIGNED_CERT_IN_CHAIN');

@@ -8,8 +8,9 @@ const { callbackError } = errors;
 
 const ALERT_NO_APPLICATION_PROTOCOL = 120;
 
-// chooser: { SNICallback, ALPNCallback, ALPNList, secureContext, contextFor(name) }, any of
-// them absent but secureContext. Answers done(err, secureContext, alpnList, alert), now or
+// chooser: { socket, SNICallback, ALPNCallback, ALPNList, secureContext, contextFor(name) },
+// any of them absent but secureContext. The callbacks' `this` is the socket, as in node (it
+// may setKeyCert()). Answers done(err, secureContext, alpnList, alert), now or
 // later: SNICallback (else contextFor) by name, then ALPNCallback. Whatever a callback throws
 // or returns that cannot be used fails that handshake (a fatal alert, 'tlsClientError').
 function selectContext(chooser, servername, protocols, done) {
@@ -31,7 +32,7 @@ function selectContext(chooser, servername, protocols, done) {
     if (chooser.ALPNCallback && protocols) {
       let selected;
       try {
-        selected = chooser.ALPNCallback({ servername, protocols });
+        selected = chooser.ALPNCallback.call(chooser.socket, { servername, protocols });
       } catch (callbackErr) {
         fail(callbackErr);
         return;
@@ -62,7 +63,7 @@ function selectContext(chooser, servername, protocols, done) {
     chosen(err, secureContext);
   };
   try {
-    if (chooser.SNICallback) chooser.SNICallback(servername, callback);
+    if (chooser.SNICallback) chooser.SNICallback.call(chooser.socket, servername, callback);
     else callback(null, chooser.contextFor ? chooser.contextFor(servername) : undefined);
   } catch (err) {
     callback(err);

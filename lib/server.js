@@ -130,6 +130,7 @@ class Server extends net.Server {
       server: this,
       secureContext: this[kContext],
       selectContext: choosing ? (s, servername, protocols, done) => selectContext({
+        socket: s,
         SNICallback: this._SNICallback,
         ALPNCallback: this._ALPNCallback,
         ALPNList: this._tlsOptions.ALPNList,
@@ -172,10 +173,13 @@ class Server extends net.Server {
   }
 
   setSecureContext(options) {
+    if (options === null || typeof options !== 'object') {
+      throw errors.invalidArgType('options', 'of type object', options);
+    }
     const previous = this[kContext];
     this[kContext] = context.createSecureContext(options);
     // As node: the ticket keys carry over unless new ones are given.
-    if (!options || options.ticketKeys === undefined) this[kContext].setTicketKeys(previous.getTicketKeys());
+    if (options.ticketKeys === undefined) this[kContext].setTicketKeys(previous.getTicketKeys());
     this.developmentCertificate = null;
     // As node, the PSK settings stay the server's own (pskIdentityHint here changes nothing).
     this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, null,

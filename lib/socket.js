@@ -34,6 +34,7 @@ const kTimer = Symbol('timer');
 const kStarted = Symbol('started');
 const kCloseNotify = Symbol('closeNotify');
 const kPsk = Symbol('psk');
+const kKeyCert = Symbol('keyCert');
 const kAllowHalfOpen = Symbol('allowHalfOpen');
 const kSelectContext = Symbol('selectContext');
 const kAwaitingConnect = Symbol('awaitingConnect');
@@ -138,6 +139,7 @@ class TLSSocket extends Duplex {
       if (!this[kSelectContext] && (typeof options.SNICallback === 'function' ||
           typeof options.ALPNCallback === 'function')) {
         this[kSelectContext] = (s, servername, protocols, done) => selectContext({
+          socket: s,
           SNICallback: options.SNICallback,
           ALPNCallback: options.ALPNCallback,
           ALPNList: alpn,
@@ -518,16 +520,18 @@ class TLSSocket extends Duplex {
         this._refuse(err, alert || ALERT_INTERNAL_ERROR);
         return;
       }
+      // setKeyCert() from a callback has the last word, as in node.
+      const chosen = this[kKeyCert] || secureContext;
       let config;
       try {
         const options = this._tlsOptions;
         const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
-        config = secureContext.native(true, alpnList, debug, this[kContext], this[kPsk]);
+        config = chosen.native(true, alpnList, debug, this[kContext], this[kPsk]);
       } catch (buildError) {
         done(buildError, null, null, ALERT_INTERNAL_ERROR);
         return;
       }
-      this[kContext] = secureContext;
+      this[kContext] = chosen;
       this._afterNative(session.continueHello(config));
     };
     this[kSelectContext](this, servername, protocols, done);
@@ -892,7 +896,7 @@ class TLSSocket extends Duplex {
     if (!cipher) return null;
     const suite = ciphers.byId(cipher[0]);
     if (!suite) return { name: cipher[1], standardName: cipher[1], version: this.getProtocol() };
-    return { name: suite.name, standardName: suite.standardName, version: suite.version };
+    return { name: suite.name, standardName: suite.standardName, version: suite.cipherVersion };
   }
 
   getPeerCertificate(detailed) {
@@ -901,27 +905,29 @@ class TLSSocket extends Duplex {
     if (chain.length === 0) return this._secureEstablished ? {} : null;
     const leaf = legacyObject(chain[0]);
     if (!detailed) return leaf;
-    // node's detailed form: issuerCertificate links up the verified path, the root last
-    // pointing at itself.
-    const verified = this[kSession].verifiedChain().map(([der]) => der);
-    const path = verified.length > 0 ? verified : chain;
-    let current = leaf;
-    for (let i = 1; i < path.length; i++) {
-      const next = legacyObject(path[i]);
-      current.issuerCertificate = next;
-      current = next;
+    // As node's: issuerCertificate links the certificates the peer sent by who issued whom,
+    // then goes on with issuers from the trust store; a self-issued last one links to itself.
+    const sent = chain.slice(1).map((der) => new crypto.X509Certificate(der));
+    let cert = new crypto.X509Certificate(chain[0]);
+    let object = leaf;
+    const link = (issuer) => {
+      const next = legacyObject(issuer.raw);
+      object.issuerCertificate = next;
+      object = next;
+    };
+    for (let i; (i = sent.findIndex((ca) => cert.checkIssued(ca))) >= 0;) {
+      link(sent[i]);
+      cert = sent.splice(i, 1)[0];
     }
-    const top = new crypto.X509Certificate(path[path.length - 1]);
-    if (top.checkIssued(top)) {
-      current.issuerCertificate = current;
-    } else {
-      const issuer = this[kContext].caCertificates().find((ca) => top.checkIssued(ca));
-      if (issuer) {
-        const root = legacyObject(issuer.raw);
-        current.issuerCertificate = root;
-        root.issuerCertificate = root;
-      }
+    const trusted = this[kContext].caCertificates();
+    while (!cert.checkIssued(cert)) {
+      const issuer = trusted.find((ca) => cert.checkIssued(ca));
+      if (!issuer) break;
+      link(issuer);
+      if (issuer.raw.equals(cert.raw)) break; // self-signed without keyCertSign
+      cert = issuer;
     }
+    if (cert.checkIssued(cert)) object.issuerCertificate = object;
     return leaf;
   }
 
@@ -961,7 +967,13 @@ class TLSSocket extends Duplex {
   // node's: the session ticket a client holds, as the server sent it; undefined on servers.
   getTLSTicket() { return this.destroyed ? null : this[kSession].ticket(); }
 
-  getEphemeralKeyInfo() { return this._tlsOptions.isServer ? null : {}; }
+  // As node's: on a client the ephemeral key exchange's group ({} for none, as with static
+  // RSA), null on a server or once destroyed.
+  getEphemeralKeyInfo() {
+    if (this.destroyed || this._tlsOptions.isServer) return null;
+    const group = EPHEMERAL_GROUPS[this[kSession].keyExchangeGroup()];
+    return group ? { type: 'ECDH', name: group.name, size: group.size } : {};
+  }
 
   // The verify_data of the latest Finished message sent / received; undefined before then.
   // As node's, these getters say null once the socket is destroyed.
@@ -969,9 +981,26 @@ class TLSSocket extends Duplex {
 
   getPeerFinished() { return this.destroyed ? null : this[kSession].finished(true); }
 
+  // As node's: the server serves this connection with the key and certificate of `secureContext`
+  // (a SecureContext or createSecureContext() options). Called from SNICallback or
+  // ALPNCallback (this is the socket there), while the ClientHello waits for them, it
+  // replaces the context they chose, as an SNI context does.
+  setKeyCert(secureContext) {
+    if (this.destroyed) return;
+    const chosen = secureContext instanceof context.SecureContext
+      ? secureContext : context.createSecureContext(secureContext);
+    if (this._tlsOptions.isServer) this[kKeyCert] = chosen;
+  }
+
+  // As node's: issuerCertificate links each certificate to the next one the peer sent.
   getPeerX509Certificate() {
-    const chain = this[kSession].peerCertificates();
-    return chain.length ? new crypto.X509Certificate(chain[0]) : undefined;
+    let issuer;
+    for (const der of this[kSession].peerCertificates().reverse()) {
+      const cert = new crypto.X509Certificate(der);
+      if (issuer) Object.defineProperty(cert, 'issuerCertificate', { value: issuer, configurable: true });
+      issuer = cert;
+    }
+    return issuer;
   }
 
   getX509Certificate() {
@@ -1089,6 +1118,16 @@ function clientPsk(ret) {
 function mbedtlsFields(info) {
   return { mbedtlsCode: info.errno, mbedtlsHex: errors.hex(info.errno), mbedtlsText: info.message };
 }
+
+// TLS NamedGroups -> what node's getEphemeralKeyInfo() says of them (OpenSSL's short name
+// and key size in bits).
+const EPHEMERAL_GROUPS = {
+  0x0017: { name: 'prime256v1', size: 256 },
+  0x0018: { name: 'secp384r1', size: 384 },
+  0x0019: { name: 'secp521r1', size: 521 },
+  0x001D: { name: 'X25519', size: 253 },
+  0x001E: { name: 'X448', size: 448 },
+};
 
 function legacyObject(der) {
   return new crypto.X509Certificate(der).toLegacyObject();

@@ -9,11 +9,13 @@ const tls = require('node:tls');
 const { promisify } = require('node:util');
 const execFile = promisify(require('node:child_process').execFile);
 const ours = require('..');
-const { assert, certs, listen, handshakeOutcome, useCleanup } = require('./helpers');
+const { assert, certs, listen, handshakeOutcome, useCleanup, run } = require('./helpers');
 
 const serverCert = certs.ecdsa.cert.toString().split(/(?<=-----END CERTIFICATE-----\n)/)[0];
 const dsaKey = crypto.generateKeyPairSync('dsa', { modulusLength: 1024 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' });
+
+const badCertificateBlock = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
 
 // [what, options]: node's code for each is the expected one.
 const LIKE_NODE = [
@@ -32,8 +34,8 @@ const LIKE_NODE = [
 
 // Where node accepts what Mbed TLS (or this library) refuses, on purpose.
 const STRICTER = [
-  ['garbage as ca (node ignores it)', { ca: 'garbage' }, 'ERR_MBEDTLS_X509_INVALID_FORMAT'],
-  ['a ca that is an empty certificate list (node ignores it)', { ca: [''] }, 'ERR_MBEDTLS_NO_CERTIFICATE'],
+  ['a ca whose certificate block does not decode (node ignores it)', { ca: badCertificateBlock }, 'ERR_MBEDTLS_X509_INVALID_FORMAT'],
+  ['a ca that is DER but not a certificate (node ignores it)', { ca: Buffer.from([0x30, 0x03, 1, 2, 3]) }, 'ERR_MBEDTLS_X509_INVALID_FORMAT'],
   ['a DSA key (Mbed TLS has no DSA)', { key: dsaKey, cert: serverCert }, 'ERR_MBEDTLS_PK_UNKNOWN_PK_ALG'],
   ['TLS 1.1 (not in Mbed TLS 3.6)', { minVersion: 'TLSv1.1' }, 'ERR_TLS_INVALID_PROTOCOL_VERSION'],
   ['an option Mbed TLS cannot honour', { pfx: Buffer.alloc(10) }, 'ERR_MBEDTLS_UNSUPPORTED_OPTION'],
@@ -76,7 +78,7 @@ describe('bad input to createSecureContext()', () => {
 
   it('fails in createServer() and connect() before any I/O', () => {
     assert.equal(codeOf(() => ours.createServer({ key: 'garbage', cert: serverCert })), 'ERR_OSSL_UNSUPPORTED');
-    assert.equal(codeOf(() => ours.connect({ port: 1, ca: 'garbage' })), 'ERR_MBEDTLS_X509_INVALID_FORMAT');
+    assert.equal(codeOf(() => ours.connect({ port: 1, ca: badCertificateBlock })), 'ERR_MBEDTLS_X509_INVALID_FORMAT');
     assert.equal(codeOf(() => ours.connect({ port: 1, servername: 42 })), 'ERR_INVALID_ARG_TYPE');
   });
 });
@@ -113,6 +115,34 @@ describe('trust store', () => {
       assert.equal(await outcome(ours, { ca: value }), 'ok');
     });
   }
+
+  // OpenSSL reads certificates under three PEM labels (PEM_read_bio_X509_AUX).
+  for (const label of ['TRUSTED CERTIFICATE', 'X509 CERTIFICATE']) {
+    it(`takes ca under the PEM label ${label}, as node`, async () => {
+      const value = ca.replace(/CERTIFICATE/g, label);
+      assert.equal(await outcome(tls, { ca: value }), 'ok');
+      assert.equal(await outcome(ours, { ca: value }), 'ok');
+    });
+  }
+
+  // node ignores a ca that holds no certificate: the client then trusts nothing.
+  for (const [what, value] of [['empty', ''], ['text', 'garbage'], ['a private key', certs.ecdsa.key]]) {
+    it(`takes a ca that holds no certificate (${what}) as node: it trusts nothing`, async () => {
+      const expected = await outcome(tls, { ca: value });
+      assert.equal(expected, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+      assert.equal(await outcome(ours, { ca: value }), expected);
+      // Beside a real CA it changes nothing.
+      assert.equal(await outcome(ours, { ca: [value, ca] }), 'ok');
+    });
+  }
+
+  it('refuses a TRUSTED CERTIFICATE that restricts its purposes (Mbed TLS cannot honour them)', async () => {
+    const { stdout, code, stderr } = await run('openssl',
+      ['x509', '-addtrust', 'serverAuth', '-trustout'], { input: certs.ca }).result;
+    assert.equal(code, 0, stderr);
+    assert.match(stdout.toString(), /-----BEGIN TRUSTED CERTIFICATE-----/);
+    assert.equal(codeOf(() => ours.createSecureContext({ ca: stdout })), 'ERR_MBEDTLS_X509_FEATURE_UNAVAILABLE');
+  });
 
   it('adds NODE_EXTRA_CA_CERTS to the default roots', async () => {
     const script = `

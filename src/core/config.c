@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/platform_util.h>
 #include <psa/crypto.h>
@@ -194,8 +196,9 @@ int mst_config_freeze(mst_config *config)
     mst_trust *trust = config->trust;
     if (trust != NULL) {
         atomic_store(&trust->frozen, true);
-        if (trust->has_ca)
-            mbedtls_ssl_conf_ca_chain(&config->ssl, &trust->ca, trust->has_crl ? &trust->crl : NULL);
+        /* A trust store without CAs (node's `ca` that held none) trusts nothing; Mbed TLS
+         * finds no parent in the empty list, as OpenSSL in an empty store. */
+        mbedtls_ssl_conf_ca_chain(&config->ssl, &trust->ca, trust->has_crl ? &trust->crl : NULL);
     }
     return 0;
 }
@@ -277,13 +280,89 @@ static int parse_crt(void *crt, const unsigned char *buf, size_t len)
     return mbedtls_x509_crt_parse(crt, buf, len);
 }
 
-/* Parses every PEM certificate in data, or data as one DER certificate. Each PEM block is
- * parsed on its own so that a failure has its own error code, not just a count. */
+/* The PEM labels OpenSSL reads certificates under (PEM_read_bio_X509_AUX): node's `ca` and
+ * `cert` take all three. */
+static const char *const certificate_labels[] = {"CERTIFICATE", "TRUSTED CERTIFICATE",
+                                                 "X509 CERTIFICATE"};
+
+/* A TRUSTED CERTIFICATE is a certificate followed by OpenSSL's X509_CERT_AUX: trust and
+ * reject lists of purposes, an alias, a key id. Mbed TLS has no such per-anchor purposes, so
+ * a block that restricts them is refused rather than trusted for every purpose. */
+static int check_certificate_aux(const unsigned char *der, size_t len)
+{
+    unsigned char *p = (unsigned char *)der;
+    const unsigned char *end = der + len;
+    size_t inner;
+    if (mbedtls_asn1_get_tag(&p, end, &inner, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
+        return MBEDTLS_ERR_X509_INVALID_FORMAT;
+    p += inner; /* the certificate */
+    if (p == end)
+        return 0;
+    if (mbedtls_asn1_get_tag(&p, end, &inner, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
+        p + inner != end)
+        return MBEDTLS_ERR_X509_INVALID_FORMAT;
+    /* trust: SEQUENCE OF OBJECT IDENTIFIER; reject: [0] IMPLICIT SEQUENCE OF ... */
+    if (inner > 0 && (p[0] == (MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+                      p[0] == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0)))
+        return MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE;
+    return 0;
+}
+
+/* One PEM block (NUL-terminated, from its BEGIN line to its END line) under `label`. */
+static int parse_labelled_block(mbedtls_x509_crt *crt, const char *label, const unsigned char *block)
+{
+    char header[48], footer[48];
+    snprintf(header, sizeof(header), "-----BEGIN %s-----", label);
+    snprintf(footer, sizeof(footer), "-----END %s-----", label);
+    mbedtls_pem_context pem;
+    mbedtls_pem_init(&pem);
+    size_t used, der_len;
+    int ret = mbedtls_pem_read_buffer(&pem, header, footer, block, NULL, 0, &used);
+    if (ret == 0) {
+        const unsigned char *der = mbedtls_pem_get_buffer(&pem, &der_len);
+        ret = check_certificate_aux(der, der_len);
+        if (ret == 0)
+            ret = mbedtls_x509_crt_parse_der(crt, der, der_len);
+    }
+    mbedtls_pem_free(&pem);
+    return ret;
+}
+
+static int parse_certificate_block(mbedtls_x509_crt *crt, const char *label, const uint8_t *begin,
+                                   size_t len)
+{
+    if (strcmp(label, "CERTIFICATE") == 0)
+        return parse_pem_block(crt, parse_crt, begin, len);
+    unsigned char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    memcpy(copy, begin, len);
+    copy[len] = '\0';
+    int ret = parse_labelled_block(crt, label, copy);
+    free(copy);
+    return ret;
+}
+
+/* The certificate label of a "-----BEGIN " line at `begin`, or NULL for another label. */
+static const char *certificate_label(const uint8_t *begin, const uint8_t *limit)
+{
+    static const char prefix[] = "-----BEGIN ";
+    const uint8_t *name = begin + sizeof(prefix) - 1;
+    for (size_t i = 0; i < sizeof(certificate_labels) / sizeof(certificate_labels[0]); i++) {
+        size_t n = strlen(certificate_labels[i]);
+        if ((size_t)(limit - name) >= n + 5 && memcmp(name, certificate_labels[i], n) == 0 &&
+            memcmp(name + n, "-----", 5) == 0)
+            return certificate_labels[i];
+    }
+    return NULL;
+}
+
+/* Parses every PEM certificate in data (other PEM blocks, such as keys, are passed over), or
+ * data as one DER certificate. Each PEM block is parsed on its own so that a failure has its
+ * own error code, not just a count. */
 static int parse_certificates(mbedtls_x509_crt *crt, const uint8_t *data, size_t len,
                               int strict, size_t *skipped)
 {
-    static const char begin_label[] = "-----BEGIN CERTIFICATE-----";
-    static const char end_label[] = "-----END CERTIFICATE-----";
     size_t parsed = 0, failed = 0;
     int first_error = 0;
 
@@ -294,17 +373,24 @@ static int parse_certificates(mbedtls_x509_crt *crt, const uint8_t *data, size_t
 
     const uint8_t *cursor = data, *limit = data + len;
     for (;;) {
-        const uint8_t *begin = find(cursor, (size_t)(limit - cursor), begin_label);
+        const uint8_t *begin = find(cursor, (size_t)(limit - cursor), "-----BEGIN ");
         if (begin == NULL)
             break;
+        const char *label = certificate_label(begin, limit);
+        if (label == NULL) {
+            cursor = begin + 1;
+            continue;
+        }
+        char end_label[48];
+        snprintf(end_label, sizeof(end_label), "-----END %s-----", label);
         const uint8_t *end = find(begin, (size_t)(limit - begin), end_label);
         if (end == NULL) {
             first_error = first_error ? first_error : MBEDTLS_ERR_PEM_INVALID_DATA;
             failed++;
             break;
         }
-        end += sizeof(end_label) - 1;
-        int ret = parse_pem_block(crt, parse_crt, begin, (size_t)(end - begin));
+        end += strlen(end_label);
+        int ret = parse_certificate_block(crt, label, begin, (size_t)(end - begin));
         if (ret == MBEDTLS_ERR_SSL_ALLOC_FAILED || ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
             return ret;
         if (ret != 0) {
@@ -372,13 +458,26 @@ int mst_trust_add_ca(mst_trust *trust, const uint8_t *data, size_t len, int stri
     int ret = check_trust_mutable(trust, err);
     if (ret != 0)
         return ret;
-    if (data == NULL || len == 0)
+    /* Neither PEM nor DER (an ASN.1 SEQUENCE): text that holds no certificate. */
+    if (data == NULL || len == 0 || (find(data, len, "-----BEGIN") == NULL && data[0] != 0x30))
         return fail(err, MST_ERR_NO_CERTIFICATE);
     ret = parse_certificates(&trust->ca, data, len, strict, skipped);
     if (ret != 0)
         return fail(err, ret);
-    trust->has_ca = true;
     return 0;
+}
+
+const uint8_t *mst_trust_ca_certificate(const mst_trust *trust, size_t index, size_t *len)
+{
+    /* An empty list is one initialised entry without data. */
+    const mbedtls_x509_crt *c = trust != NULL ? &trust->ca : NULL;
+    for (; c != NULL && index > 0; index--)
+        c = c->next;
+    if (c == NULL || c->raw.p == NULL)
+        return NULL;
+    if (len != NULL)
+        *len = c->raw.len;
+    return c->raw.p;
 }
 
 int mst_config_set_trust(mst_config *config, mst_trust *trust, mst_error *err)
@@ -485,6 +584,11 @@ int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t 
         part = NULL;
         ret = MST_ERR_KEY_MISMATCH;
     }
+    /* OpenSSL sends a certificate whatever its extended key usage says and lets the peer
+     * judge; Mbed TLS's server passes over one without serverAuth. Forgetting the extension
+     * on this parsed copy (the DER sent is untouched) keeps it eligible. */
+    if (ret == 0)
+        crt->MBEDTLS_PRIVATE(ext_types) &= ~MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE;
     if (ret == 0)
         ret = mbedtls_ssl_conf_own_cert(&config->ssl, crt, pk);
     if (ret != 0) {

@@ -112,11 +112,19 @@ void mst_memory_totals(size_t *current, size_t *peak);
 mst_trust *mst_trust_new(mst_error *err);
 void mst_trust_ref(mst_trust *trust);
 void mst_trust_unref(mst_trust *trust);
-/* Trusted CAs: one or more PEM certificates or one DER certificate. With strict == 0,
- * certificates Mbed TLS cannot parse are skipped (a system bundle with an exotic root),
- * and *skipped (when not NULL) counts them; at least one must parse. */
+/* Trusted CAs: one or more PEM certificates (labelled CERTIFICATE, TRUSTED CERTIFICATE or
+ * X509 CERTIFICATE, as OpenSSL reads them; other PEM blocks are passed over) or one DER
+ * certificate. With strict == 0, certificates Mbed TLS cannot parse are skipped (a system
+ * bundle with an exotic root), and *skipped (when not NULL) counts them; at least one must
+ * parse. Data that holds no certificate at all (no certificate block, not DER) is
+ * MST_ERR_NO_CERTIFICATE and leaves the store as it was. A TRUSTED CERTIFICATE that
+ * restricts the purposes it is trusted for is refused (MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE):
+ * Mbed TLS cannot honour them. */
 int mst_trust_add_ca(mst_trust *trust, const uint8_t *data, size_t len, int strict,
                      size_t *skipped, mst_error *err);
+/* The trusted CAs as DER, in the order added: index 0, 1, ...; NULL past the end. Read them
+ * only while nothing adds to the store (the pointers stay valid until the store is freed). */
+const uint8_t *mst_trust_ca_certificate(const mst_trust *trust, size_t index, size_t *len);
 /* A certificate revocation list, PEM or DER. */
 int mst_trust_add_crl(mst_trust *trust, const uint8_t *data, size_t len, mst_error *err);
 
@@ -329,6 +337,10 @@ const char *mst_session_protocol(const mst_session *session);
 /* IANA number and Mbed TLS name of the cipher suite, or 0 / NULL. */
 int mst_session_ciphersuite_id(const mst_session *session);
 const char *mst_session_ciphersuite_name(const mst_session *session);
+/* Client: the TLS NamedGroup of the ephemeral key exchange (0x001D for X25519, 0x0017 for
+ * secp256r1, ...), or 0 when there was none: a static RSA suite, a resumed TLS 1.2 session,
+ * a TLS 1.3 psk_ke handshake. Always 0 on a server. */
+uint16_t mst_session_key_exchange_group(const mst_session *session);
 /* The negotiated ALPN protocol, or NULL. */
 const char *mst_session_alpn(const mst_session *session);
 /* The server name the client sent (server side) or was set (client side), or NULL. */

@@ -26,8 +26,7 @@
 struct mst_trust {
     atomic_int references;
     atomic_bool frozen; /* set when a config using it is frozen: handshakes read the lists */
-    mbedtls_x509_crt ca;
-    bool has_ca;
+    mbedtls_x509_crt ca; /* an empty list (one entry without data) trusts nothing */
     mbedtls_x509_crl crl;
     bool has_crl;
 };
@@ -118,6 +117,11 @@ bool mst_tickets_next(mst_tickets *tickets);
 const uint8_t *mst_tickets_session(const mst_tickets *tickets, size_t *len);
 const uint8_t *mst_tickets_ticket(const mst_tickets *tickets, size_t *len);
 void mst_tickets_free(mst_tickets *tickets);
+
+/* The TLS NamedGroup of the ephemeral key exchange the handshake in progress has agreed
+ * (key_exchange.c), or 0: none yet, none at all (static RSA, a resumed TLS 1.2 session,
+ * TLS 1.3 psk_ke), or the handshake is over. Meaningful on clients. */
+uint16_t mst_handshake_group(mbedtls_ssl_context *ssl);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

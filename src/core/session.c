@@ -97,6 +97,7 @@ struct mst_session {
     uint64_t states_seen; /* bit n: Mbed TLS's handshake state n was entered */
     mst_finished finished; /* both Finished messages' verify_data */
     mst_tickets tickets;   /* clients: TLS 1.3 tickets received, one session each */
+    uint16_t key_exchange_group; /* clients: TLS NamedGroup of the ephemeral key exchange */
 };
 
 static uint8_t *copy_der(const mbedtls_x509_crt *crt)
@@ -805,6 +806,10 @@ static int run_handshake(mst_session *session)
         note_state(session); /* the state each step leads to */
         if (ret == 0 && before == MBEDTLS_SSL_SERVER_KEY_EXCHANGE)
             ret = note_psk_hint(session);
+        /* Read while Mbed TLS still holds the handshake state; the last step frees it. */
+        if (session->config->endpoint == MST_CLIENT &&
+            session->ssl.MBEDTLS_PRIVATE(handshake) != NULL)
+            session->key_exchange_group = mst_handshake_group(&session->ssl);
         if (ret == 0)
             continue;
         if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -1521,6 +1526,11 @@ const char *mst_session_ciphersuite_name(const mst_session *session)
     return session->handshake_done ? mbedtls_ssl_get_ciphersuite(&session->ssl) : NULL;
 }
 
+uint16_t mst_session_key_exchange_group(const mst_session *session)
+{
+    return session->handshake_done ? session->key_exchange_group : 0;
+}
+
 const char *mst_session_alpn(const mst_session *session)
 {
     return mbedtls_ssl_get_alpn_protocol(&session->ssl);
@@ -1547,8 +1557,9 @@ uint32_t mst_session_verify_flags(const mst_session *session)
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len)
 {
     const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&session->ssl);
-    if (crt == NULL && reports_saved_peer(session)) {
-        /* A resumed TLS 1.3 session: Mbed TLS does not keep the chain in tickets. */
+    if (reports_saved_peer(session)) {
+        /* A resumed session: Mbed TLS keeps no chain in TLS 1.3 tickets and only the leaf in
+         * TLS 1.2 sessions; the saved session has the chain as the peer sent it. */
         if (index >= session->restored_length[RESTORED_SENT]) {
             *len = 0;
             return NULL;

@@ -70,6 +70,7 @@ class TrustStore : public Napi::ObjectWrap<TrustStore> {
                        {
                            InstanceMethod<&TrustStore::AddCA>("addCA"),
                            InstanceMethod<&TrustStore::AddCRL>("addCRL"),
+                           InstanceMethod<&TrustStore::Certificates>("certificates"),
                        });
   }
 
@@ -116,6 +117,18 @@ class TrustStore : public Napi::ObjectWrap<TrustStore> {
     mst_error error{};
     int ret = mst_trust_add_crl(trust_, buffer.Data(), buffer.Length(), &error);
     return Result(env, ret, error);
+  }
+
+  // certificates() -> [Buffer (DER), ...]: the trusted CAs, in the order added
+  Napi::Value Certificates(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array result = Napi::Array::New(env);
+    if (trust_ == nullptr) return result;
+    size_t len;
+    const uint8_t* der;
+    for (uint32_t i = 0; (der = mst_trust_ca_certificate(trust_, i, &len)) != nullptr; i++)
+      result.Set(i, Napi::Buffer<uint8_t>::Copy(env, der, len));
+    return result;
   }
 
   mst_trust* trust_ = nullptr;
@@ -431,6 +444,7 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::Protocol>("protocol"),
             InstanceMethod<&Session::Cipher>("cipher"),
             InstanceMethod<&Session::ALPN>("alpn"),
+            InstanceMethod<&Session::KeyExchangeGroup>("keyExchangeGroup"),
             InstanceMethod<&Session::ServerName>("servername"),
             InstanceMethod<&Session::VerifyFlags>("verifyFlags"),
             InstanceMethod<&Session::PeerCertificates>("peerCertificates"),
@@ -810,6 +824,11 @@ class Session : public Napi::ObjectWrap<Session> {
     result.Set(0u, Napi::Number::New(env, mst_session_ciphersuite_id(session_)));
     result.Set(1u, Napi::String::New(env, mst_session_ciphersuite_name(session_)));
     return result;
+  }
+
+  Napi::Value KeyExchangeGroup(const Napi::CallbackInfo& info) {
+    if (session_ == nullptr) return info.Env().Null();
+    return Napi::Number::New(info.Env(), mst_session_key_exchange_group(session_));
   }
 
   Napi::Value ALPN(const Napi::CallbackInfo& info) {

@@ -12,6 +12,7 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509.h>
@@ -82,6 +83,8 @@ typedef struct options {
     mst_resumption *resumption;            /* the server resumes sessions with it */
     int client_debug, server_debug;        /* Mbed TLS debug levels; default 0 */
     size_t client_max_fragment;            /* max_fragment_length the client asks for */
+    int client_suite;                      /* the one cipher suite the client offers */
+    mst_trust *client_trust;               /* in place of client_trusts */
 } options;
 
 typedef struct pair {
@@ -129,7 +132,12 @@ static pair make_pair(options o)
     mst_config_set_versions(p.client_config, min, max, NULL);
     add_file(p.server_config, o.server_chain ? o.server_chain : "server-ecdsa-chain.pem",
              o.server_key ? o.server_key : "server-ecdsa.key");
-    trust(p.client_config, o.client_trusts ? o.client_trusts : "ca.pem");
+    if (o.client_trust != NULL)
+        mst_config_set_trust(p.client_config, o.client_trust, NULL);
+    else
+        trust(p.client_config, o.client_trusts ? o.client_trusts : "ca.pem");
+    if (o.client_suite != 0)
+        mst_config_set_ciphersuites(p.client_config, &o.client_suite, 1, NULL);
     mst_config_set_verify(p.client_config, o.client_verify ? o.client_verify : MST_VERIFY_REQUIRED,
                           NULL);
     mst_config_set_verify(p.server_config, o.server_verify, NULL);
@@ -1159,8 +1167,11 @@ static void test_resumption(int version)
     CHECK(mst_session_reused(p.client) == 1);
     CHECK(mst_session_reused(p.server) == 1);
     CHECK(mst_session_verify_flags(p.client) == 0);
-    /* The peer's chain is reported as on the first connection. */
+    /* The peer's chain is reported as on the first connection: the leaf and the
+     * intermediate it sent (Mbed TLS itself keeps only the leaf of a TLS 1.2 session). */
     CHECK(mst_session_peer_certificate(p.client, 0, &peer_len) != NULL && peer_len > 0);
+    CHECK(mst_session_peer_certificate(p.client, 1, &peer_len) != NULL && peer_len > 0);
+    CHECK(mst_session_peer_certificate(p.client, 2, &peer_len) == NULL);
     CHECK(mst_session_verified_certificate(p.client, 0, &peer_len, NULL) != NULL);
     CHECK(send_and_check(&p, true, 1000, 0));
     CHECK(send_and_check(&p, false, 1000, 0));
@@ -1742,6 +1753,193 @@ done:
     free_pair(&p);
 }
 
+/* ---- Certificates: labels, empty trust, what a server serves, the key exchange ---- */
+
+/* `der` wrapped as PEM under `label`; free() the result. */
+static char *pem_of(const char *label, const uint8_t *der, size_t len)
+{
+    char header[64], footer[64];
+    snprintf(header, sizeof(header), "-----BEGIN %s-----\n", label);
+    snprintf(footer, sizeof(footer), "-----END %s-----\n", label);
+    size_t room = len * 2 + 200, written = 0;
+    char *out = malloc(room);
+    if (mbedtls_pem_write_buffer(header, footer, der, len, (unsigned char *)out, room, &written) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ca.pem as DER, followed by `aux` (OpenSSL's X509_CERT_AUX of a TRUSTED CERTIFICATE). */
+static uint8_t *ca_der_with(const uint8_t *aux, size_t aux_len, size_t *len)
+{
+    file ca = load("ca.pem");
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    uint8_t *der = NULL;
+    ca.data[ca.len] = '\0';
+    if (mbedtls_x509_crt_parse(&crt, ca.data, ca.len + 1) == 0) {
+        der = malloc(crt.raw.len + aux_len);
+        memcpy(der, crt.raw.p, crt.raw.len);
+        if (aux_len > 0)
+            memcpy(der + crt.raw.len, aux, aux_len);
+        *len = crt.raw.len + aux_len;
+    }
+    mbedtls_x509_crt_free(&crt);
+    free(ca.data);
+    return der;
+}
+
+/* Trust stores read certificates under OpenSSL's three PEM labels, pass over other blocks,
+ * and list what they hold. */
+static void test_ca_labels(void)
+{
+    mst_error err;
+    mst_trust *trust = NULL;
+    char *trusted = NULL, *x509 = NULL, *restricted = NULL, *alias_only = NULL;
+    uint8_t *plain = NULL, *with_trust = NULL, *with_alias = NULL;
+    size_t plain_len = 0, trust_len = 0, alias_len = 0, len = 0;
+    /* X509_CERT_AUX { trust SEQUENCE { serverAuth } } and { alias UTF8String "a" } */
+    static const uint8_t trust_aux[] = {0x30, 0x0C, 0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06, 0x01,
+                                        0x05, 0x05, 0x07, 0x03, 0x01};
+    static const uint8_t alias_aux[] = {0x30, 0x03, 0x0C, 0x01, 'a'};
+    plain = ca_der_with(NULL, 0, &plain_len);
+    with_trust = ca_der_with(trust_aux, sizeof(trust_aux), &trust_len);
+    with_alias = ca_der_with(alias_aux, sizeof(alias_aux), &alias_len);
+    CHECK(plain != NULL && with_trust != NULL && with_alias != NULL);
+    trusted = pem_of("TRUSTED CERTIFICATE", plain, plain_len);
+    x509 = pem_of("X509 CERTIFICATE", plain, plain_len);
+    restricted = pem_of("TRUSTED CERTIFICATE", with_trust, trust_len);
+    alias_only = pem_of("TRUSTED CERTIFICATE", with_alias, alias_len);
+    CHECK(trusted != NULL && x509 != NULL && restricted != NULL && alias_only != NULL);
+
+    trust = mst_trust_new(&err);
+    CHECK(trust != NULL);
+    CHECK(mst_trust_ca_certificate(trust, 0, &len) == NULL);
+    CHECK_CODE(mst_trust_add_ca(trust, (const uint8_t *)trusted, strlen(trusted), 1, NULL, &err), 0);
+    CHECK_CODE(mst_trust_add_ca(trust, (const uint8_t *)x509, strlen(x509), 1, NULL, &err), 0);
+    CHECK_CODE(mst_trust_add_ca(trust, (const uint8_t *)alias_only, strlen(alias_only), 1, NULL, &err), 0);
+    /* Purposes it cannot honour: refused, not trusted for everything. */
+    CHECK_CODE(mst_trust_add_ca(trust, (const uint8_t *)restricted, strlen(restricted), 1, NULL, &err),
+               MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE);
+    /* Text, a key, nothing: no certificate, and nothing added. */
+    file key = load("server-ecdsa.key");
+    int from_key = mst_trust_add_ca(trust, key.data, key.len, 1, NULL, &err);
+    free(key.data);
+    CHECK_CODE(from_key, MST_ERR_NO_CERTIFICATE);
+    CHECK_CODE(mst_trust_add_ca(trust, (const uint8_t *)"garbage", 7, 1, NULL, &err), MST_ERR_NO_CERTIFICATE);
+    CHECK_CODE(mst_trust_add_ca(trust, (const uint8_t *)"", 0, 1, NULL, &err), MST_ERR_NO_CERTIFICATE);
+    for (size_t i = 0; i < 3; i++) {
+        const uint8_t *der = mst_trust_ca_certificate(trust, i, &len);
+        CHECK(der != NULL && len == plain_len && memcmp(der, plain, len) == 0);
+    }
+    CHECK(mst_trust_ca_certificate(trust, 3, &len) == NULL);
+
+    /* And they verify a server as the usual label does. */
+    pair p = make_pair((options){.client_trust = trust});
+    bool ok = handshake(&p, 0);
+    free_pair(&p);
+    CHECK(ok);
+done:
+    mst_trust_unref(trust);
+    free(trusted);
+    free(x509);
+    free(restricted);
+    free(alias_only);
+    free(plain);
+    free(with_trust);
+    free(with_alias);
+}
+
+/* A trust store given nothing to trust (node's `ca` that held no certificate) trusts nothing:
+ * verification fails as with an unknown CA, not for want of a CA list. */
+static void test_empty_trust_trusts_nothing(int version)
+{
+    mst_error err;
+    mst_trust *empty = mst_trust_new(&err);
+    pair p = make_pair((options){.min_version = version, .max_version = version, .client_trust = empty});
+    CHECK(!handshake(&p, 0));
+    CHECK_CODE(error_code(p.client), MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
+    CHECK(mst_session_verify_flags(p.client) & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    free_pair(&p);
+    p = make_pair((options){.min_version = version, .max_version = version, .client_trust = empty,
+                            .client_verify = MST_VERIFY_OPTIONAL});
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_verify_flags(p.client) & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+done:
+    free_pair(&p);
+    mst_trust_unref(empty);
+}
+static void test_tls12_empty_trust(void) { test_empty_trust_trusts_nothing(MST_TLS1_2); }
+static void test_tls13_empty_trust(void) { test_empty_trust_trusts_nothing(MST_TLS1_3); }
+
+/* A server serves a certificate whose extended key usage lacks serverAuth, as OpenSSL does;
+ * the client judges it. */
+static void test_server_certificate_without_server_auth(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .server_chain = "verify/client-auth-only.pem",
+                                 .server_key = "verify/leaf.key", .client_trusts = "verify/root.pem"});
+    CHECK(!handshake(&p, 0));
+    /* Mbed TLS's code for a chain refused by the usage checks after path validation */
+    CHECK_CODE(error_code(p.client), MBEDTLS_ERR_SSL_BAD_CERTIFICATE);
+    CHECK(mst_session_verify_flags(p.client) & MBEDTLS_X509_BADCERT_EXT_KEY_USAGE);
+    free_pair(&p);
+    p = make_pair((options){.min_version = version, .max_version = version,
+                            .server_chain = "verify/client-auth-only.pem",
+                            .server_key = "verify/leaf.key", .client_trusts = "verify/root.pem",
+                            .client_verify = MST_VERIFY_OPTIONAL});
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_verify_flags(p.client) == MBEDTLS_X509_BADCERT_EXT_KEY_USAGE);
+done:
+    free_pair(&p);
+}
+static void test_tls12_server_certificate_without_server_auth(void) { test_server_certificate_without_server_auth(MST_TLS1_2); }
+static void test_tls13_server_certificate_without_server_auth(void) { test_server_certificate_without_server_auth(MST_TLS1_3); }
+
+/* The client learns the group of the ephemeral key exchange; none for static RSA, a resumed
+ * TLS 1.2 session, or on a server. */
+static void test_key_exchange_group(void)
+{
+    mst_resumption *store = NULL;
+    uint8_t *saved = NULL;
+    pair p = make_pair((options){.max_version = MST_TLS1_3});
+    CHECK(mst_session_key_exchange_group(p.client) == 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_key_exchange_group(p.client) == 0x001D); /* X25519, offered first */
+    CHECK(mst_session_key_exchange_group(p.server) == 0);
+    free_pair(&p);
+
+    p = make_pair((options){.min_version = MST_TLS1_2, .max_version = MST_TLS1_2});
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_key_exchange_group(p.client) == 0x001D);
+    free_pair(&p);
+
+    /* TLS_RSA_WITH_AES_128_GCM_SHA256: static RSA, no ephemeral key. */
+    p = make_pair((options){.max_version = MST_TLS1_2, .server_chain = "server-rsa-chain.pem",
+                            .server_key = "server-rsa.key", .client_suite = 0x009C});
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_ciphersuite_id(p.client) == 0x009C);
+    CHECK(mst_session_key_exchange_group(p.client) == 0);
+    free_pair(&p);
+
+    store = mst_resumption_new(300, NULL, 0, NULL);
+    p = make_pair((options){.min_version = MST_TLS1_2, .max_version = MST_TLS1_2,
+                            .server_name = "localhost", .resumption = store});
+    size_t len;
+    saved = full_handshake_and_save(&p, &len);
+    CHECK(saved != NULL);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost"), 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 1);
+    CHECK(mst_session_key_exchange_group(p.client) == 0);
+done:
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+
 static const test tests[] = {
     TEST(tls12_ecdsa), TEST(tls13_ecdsa), TEST(tls12_rsa), TEST(tls13_rsa),
     TEST(default_versions_negotiate_tls13),
@@ -1786,6 +1984,10 @@ static const test tests[] = {
     TEST(self_signed_certificate), TEST(self_signed_frees_everything),
     TEST(self_signed_certificate_verifies),
     TEST(self_signed_bad_arguments),
+    TEST(ca_labels), TEST(tls12_empty_trust), TEST(tls13_empty_trust),
+    TEST(tls12_server_certificate_without_server_auth),
+    TEST(tls13_server_certificate_without_server_auth),
+    TEST(key_exchange_group),
 };
 
 int main(int argc, char **argv)
