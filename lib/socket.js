@@ -891,9 +891,11 @@ class TLSSocket extends Duplex {
   // As node's, these return null once the socket is destroyed.
   getProtocol() { return this.destroyed ? null : this[kSession].protocol(); }
 
+  // As node's: undefined before the handshake, null once destroyed.
   getCipher() {
-    const cipher = this.destroyed ? null : this[kSession].cipher();
-    if (!cipher) return null;
+    if (this.destroyed) return null;
+    const cipher = this[kSession].cipher();
+    if (!cipher) return undefined;
     const suite = ciphers.byId(cipher[0]);
     if (!suite) return { name: cipher[1], standardName: cipher[1], version: this.getProtocol() };
     return { name: suite.name, standardName: suite.standardName, version: suite.cipherVersion };
@@ -902,7 +904,8 @@ class TLSSocket extends Duplex {
   getPeerCertificate(detailed) {
     if (this.destroyed) return null;
     const chain = this[kSession].peerCertificates();
-    if (chain.length === 0) return this._secureEstablished ? {} : null;
+    // As node's: {} while there is no certificate (before the handshake, or none sent).
+    if (chain.length === 0) return {};
     const leaf = legacyObject(chain[0]);
     if (!detailed) return leaf;
     // As node's: issuerCertificate links the certificates the peer sent by who issued whom,
@@ -934,10 +937,11 @@ class TLSSocket extends Duplex {
   getCertificate() {
     if (this.destroyed) return null;
     const der = this[kSession].ownCertificate();
-    return der ? legacyObject(der) : (this._secureEstablished ? {} : null);
+    return der ? legacyObject(der) : {};
   }
 
-  isSessionReused() { return !this.destroyed && this[kSession].reused(); }
+  // As node's, null once destroyed.
+  isSessionReused() { return this.destroyed ? null : this[kSession].reused(); }
 
   // The state to resume this connection with (the `session` option of connect()); a client
   // has one once the handshake is done (in TLS 1.3, one that resumes nothing until a ticket

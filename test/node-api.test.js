@@ -263,4 +263,27 @@ describe('node:tls API', () => {
     }
     assert.deepEqual(counts, [1, 1]);
   });
+
+  // What each getter gives while connecting, once secure and once destroyed: node's kind of
+  // value (null, undefined, {} or a value) at each stage. (Not getProtocol() while connecting:
+  // OpenSSL answers with its highest version before any handshake.)
+  it('getters give node\'s kind of value before, during and after the connection', async () => {
+    const getters = ['getPeerCertificate', 'getCertificate', 'getCipher', 'isSessionReused',
+      'getSession', 'getTLSTicket', 'getEphemeralKeyInfo', 'getFinished', 'getPeerFinished',
+      'getPeerX509Certificate', 'getX509Certificate'];
+    const kind = (v) => (v === null ? 'null' : v === undefined ? 'undefined'
+      : typeof v === 'object' && !Buffer.isBuffer(v) && Object.keys(v).length === 0 ? '{}' : typeof v);
+    const probe = (socket) => Object.fromEntries(getters.map((g) => [g, kind(socket[g]())]));
+    await sameAsNode(async (impl) => {
+      const srv = cleanup.server(tls.createServer({ ...server, maxVersion: 'TLSv1.2' }, (s) => s.resume()));
+      const port = await listen(srv);
+      const c = cleanup.socket(impl.connect(client(port)));
+      const connecting = probe(c);
+      await once(c, 'secureConnect');
+      const secure = probe(c);
+      c.destroy();
+      await once(c, 'close');
+      return { connecting, secure, destroyed: probe(c), protocol: c.getProtocol() };
+    });
+  });
 });
