@@ -309,6 +309,11 @@ class SecureContext {
       throw invalidArgType('options.allowPartialTrustChain', 'of type boolean', options.allowPartialTrustChain);
     }
     this.allowPartialTrustChain = Boolean(options.allowPartialTrustChain);
+    // node's honorCipherOrder: a server picks the TLS 1.2 suite by its own order, not the client's.
+    if (set(options.honorCipherOrder) && typeof options.honorCipherOrder !== 'boolean') {
+      throw invalidArgType('options.honorCipherOrder', 'of type boolean', options.honorCipherOrder);
+    }
+    this.honorCipherOrder = Boolean(options.honorCipherOrder);
     if (maxFragmentLength && minVersion === 'TLSv1.3') {
       throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
         'maxFragmentLength needs TLS 1.2 (Mbed TLS 3.6 negotiates max_fragment_length in ' +
@@ -399,6 +404,7 @@ class SecureContext {
     }
     let result = config.setVersions(min, max) || config.setCiphersuites(suites) ||
       config.setTrust(this._trust);
+    if (!result && isServer) result = config.setCipherOrder(this.honorCipherOrder);
     if (!result && maxFragmentLength) result = config.setMaxFragmentLength(maxFragmentLength);
     if (result) throw fail(result, 'Invalid TLS settings');
     if (store) {
@@ -470,7 +476,7 @@ function createSecureContext(options) {
 const CACHE_LIMIT = 64;
 const cache = new Map();
 const MATERIAL = ['ca', 'cert', 'key', 'crl', 'passphrase', 'ciphers', 'minVersion', 'maxVersion',
-  'allowPartialTrustChain',
+  'allowPartialTrustChain', 'honorCipherOrder',
   'sessionTimeout', 'ticketKeys', 'maxFragmentLength'];
 
 function feed(hash, value) {

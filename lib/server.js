@@ -90,6 +90,10 @@ class Server extends net.Server {
     if (options.secureContext !== undefined) context.validateSecureContext(options.secureContext);
     // The PEM of the development certificate served, or null (see developmentCertificate()).
     this.developmentCertificate = null;
+    // As node's: a server takes its own cipher order unless told otherwise (a context made
+    // by createSecureContext() alone takes the client's).
+    this.honorCipherOrder = options.honorCipherOrder !== undefined ? Boolean(options.honorCipherOrder) : true;
+    options = { ...options, honorCipherOrder: this.honorCipherOrder };
     // A PSK server needs no certificate, and gets none.
     if (options.secureContext === undefined && absent(options.key) && absent(options.cert) &&
         (options.pfx === undefined || options.pfx === null) && typeof options.pskCallback !== 'function') {
@@ -177,7 +181,8 @@ class Server extends net.Server {
       throw errors.invalidArgType('options', 'of type object', options);
     }
     const previous = this[kContext];
-    this[kContext] = context.createSecureContext(options);
+    this.honorCipherOrder = options.honorCipherOrder !== undefined ? Boolean(options.honorCipherOrder) : true;
+    this[kContext] = context.createSecureContext({ ...options, honorCipherOrder: this.honorCipherOrder });
     // As node: the ticket keys carry over unless new ones are given.
     if (options.ticketKeys === undefined) this[kContext].setTicketKeys(previous.getTicketKeys());
     this.developmentCertificate = null;

@@ -286,4 +286,20 @@ describe('node:tls API', () => {
       return { connecting, secure, destroyed: probe(c), protocol: c.getProtocol() };
     });
   });
+
+  for (const honorCipherOrder of [undefined, false, true]) {
+    it(`honorCipherOrder: ${honorCipherOrder}: the TLS 1.2 suite is chosen as node's server chooses it`, async () => {
+      await sameAsNode(async (impl) => {
+        const srv = cleanup.server(impl.createServer({
+          ...server, maxVersion: 'TLSv1.2', honorCipherOrder,
+          ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384',
+        }, (s) => s.end()));
+        const port = await listen(srv);
+        const c = cleanup.socket(tls.connect({ ...client(port),
+          ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256' }));
+        await once(c, 'secureConnect');
+        return c.getCipher().name;
+      });
+    });
+  }
 });

@@ -138,6 +138,8 @@ mst_config *mst_config_new(enum mst_endpoint endpoint, enum mst_transport transp
                                                              : MBEDTLS_SSL_VERSION_TLS1_2);
     mbedtls_ssl_conf_authmode(&config->ssl, endpoint == MST_CLIENT ? MBEDTLS_SSL_VERIFY_REQUIRED
                                                                    : MBEDTLS_SSL_VERIFY_NONE);
+    /* node's default (honorCipherOrder false): a TLS 1.2 server takes the client's order. */
+    mbedtls_ssl_conf_preference_order(&config->ssl, MBEDTLS_SSL_SRV_CIPHERSUITE_ORDER_CLIENT);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS) && defined(MBEDTLS_SSL_PROTO_TLS1_3)
     /* Report TLS 1.3 tickets to the session so the embedder can learn of them. */
     if (endpoint == MST_CLIENT)
@@ -657,6 +659,17 @@ int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count
     mbedtls_ssl_conf_ciphersuites(&config->ssl, copy);
     free(config->ciphersuites);
     config->ciphersuites = copy;
+    return 0;
+}
+
+int mst_config_set_cipher_order(mst_config *config, bool server_order, mst_error *err)
+{
+    int ret = check_mutable(config, err);
+    if (ret != 0)
+        return ret;
+    mbedtls_ssl_conf_preference_order(&config->ssl, server_order
+                                                        ? MBEDTLS_SSL_SRV_CIPHERSUITE_ORDER_SERVER
+                                                        : MBEDTLS_SSL_SRV_CIPHERSUITE_ORDER_CLIENT);
     return 0;
 }
 

@@ -175,6 +175,9 @@ int mst_config_set_alpn(mst_config *config, const char *const *protocols, size_t
                         mst_error *err);
 /* Cipher suites by IANA number, in preference order (copied). */
 int mst_config_set_ciphersuites(mst_config *config, const int *ids, size_t count, mst_error *err);
+/* Servers: choose the TLS 1.2 suite by our order (node's honorCipherOrder: true) or, the
+ * default, by the client's. (Mbed TLS's TLS 1.3 server always takes the client's order.) */
+int mst_config_set_cipher_order(mst_config *config, bool server_order, mst_error *err);
 /* Client: the pre-shared key it offers (RFC 4279 PSK suites in TLS 1.2, an external PSK in
  * TLS 1.3) and its identity; both are copied. With a PSK no certificate is needed at all. */
 int mst_config_set_psk(mst_config *config, const uint8_t *key, size_t key_len,

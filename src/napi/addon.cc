@@ -213,6 +213,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
                            InstanceMethod<&SecureContext::AddCertificate>("addCertificate"),
                            InstanceMethod<&SecureContext::SetALPN>("setALPN"),
                            InstanceMethod<&SecureContext::SetCiphersuites>("setCiphersuites"),
+                           InstanceMethod<&SecureContext::SetCipherOrder>("setCipherOrder"),
                            InstanceMethod<&SecureContext::SetResumption>("setResumption"),
                            InstanceMethod<&SecureContext::SetPSK>("setPSK"),
                            InstanceMethod<&SecureContext::AskPSK>("askPSK"),
@@ -332,6 +333,15 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
       ids.push_back(list.Get(i).As<Napi::Number>().Int32Value());
     mst_error error{};
     int ret = mst_config_set_ciphersuites(config_, ids.data(), ids.size(), &error);
+    return Result(env, ret, error);
+  }
+
+  // setCipherOrder(serverOrder): node's honorCipherOrder
+  Napi::Value SetCipherOrder(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (ThrowIfReleased(env)) return env.Undefined();
+    mst_error error{};
+    int ret = mst_config_set_cipher_order(config_, info[0].ToBoolean().Value(), &error);
     return Result(env, ret, error);
   }
 
