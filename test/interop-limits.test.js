@@ -1,0 +1,152 @@
+'use strict';
+// Mbed TLS defects and limits that make conforming peers fail, each against a real peer
+// with node:tls as the oracle: a TLS 1.3 HelloRetryRequest carrying a cookie
+// (deps/patches/0003).
+
+const net = require('node:net');
+const tls = require('node:tls');
+const ours = require('..');
+const {
+  assert, certs, listen, readUntil, useCleanup, startSServer, sServerCertArgs,
+} = require('./helpers');
+
+const EXT_COOKIE = 44;
+const HRR_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
+
+// The extensions of a ClientHello or ServerHello/HelloRetryRequest record (the message
+// first in its record, as hellos are), as a Map of type -> data.
+function helloExtensions(record) {
+  const body = record.subarray(9);
+  let at = 34; // legacy_version, random
+  at += 1 + body[at]; // session id
+  if (record[5] === 1) {
+    at += 2 + body.readUInt16BE(at); // cipher suites
+    at += 1 + body[at]; // compression methods
+  } else {
+    at += 3; // cipher suite, compression method
+  }
+  const end = at + 2 + body.readUInt16BE(at);
+  at += 2;
+  const extensions = new Map();
+  while (at + 4 <= end) {
+    const type = body.readUInt16BE(at);
+    const len = body.readUInt16BE(at + 2);
+    extensions.set(type, body.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return extensions;
+}
+
+// A TCP relay on 127.0.0.1 to `port` that logs the hellos and alerts of both directions
+// ({ from, hello: 'ClientHello' | 'ServerHello' | 'HelloRetryRequest', extensions } or
+// { from, alert }). With dropClientChangeCipherSpec it drops the client's compatibility-mode
+// ChangeCipherSpec records, which TLS 1.3 leaves out of the transcript. `closed` resolves
+// once the client's connection to the relay has closed, everything it sent logged.
+async function startRelay(track, port, { dropClientChangeCipherSpec = false } = {}) {
+  const log = [];
+  let downClosed;
+  const closed = new Promise((resolve) => { downClosed = resolve; });
+  const server = track.server(net.createServer((down) => {
+    down.once('close', downClosed);
+    const up = track.socket(net.connect(port, '127.0.0.1'));
+    const records = (from, onRecord) => {
+      let pending = Buffer.alloc(0);
+      return (data) => {
+        pending = Buffer.concat([pending, data]);
+        while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+          const record = pending.subarray(0, 5 + pending.readUInt16BE(3));
+          pending = pending.subarray(record.length);
+          if (record[0] === 21 && record.length === 7) log.push({ from, alert: record[6] });
+          if (record[0] === 22 && (record[5] === 1 || record[5] === 2)) {
+            const hello = record[5] === 1 ? 'ClientHello'
+              : record.subarray(11, 43).equals(HRR_RANDOM) ? 'HelloRetryRequest' : 'ServerHello';
+            log.push({ from, hello, extensions: helloExtensions(record) });
+          }
+          onRecord(record);
+        }
+      };
+    };
+    down.on('data', records('client', (record) => {
+      if (!(dropClientChangeCipherSpec && record[0] === 20)) up.write(record);
+    }));
+    up.on('data', records('server', (record) => down.write(record)));
+    down.on('end', () => up.end());
+    up.on('end', () => down.end());
+    down.on('error', () => up.destroy());
+    up.on('error', () => down.destroy());
+  }));
+  return { port: await listen(server), log, closed };
+}
+
+// The relay log in short: "client:ClientHello+cookie", "server:alert(40)", ...
+const wire = (log) => log.map((e) => (e.hello
+  ? `${e.from}:${e.hello}${e.extensions.has(EXT_COOKIE) ? '+cookie' : ''}`
+  : `${e.from}:alert(${e.alert})`));
+
+// How a client connection ended: { secure, protocol, authorized } or { error: code }.
+function outcome(socket) {
+  return new Promise((resolve) => {
+    socket.once('secureConnect', () => {
+      resolve({ secure: true, protocol: socket.getProtocol(), authorized: socket.authorized });
+    });
+    socket.once('error', (err) => resolve({ error: err.code }));
+  });
+}
+
+describe('Mbed TLS limits and defects real peers meet', function () {
+  const track = useCleanup();
+
+  describe('a TLS 1.3 HelloRetryRequest with a cookie (openssl s_server -stateless)', function () {
+    // s_server -stateless answers every first ClientHello with a HelloRetryRequest
+    // carrying a cookie (SSL_stateless()).
+    // (Not with -rev, whose loop skips the stateless retry.)
+    async function statelessServer(relayOptions) {
+      const { child, port } = await startSServer(track, [
+        ...sServerCertArgs('ecdsa'), '-tls1_3', '-stateless', '-naccept', '1',
+      ]);
+      return { ...await startRelay(track, port, relayOptions), sServer: child };
+    }
+
+    it('our client echoes the cookie in its second ClientHello and completes the handshake', async function () {
+      // OpenSSL 3.0's stateless server fails on the ChangeCipherSpec a compatibility-mode
+      // client sends before its second ClientHello (node's client as ours): the relay
+      // drops it, so the handshake can complete.
+      const relay = await statelessServer({ dropClientChangeCipherSpec: true });
+      const client = track.socket(ours.connect({
+        port: relay.port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+      }));
+      assert.deepEqual(await outcome(client), { secure: true, protocol: 'TLSv1.3', authorized: true });
+      // s_server prints what it reads and sends what it is given on stdin.
+      const printed = readUntil(relay.sServer.stdout, 'from our client\n');
+      client.write('from our client\n');
+      await printed;
+      const received = readUntil(client, 'from s_server\n');
+      relay.sServer.stdin.write('from s_server\n');
+      await received;
+
+      assert.deepEqual(wire(relay.log), [
+        'client:ClientHello', 'server:HelloRetryRequest+cookie', 'client:ClientHello+cookie', 'server:ServerHello',
+      ]);
+      const [, retry, second] = relay.log;
+      assert.ok(retry.extensions.get(EXT_COOKIE).length > 2);
+      assert.deepEqual(second.extensions.get(EXT_COOKIE), retry.extensions.get(EXT_COOKIE));
+    });
+
+    it('our client says on the wire what node:tls says, and fails as it does', async function () {
+      // Without the relay's help, s_server ends the connection after the second ClientHello.
+      const results = [];
+      for (const impl of [tls, ours]) {
+        const relay = await statelessServer();
+        const client = track.socket(impl.connect({
+          port: relay.port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+        }));
+        const result = await outcome(client);
+        await relay.closed;
+        results.push({ ...result, wire: wire(relay.log) });
+      }
+      const [theirs, mine] = results;
+      assert.deepEqual(theirs.wire, ['client:ClientHello', 'server:HelloRetryRequest+cookie', 'client:ClientHello+cookie']);
+      assert.deepEqual(mine, theirs);
+    });
+  });
+});
