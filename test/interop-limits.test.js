@@ -1,13 +1,15 @@
 'use strict';
 // Mbed TLS defects and limits that make conforming peers fail, each against a real peer
 // with node:tls as the oracle: a TLS 1.3 HelloRetryRequest carrying a cookie
-// (deps/patches/0003).
+// (deps/patches/0003) and the TLS 1.3 server's alerts after its Finished (deps/patches/0004
+// and 0005).
 
 const net = require('node:net');
 const tls = require('node:tls');
 const ours = require('..');
 const {
   assert, certs, listen, readUntil, useCleanup, startSServer, sServerCertArgs,
+  startSClient,
 } = require('./helpers');
 
 const EXT_COOKIE = 44;
@@ -147,6 +149,65 @@ describe('Mbed TLS limits and defects real peers meet', function () {
       const [theirs, mine] = results;
       assert.deepEqual(theirs.wire, ['client:ClientHello', 'server:HelloRetryRequest+cookie', 'client:ClientHello+cookie']);
       assert.deepEqual(mine, theirs);
+    });
+  });
+
+  describe("the TLS 1.3 server's alert refusing a client after its Finished", function () {
+    // A node:tls (or our) client against a node:tls (or our) server that requires a client
+    // certificate; the client sends `clientCert` (none when undefined). Resolves with the
+    // client's error code (undefined when it had none) and the server's tlsClientError code.
+    async function refusal(serverImpl, clientImpl, maxVersion, clientCert) {
+      const server = track.server(serverImpl.createServer({
+        ...certs.ecdsa, ca: certs.ca, requestCert: true, rejectUnauthorized: true,
+      }, (socket) => socket.end('hello\n')));
+      const serverError = new Promise((resolve) => server.once('tlsClientError', (err) => resolve(err.code)));
+      const port = await listen(server);
+      const client = track.socket(clientImpl.connect({
+        port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca, maxVersion, ...clientCert,
+      }));
+      let clientError;
+      client.on('error', (err) => { clientError = err.code; });
+      client.resume();
+      await new Promise((resolve) => client.once('close', resolve));
+      return { client: clientError, server: await serverError };
+    }
+
+    it('a client without the required certificate reads certificate_required, as from node:tls', async function () {
+      const theirs = await refusal(tls, tls, 'TLSv1.3');
+      assert.equal(theirs.client, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      const mine = await refusal(ours, tls, 'TLSv1.3');
+      assert.equal(mine.server, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
+      assert.equal(mine.client, theirs.client);
+    });
+
+    it('our own client reads it too, as from node:tls', async function () {
+      const theirs = await refusal(tls, ours, 'TLSv1.3');
+      const mine = await refusal(ours, ours, 'TLSv1.3');
+      assert.equal(theirs.client, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      assert.equal(mine.client, theirs.client);
+    });
+
+    it('a client with a certificate from an unknown CA reads unknown_ca, in TLS 1.3 as in TLS 1.2', async function () {
+      // node's server finishes the handshake and then drops such a client (README,
+      // "Certificate verification"); ours refuses it inside the handshake, with an alert.
+      const otherClient = { key: certs.otherClient.key, cert: certs.otherClient.cert };
+      const tls12 = await refusal(ours, tls, 'TLSv1.2', otherClient);
+      const tls13 = await refusal(ours, tls, 'TLSv1.3', otherClient);
+      assert.equal(tls12.client, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA');
+      assert.deepEqual(tls13, tls12);
+    });
+
+    it('openssl s_client reads the alert', async function () {
+      const server = track.server(ours.createServer({
+        ...certs.ecdsa, ca: certs.ca, requestCert: true, rejectUnauthorized: true,
+      }));
+      server.on('tlsClientError', () => {});
+      const port = await listen(server);
+      const { child, result } = startSClient(track, port, ['-CAfile', certs.path('ca.pem'), '-tls1_3']);
+      child.stdin.write('hello\n');
+      const { stderr } = await result;
+      assert.match(stderr, /tlsv13 alert certificate required/);
+      assert.doesNotMatch(stderr, /bad record mac/);
     });
   });
 });
