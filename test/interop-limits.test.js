@@ -1,14 +1,16 @@
 'use strict';
 // Mbed TLS defects and limits that make conforming peers fail, each against a real peer
 // with node:tls as the oracle: a TLS 1.3 HelloRetryRequest carrying a cookie
-// (deps/patches/0003) and the TLS 1.3 server's alerts after its Finished (deps/patches/0004
-// and 0005).
+// (deps/patches/0003), the TLS 1.3 server's alerts after its Finished (deps/patches/0004
+// and 0005), and certificate chains longer than Mbed TLS's default of 8 intermediates.
 
+const fs = require('node:fs');
 const net = require('node:net');
+const path = require('node:path');
 const tls = require('node:tls');
 const ours = require('..');
 const {
-  assert, certs, listen, readUntil, useCleanup, startSServer, sServerCertArgs,
+  assert, certs, listen, once, readUntil, useCleanup, startSServer, sServerCertArgs,
   startSClient,
 } = require('./helpers');
 
@@ -209,5 +211,90 @@ describe('Mbed TLS limits and defects real peers meet', function () {
       assert.match(stderr, /tlsv13 alert certificate required/);
       assert.doesNotMatch(stderr, /bad record mac/);
     });
+  });
+
+  describe('certificate chains longer than 8 intermediates', function () {
+    const dir = certs.path('long-chain');
+    const root = fs.readFileSync(path.join(dir, 'root.pem'));
+    const leafKey = fs.readFileSync(path.join(dir, 'leaf.key'));
+    const chain = (n) => fs.readFileSync(path.join(dir, `chain-${n}.pem`));
+
+    // Follows getPeerCertificate(true)'s issuerCertificate links; returns the subjects'
+    // common names, leaf first.
+    function linked(socket) {
+      const names = [];
+      const seen = new Set();
+      for (let cert = socket.getPeerCertificate(true); cert && cert.subject && !seen.has(cert.fingerprint256);
+        cert = cert.issuerCertificate) {
+        seen.add(cert.fingerprint256);
+        names.push(cert.subject.CN);
+      }
+      return names;
+    }
+
+    // A client of `impl` against a node:tls server sending the leaf and n intermediates.
+    async function clientView(impl, n, options = {}) {
+      const server = track.server(tls.createServer({ key: leafKey, cert: chain(n) }, (s) => s.end()));
+      const port = await listen(server);
+      const client = track.socket(impl.connect({
+        port, host: '127.0.0.1', servername: 'localhost', ca: root, ...options,
+      }));
+      const result = await outcome(client);
+      if (result.secure) result.linked = linked(client);
+      return result;
+    }
+
+    for (const n of [8, 9, 12, 24]) {
+      it(`our client verifies a server's chain of ${n} intermediates and links all ${n + 2} certificates, as node:tls`, async function () {
+        const theirs = await clientView(tls, n);
+        const mine = await clientView(ours, n);
+        assert.equal(mine.linked.length, n + 2);
+        assert.deepEqual(mine, theirs);
+      });
+    }
+
+    it('our client reports a chain of 12 intermediates it does not trust with rejectUnauthorized: false, as node:tls', async function () {
+      const theirs = await clientView(tls, 12, { ca: certs.ca, rejectUnauthorized: false });
+      const mine = await clientView(ours, 12, { ca: certs.ca, rejectUnauthorized: false });
+      assert.equal(mine.secure, true);
+      assert.equal(mine.authorized, false);
+      assert.deepEqual(mine, theirs);
+    });
+
+    for (const n of [9, 24]) {
+      it(`our server verifies a client's chain of ${n} intermediates and links all ${n + 2} certificates`, async function () {
+        const server = track.server(ours.createServer({ ...certs.ecdsa, ca: root, requestCert: true }));
+        const result = new Promise((resolve) => {
+          server.once('secureConnection', (socket) => resolve({ authorized: socket.authorized, linked: linked(socket).length }));
+          server.once('tlsClientError', (err) => resolve({ error: err.code }));
+        });
+        const port = await listen(server);
+        const client = track.socket(tls.connect({
+          port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca, key: leafKey, cert: chain(n),
+        }));
+        client.on('error', () => {});
+        assert.deepEqual(await result, { authorized: true, linked: n + 2 });
+      });
+    }
+
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3']) {
+      it(`a session resumed over ${maxVersion} reports the whole chain of 12 intermediates again`, async function () {
+        const server = track.server(tls.createServer({ key: leafKey, cert: chain(12), maxVersion }, (s) => s.end('x')));
+        const port = await listen(server);
+        const options = { port, host: '127.0.0.1', servername: 'localhost', ca: root, maxVersion };
+        const first = track.socket(ours.connect(options));
+        const saved = once(first, 'session');
+        first.resume();
+        const session = await saved;
+        const firstChain = linked(first);
+        await once(first, 'close');
+        const second = track.socket(ours.connect({ ...options, session }));
+        await once(second, 'secureConnect');
+        assert.equal(second.isSessionReused(), true);
+        assert.equal(second.authorized, true);
+        assert.equal(firstChain.length, 14);
+        assert.deepEqual(linked(second), firstChain);
+      });
+    }
   });
 });
