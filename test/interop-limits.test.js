@@ -2,8 +2,10 @@
 // Mbed TLS defects and limits that make conforming peers fail, each against a real peer
 // with node:tls as the oracle: a TLS 1.3 HelloRetryRequest carrying a cookie
 // (deps/patches/0003), the TLS 1.3 server's alerts after its Finished (deps/patches/0004
-// and 0005), and certificate chains longer than Mbed TLS's default of 8 intermediates.
+// and 0005), certificate chains longer than Mbed TLS's default of 8 intermediates, and
+// Mbed TLS failures that node names, named as node names them.
 
+const events = require('node:events');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -294,6 +296,114 @@ describe('Mbed TLS limits and defects real peers meet', function () {
         assert.equal(second.authorized, true);
         assert.equal(firstChain.length, 14);
         assert.deepEqual(linked(second), firstChain);
+      });
+    }
+  });
+  describe('Mbed TLS failures named as node:tls names them', function () {
+    // The code of a server's tlsClientError, for a node:tls client (with clientOptions) or
+    // raw bytes sent to it.
+    async function serverError(impl, serverOptions, peer) {
+      const server = track.server(impl.createServer({ ...certs.ecdsa, ...serverOptions }));
+      const failed = new Promise((resolve) => server.once('tlsClientError', (err) => resolve(err.code)));
+      const port = await listen(server);
+      const client = Buffer.isBuffer(peer)
+        ? track.socket(net.connect(port, '127.0.0.1', () => client.write(peer)))
+        : track.socket(tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca, ...peer }));
+      client.on('error', () => {});
+      client.resume();
+      return failed;
+    }
+
+    // The code of a client's error against a server listening on `port`.
+    async function clientError(impl, port, options = {}) {
+      const client = track.socket(impl.connect({
+        port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca, ...options,
+      }));
+      client.resume();
+      const [err] = await events.once(client, 'error');
+      return err.code;
+    }
+
+    it('a plain HTTP request to our server is ERR_SSL_HTTP_REQUEST, a proxy request ERR_SSL_HTTPS_PROXY_REQUEST', async function () {
+      for (const [request, code] of [
+        ['GET / HTTP/1.1\r\nHost: localhost\r\n\r\n', 'ERR_SSL_HTTP_REQUEST'],
+        ['POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n', 'ERR_SSL_HTTP_REQUEST'],
+        ['CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n', 'ERR_SSL_HTTPS_PROXY_REQUEST'],
+      ]) {
+        const theirs = await serverError(tls, {}, Buffer.from(request));
+        assert.equal(theirs, code);
+        assert.equal(await serverError(ours, {}, Buffer.from(request)), theirs);
+      }
+    });
+
+    it('bytes that are not TLS to our server are ERR_SSL_WRONG_VERSION_NUMBER', async function () {
+      for (const bytes of [Buffer.alloc(64, 0), Buffer.from('SSH-2.0-OpenSSH_9.2\r\n')]) {
+        const theirs = await serverError(tls, {}, bytes);
+        assert.equal(theirs, 'ERR_SSL_WRONG_VERSION_NUMBER');
+        assert.equal(await serverError(ours, {}, bytes), theirs);
+      }
+    });
+
+    it('an HTTP answer to our client is ERR_SSL_WRONG_VERSION_NUMBER', async function () {
+      const server = track.server(net.createServer((socket) => {
+        socket.on('error', () => {});
+        socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'));
+      }));
+      const port = await listen(server);
+      const theirs = await clientError(tls, port);
+      assert.equal(theirs, 'ERR_SSL_WRONG_VERSION_NUMBER');
+      assert.equal(await clientError(ours, port), theirs);
+    });
+
+    it('a client below our server\'s minVersion is ERR_SSL_UNSUPPORTED_PROTOCOL', async function () {
+      const theirs = await serverError(tls, { minVersion: 'TLSv1.3' }, { maxVersion: 'TLSv1.2' });
+      assert.equal(theirs, 'ERR_SSL_UNSUPPORTED_PROTOCOL');
+      assert.equal(await serverError(ours, { minVersion: 'TLSv1.3' }, { maxVersion: 'TLSv1.2' }), theirs);
+    });
+
+    // The protected record of 'hello': TLS 1.2 AES-GCM adds an explicit nonce and a tag,
+    // TLS 1.2 ChaCha20-Poly1305 a tag, TLS 1.3 the content type and a tag.
+    const HELLO_RECORD_LENGTHS = [5 + 8 + 16, 5 + 16, 5 + 1 + 16];
+
+    // A node:tls server sending 'hello', the record tampered with on the way.
+    async function tamperedServer(serverOptions) {
+      const server = track.server(tls.createServer({ ...certs.ecdsa, ...serverOptions }, (socket) => {
+        socket.on('error', () => {});
+        socket.write('hello');
+      }));
+      const port = await listen(server);
+      const relay = track.server(net.createServer((down) => {
+        const up = track.socket(net.connect(port, '127.0.0.1'));
+        let pending = Buffer.alloc(0);
+        let tampered = false;
+        up.on('data', (data) => {
+          pending = Buffer.concat([pending, data]);
+          while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+            const record = Buffer.from(pending.subarray(0, 5 + pending.readUInt16BE(3)));
+            pending = pending.subarray(record.length);
+            if (record[0] === 23 && HELLO_RECORD_LENGTHS.includes(record.length - 5) && !tampered) {
+              record[record.length - 1] ^= 1;
+              tampered = true;
+            }
+            down.write(record);
+          }
+        });
+        down.on('data', (data) => up.write(data));
+        down.on('error', () => up.destroy());
+        up.on('error', () => down.destroy());
+      }));
+      return listen(relay);
+    }
+
+    for (const [label, serverOptions] of [
+      ['TLS 1.3', { maxVersion: 'TLSv1.3' }],
+      ['TLS 1.2, AES-GCM', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }],
+      ['TLS 1.2, ChaCha20-Poly1305', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-CHACHA20-POLY1305' }],
+    ]) {
+      it(`a record that fails authentication (${label}) has node's code`, async function () {
+        const theirs = await clientError(tls, await tamperedServer(serverOptions));
+        assert.match(theirs, /^ERR_SSL_(DECRYPTION_FAILED_OR_BAD_RECORD_MAC|CIPHER_OPERATION_FAILED)$/);
+        assert.equal(await clientError(ours, await tamperedServer(serverOptions)), theirs);
       });
     }
   });
