@@ -41,9 +41,8 @@ async function client(label, options) {
 server.listen(0, 'localhost', async () => {
   await client('client with certs/client-chain.pem:', { cert: pem('client-chain.pem'), key: pem('client.key') });
   // In TLS 1.3 the client certificate comes last, so the client may finish its side of the
-  // handshake ('secureConnect') before the server's refusal arrives as an 'error'. (Mbed TLS
-  // 3.6 sends that refusal under keys the finished client has left behind, so the client
-  // reports a bad record MAC instead of the alert: Mbed-TLS/mbedtls#10877.)
+  // handshake ('secureConnect') before the server's refusal arrives as an 'error'
+  // (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, as from node's own server).
   await client('client without a certificate:', {});
   server.close(() => console.log('server closed'));
 });

@@ -84,6 +84,15 @@ function hintFor(code, { leaf, top, host } = {}) {
       return 'The peer sent a record larger than the receiving buffer allows (16384 bytes of ' +
         'content here). This is Mbed TLS\'s -0x7200 problem seen from the other side: a peer ' +
         'with small buffers must be sent records limited by max fragment length.';
+    case 'ERR_SSL_HTTP_REQUEST':
+      return 'The peer sent a plain HTTP request to this TLS port (an http:// URL where ' +
+        'https:// was meant?).';
+    case 'ERR_SSL_HTTPS_PROXY_REQUEST':
+      return 'The peer sent an HTTP proxy request (CONNECT) to this TLS port: it takes this ' +
+        'server for a proxy.';
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return 'The peer\'s first bytes are not a TLS record: is it speaking TLS on this port ' +
+        '(plain HTTP, for example)?';
     case 'ERR_MBEDTLS_SSL_INVALID_RECORD':
       return 'The peer sent something that is not a TLS record of the negotiated version ' +
         '(is it speaking TLS on this port, plain HTTP for example?), or a record larger ' +
@@ -91,6 +100,21 @@ function hintFor(code, { leaf, top, host } = {}) {
     default:
       return undefined;
   }
+}
+
+// node's code for a peer whose first record header (`first`, its first five bytes) is not
+// TLS, as OpenSSL names it: an HTTP request or proxy CONNECT sent to a server, otherwise a
+// wrong version number. undefined when the header is TLS's (major version 3), or is an
+// SSLv2-format ClientHello to a server (which OpenSSL names by its lengths).
+function notTlsCode(first, isServer) {
+  if (first === undefined || first.length < 3 || first[1] === 3) return undefined;
+  if (isServer) {
+    if (first[0] & 0x80 && first[2] === 1) return undefined;
+    const text = first.toString('latin1');
+    if (/^(GET |POST|HEAD|PUT )/.test(text)) return 'ERR_SSL_HTTP_REQUEST';
+    if (text.startsWith('CONNE')) return 'ERR_SSL_HTTPS_PROXY_REQUEST';
+  }
+  return 'ERR_SSL_WRONG_VERSION_NUMBER';
 }
 
 // { errno, message, alert } from the native side -> MbedtlsError
@@ -372,6 +396,6 @@ function callbackError(err) {
 module.exports = {
   callbackError,
   MbedtlsError, MBEDTLS_ERR, ALERTS, X509, VERIFY_MESSAGES,
-  fromNative, verifyCode, verifyError, hex, mbedtlsCodeName, hintFor, quote, x509,
+  fromNative, notTlsCode, verifyCode, verifyError, hex, mbedtlsCodeName, hintFor, quote, x509,
   invalidArgType, invalidArgValue, outOfRange, checkInteger, isBinary, toBuffer, coded,
 };

@@ -43,6 +43,7 @@ const kOnread = Symbol('onread');
 const kOwnTransport = Symbol('ownTransport');
 const kStartWhenConnected = Symbol('startWhenConnected');
 const kConnectOptions = Symbol('connectOptions');
+const kFirstBytes = Symbol('firstBytes');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -57,6 +58,8 @@ const { MBEDTLS_ERR } = errors;
 const ALERT_INTERNAL_ERROR = 80;
 const ALERT_BAD_CERTIFICATE = 42;
 const ALERT_HANDSHAKE_FAILURE = 40;
+// The engine's code for a record longer than the receive buffer (ERR_SSL_PACKET_LENGTH_TOO_LONG).
+const ERR_RECORD_TOO_LONG = -0x10008;
 const UNHANDLED_CRITICAL_EXTENSION = MBEDTLS_ERR.X509_INVALID_EXTENSIONS + MBEDTLS_ERR.ASN1_UNEXPECTED_TAG;
 
 class TLSSocket extends Duplex {
@@ -301,6 +304,11 @@ class TLSSocket extends Duplex {
     if (this.destroyed) return;
     this._touch();
     if (!this[kStarted]) this._start();
+    // The first record header the peer sent, to name a peer that does not speak TLS.
+    const first = this[kFirstBytes];
+    if (first === undefined || first.length < 5) {
+      this[kFirstBytes] = Buffer.concat([first || Buffer.alloc(0), chunk.subarray(0, 5)]).subarray(0, 5);
+    }
     this._afterNative(this[kSession].feed(chunk));
   }
 
@@ -570,6 +578,23 @@ class TLSSocket extends Duplex {
       case UNHANDLED_CRITICAL_EXTENSION:
         // Mbed TLS cannot even parse such a certificate; node names it at verification.
         return Object.assign(errors.verifyError('UNHANDLED_CRITICAL_EXTENSION', 0), mbedtlsFields(info));
+      case MBEDTLS_ERR.SSL_INVALID_RECORD:
+      case ERR_RECORD_TOO_LONG: {
+        const code = errors.notTlsCode(this[kFirstBytes], Boolean(this._tlsOptions.isServer));
+        if (code) return errors.fromNative(info, { code });
+        break;
+      }
+      case MBEDTLS_ERR.SSL_INVALID_MAC: {
+        // OpenSSL's name for a record that fails authentication, except a TLS 1.2 AES-GCM
+        // one, which it names after the failed cipher operation.
+        const cipher = this.getCipher();
+        const gcm12 = cipher && cipher.version === 'TLSv1.2' && /_AES_\d+_GCM_/.test(cipher.standardName);
+        return errors.fromNative(info, {
+          code: gcm12 ? 'ERR_SSL_CIPHER_OPERATION_FAILED' : 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC',
+        });
+      }
+      case MBEDTLS_ERR.SSL_BAD_PROTOCOL_VERSION:
+        return errors.fromNative(info, { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' });
       case MBEDTLS_ERR.X509_CERT_VERIFY_FAILED:
       case MBEDTLS_ERR.SSL_BAD_CERTIFICATE: {
         const err = this._verifyError();

@@ -19,10 +19,23 @@
 #define PLAINTEXT_CHUNK 16384
 /* An idle window keeps at most this much memory. */
 #define IDLE_BUFFER_KEEP 16384
-/* Depths of the peer chain whose verification flags are kept. */
-#define MAX_CHAIN_DEPTH 8
+/* Certificates of a peer chain kept: as many as Mbed TLS verifies (the leaf, the trust
+ * anchor and MBEDTLS_X509_MAX_INTERMEDIATE_CA between, 100 as OpenSSL's default depth). */
+#define MAX_CHAIN_DEPTH MBEDTLS_X509_MAX_VERIFY_CHAIN_SIZE
 /* Debug lines kept between two takes; a level-4 record dump is about five times the record. */
 #define DEBUG_WINDOW_LIMIT (256 * 1024)
+
+/* A peer's certificate chain kept as DER copies, with flags per certificate; grown as
+ * certificates arrive, so a session pays for the chain it got, not for the longest. */
+typedef struct kept_chain {
+    struct kept_certificate {
+        uint8_t *der; /* NULL: no certificate recorded at this place */
+        size_t len;
+        uint32_t flags;
+    } *entries;
+    size_t length;   /* places in use */
+    size_t capacity; /* places allocated; those past length are zeroed */
+} kept_chain;
 
 struct mst_session {
     mbedtls_ssl_context ssl; /* first: Mbed TLS callbacks get &ssl and find the session */
@@ -57,27 +70,13 @@ struct mst_session {
     size_t max_send_fragment; /* plaintext bytes per record we send */
     /* The chain as Mbed TLS verified it, leaf (depth 0) up to the trust anchor: DER copies
      * and flags per depth. Kept because Mbed TLS frees a refused chain. */
-    struct {
-        uint8_t *der;
-        size_t len;
-        uint32_t flags;
-    } verified[MAX_CHAIN_DEPTH];
-    size_t verified_length;
+    kept_chain verified;
     /* The chain the peer sent, in its order, likewise kept for refused handshakes. */
-    struct {
-        uint8_t *der;
-        size_t len;
-    } sent[MAX_CHAIN_DEPTH];
-    size_t sent_length;
+    kept_chain sent;
     /* Resumption (client): what the saved session said of the peer (the chain it sent, and
      * the chain as verified with its flags), reported when the server accepts the session;
      * and whether the handshake was an abbreviated one. */
-    struct {
-        uint8_t *der;
-        size_t len;
-        uint32_t flags;
-    } restored[2][MAX_CHAIN_DEPTH];
-    size_t restored_length[2]; /* [RESTORED_SENT], [RESTORED_VERIFIED] */
+    kept_chain restored[2]; /* [RESTORED_SENT], [RESTORED_VERIFIED] */
     uint32_t restored_flags;
     bool offered_session;
     bool reused;
@@ -100,14 +99,6 @@ struct mst_session {
     uint16_t key_exchange_group; /* clients: TLS NamedGroup of the ephemeral key exchange */
 };
 
-static uint8_t *copy_der(const mbedtls_x509_crt *crt)
-{
-    uint8_t *copy = malloc(crt->raw.len);
-    if (copy != NULL)
-        memcpy(copy, crt->raw.p, crt->raw.len);
-    return copy;
-}
-
 static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 
 static void free_alpn_list(char **list)
@@ -119,22 +110,68 @@ static void free_alpn_list(char **list)
     free(list);
 }
 
-static void forget_sent_chain(mst_session *session)
+/* Frees the certificates; the places stay allocated for the next chain. */
+static void chain_clear(kept_chain *chain)
 {
-    for (size_t i = 0; i < session->sent_length; i++)
-        free(session->sent[i].der);
-    session->sent_length = 0;
+    for (size_t i = 0; i < chain->length; i++)
+        free(chain->entries[i].der);
+    if (chain->entries != NULL)
+        memset(chain->entries, 0, chain->length * sizeof(chain->entries[0]));
+    chain->length = 0;
+}
+
+static void chain_free(kept_chain *chain)
+{
+    chain_clear(chain);
+    free(chain->entries);
+    chain->entries = NULL;
+    chain->capacity = 0;
+}
+
+/* Keeps a copy of `der` at place `at` (at < MAX_CHAIN_DEPTH), replacing what was there. */
+static bool chain_keep(kept_chain *chain, size_t at, const uint8_t *der, size_t len, uint32_t flags)
+{
+    if (at >= chain->capacity) {
+        size_t capacity = chain->capacity == 0 ? 4 : chain->capacity;
+        while (capacity <= at)
+            capacity *= 2;
+        struct kept_certificate *grown = realloc(chain->entries, capacity * sizeof(*grown));
+        if (grown == NULL)
+            return false;
+        memset(grown + chain->capacity, 0, (capacity - chain->capacity) * sizeof(*grown));
+        chain->entries = grown;
+        chain->capacity = capacity;
+    }
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return false;
+    memcpy(copy, der, len);
+    free(chain->entries[at].der);
+    chain->entries[at] = (struct kept_certificate){copy, len, flags};
+    if (at + 1 > chain->length)
+        chain->length = at + 1;
+    return true;
+}
+
+/* The certificate at place `at`, or NULL (with *len 0) where there is none. */
+static const uint8_t *chain_get(const kept_chain *chain, size_t at, size_t *len, uint32_t *flags)
+{
+    if (at >= chain->length || chain->entries[at].der == NULL) {
+        *len = 0;
+        return NULL;
+    }
+    *len = chain->entries[at].len;
+    if (flags != NULL)
+        *flags = chain->entries[at].flags;
+    return chain->entries[at].der;
 }
 
 enum { RESTORED_SENT = 0, RESTORED_VERIFIED = 1 };
 
 static void forget_restored_chain(mst_session *session)
 {
-    for (int list = 0; list < 2; list++) {
-        for (size_t i = 0; i < session->restored_length[list]; i++)
-            free(session->restored[list][i].der);
-        session->restored_length[list] = 0;
-    }
+    chain_clear(&session->restored[RESTORED_SENT]);
+    chain_clear(&session->restored[RESTORED_VERIFIED]);
 }
 
 /* The session Mbed TLS is running for on this thread: its debug callback gets no context
@@ -331,12 +368,11 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
         return 0;
     if (depth == 0) {
         /* The leaf heads the list Mbed TLS parsed from the peer's Certificate message. */
-        forget_sent_chain(session);
+        chain_clear(&session->sent);
         for (const mbedtls_x509_crt *c = crt;
-             c != NULL && c->raw.len > 0 && session->sent_length < MAX_CHAIN_DEPTH; c = c->next) {
-            if ((session->sent[session->sent_length].der = copy_der(c)) == NULL)
+             c != NULL && c->raw.len > 0 && session->sent.length < MAX_CHAIN_DEPTH; c = c->next) {
+            if (!chain_keep(&session->sent, session->sent.length, c->raw.p, c->raw.len, 0))
                 return MBEDTLS_ERR_X509_ALLOC_FAILED;
-            session->sent[session->sent_length++].len = c->raw.len;
         }
     }
     uint32_t recorded = *flags;
@@ -353,16 +389,9 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
         *flags |= MBEDTLS_X509_BADCERT_OTHER;
         recorded |= *flags | MST_X509_CRL_MISSING;
     }
-    uint8_t *copy = copy_der(crt);
-    if (copy == NULL)
-        return MBEDTLS_ERR_X509_ALLOC_FAILED;
-    free(session->verified[depth].der);
-    session->verified[depth].der = copy;
-    session->verified[depth].len = crt->raw.len;
-    session->verified[depth].flags = recorded;
     /* Mbed TLS verifies from the top of the chain down: the first call is the deepest. */
-    if ((size_t)depth + 1 > session->verified_length)
-        session->verified_length = (size_t)depth + 1;
+    if (!chain_keep(&session->verified, (size_t)depth, crt->raw.p, crt->raw.len, recorded))
+        return MBEDTLS_ERR_X509_ALLOC_FAILED;
     return 0;
 }
 
@@ -625,10 +654,10 @@ void mst_session_free(mst_session *session)
         mbedtls_platform_zeroize(session->psk_key, session->psk_key_len);
         free(session->psk_key);
     }
-    for (size_t i = 0; i < MAX_CHAIN_DEPTH; i++)
-        free(session->verified[i].der);
-    forget_sent_chain(session);
-    forget_restored_chain(session);
+    chain_free(&session->verified);
+    chain_free(&session->sent);
+    chain_free(&session->restored[RESTORED_SENT]);
+    chain_free(&session->restored[RESTORED_VERIFIED]);
     mst_tickets_free(&session->tickets);
     mbedtls_platform_zeroize(&session->finished, sizeof(session->finished));
     mst_memory_account_release(session->memory);
@@ -1556,25 +1585,14 @@ uint32_t mst_session_verify_flags(const mst_session *session)
 
 const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t index, size_t *len)
 {
+    /* A resumed session: Mbed TLS keeps no chain in TLS 1.3 tickets and only the leaf in
+     * TLS 1.2 sessions; the saved session has all the peer sent. */
+    if (reports_saved_peer(session))
+        return chain_get(&session->restored[RESTORED_SENT], index, len, NULL);
     const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&session->ssl);
-    if (reports_saved_peer(session)) {
-        /* A resumed session: Mbed TLS keeps no chain in TLS 1.3 tickets and only the leaf in
-         * TLS 1.2 sessions; the saved session has the chain as the peer sent it. */
-        if (index >= session->restored_length[RESTORED_SENT]) {
-            *len = 0;
-            return NULL;
-        }
-        *len = session->restored[RESTORED_SENT][index].len;
-        return session->restored[RESTORED_SENT][index].der;
-    }
     if (crt == NULL) {
         /* A refused chain: Mbed TLS freed it, the verify callback kept a copy. */
-        if (index >= session->sent_length) {
-            *len = 0;
-            return NULL;
-        }
-        *len = session->sent[index].len;
-        return session->sent[index].der;
+        return chain_get(&session->sent, index, len, NULL);
     }
     for (; crt != NULL && index > 0; index--)
         crt = crt->next;
@@ -1589,25 +1607,10 @@ const uint8_t *mst_session_peer_certificate(const mst_session *session, size_t i
 const uint8_t *mst_session_verified_certificate(const mst_session *session, size_t depth,
                                                 size_t *len, uint32_t *flags)
 {
-    if (reports_saved_peer(session)) {
-        /* A resumed session reports its first handshake's verification. */
-        if (depth >= session->restored_length[RESTORED_VERIFIED]) {
-            *len = 0;
-            return NULL;
-        }
-        *len = session->restored[RESTORED_VERIFIED][depth].len;
-        if (flags != NULL)
-            *flags = session->restored[RESTORED_VERIFIED][depth].flags;
-        return session->restored[RESTORED_VERIFIED][depth].der;
-    }
-    if (depth >= session->verified_length || session->verified[depth].der == NULL) {
-        *len = 0;
-        return NULL;
-    }
-    *len = session->verified[depth].len;
-    if (flags != NULL)
-        *flags = session->verified[depth].flags;
-    return session->verified[depth].der;
+    /* A resumed session reports its first handshake's verification. */
+    if (reports_saved_peer(session))
+        return chain_get(&session->restored[RESTORED_VERIFIED], depth, len, flags);
+    return chain_get(&session->verified, depth, len, flags);
 }
 
 const uint8_t *mst_session_own_certificate(const mst_session *session, size_t *len)
@@ -1801,16 +1804,8 @@ static bool read_chain(const uint8_t **p, const uint8_t *end, bool with_flags, m
         if ((with_flags && !read_number(p, end, 4, &flags)) || !read_number(p, end, 3, &der_len) ||
             der_len == 0 || (size_t)(end - *p) < der_len)
             return false;
-        if (copies != NULL) {
-            uint8_t *copy = malloc(der_len);
-            if (copy == NULL)
-                return false;
-            memcpy(copy, *p, der_len);
-            size_t at = copies->restored_length[list]++;
-            copies->restored[list][at].der = copy;
-            copies->restored[list][at].len = der_len;
-            copies->restored[list][at].flags = (uint32_t)flags;
-        }
+        if (copies != NULL && !chain_keep(&copies->restored[list], i, *p, der_len, (uint32_t)flags))
+            return false;
         *p += der_len;
     }
     return true;

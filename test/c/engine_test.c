@@ -311,14 +311,13 @@ static void test_missing_client_certificate(int version)
                                  .server_verify = MST_VERIFY_REQUIRED});
     CHECK(!handshake(&p, 0));
     CHECK_CODE(error_code(p.server), MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE);
-    /* The server's fatal alert reached the client. In TLS 1.3 Mbed TLS 3.6 sends it under
-     * the server's handshake keys, which the finished client has left behind, so the client
-     * fails on the record rather than reading the alert. */
-    if (version == MST_TLS1_2) {
-        CHECK_CODE(error_code(p.client), MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
-        CHECK(mst_session_peer_alert(p.client) == MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
-    } else
-        CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+    /* The server's fatal alert reached the client and was read: in TLS 1.3 it goes out
+     * after the server's Finished, under the application traffic keys the finished client
+     * reads with (deps/patches/0004), and is certificate_required (0005). */
+    CHECK_CODE(error_code(p.client), MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
+    CHECK(mst_session_peer_alert(p.client) == (version == MST_TLS1_2
+                                                   ? MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE
+                                                   : MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED));
 done:
     free_pair(&p);
 }
@@ -326,16 +325,23 @@ done:
 static void test_tls12_missing_client_certificate(void) { test_missing_client_certificate(MST_TLS1_2); }
 static void test_tls13_missing_client_certificate(void) { test_missing_client_certificate(MST_TLS1_3); }
 
-static void test_client_certificate_from_unknown_ca(void)
+static void test_client_certificate_from_unknown_ca(int version)
 {
-    pair p = make_pair((options){.client_chain = "other-client.pem", .client_key = "other-client.key",
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .client_chain = "other-client.pem", .client_key = "other-client.key",
                                  .server_verify = MST_VERIFY_REQUIRED});
     CHECK(!handshake(&p, 0));
     CHECK_CODE(error_code(p.server), MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
     CHECK(mst_session_verify_flags(p.server) & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    /* The client reads why, in TLS 1.3 too (deps/patches/0004). */
+    CHECK_CODE(error_code(p.client), MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE);
+    CHECK(mst_session_peer_alert(p.client) == MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA);
 done:
     free_pair(&p);
 }
+
+static void test_tls12_client_certificate_from_unknown_ca(void) { test_client_certificate_from_unknown_ca(MST_TLS1_2); }
+static void test_tls13_client_certificate_from_unknown_ca(void) { test_client_certificate_from_unknown_ca(MST_TLS1_3); }
 
 static void test_data(int version, size_t len, size_t chunk)
 {
@@ -1183,6 +1189,77 @@ done:
 static void test_tls12_resumption(void) { test_resumption(MST_TLS1_2); }
 static void test_tls13_resumption(void) { test_resumption(MST_TLS1_3); }
 
+/* certs/long-chain/chain-24.pem: the leaf and 24 intermediates, above Mbed TLS's default
+ * of 8 (MBEDTLS_X509_MAX_INTERMEDIATE_CA) and the engine's former 8 recorded depths. */
+#define LONG_CHAIN_SENT 25
+
+/* The client's view of the long chain: every certificate the server sent, and the
+ * verified path up to the root, each depth without flags. */
+static bool reports_long_chain(const mst_session *client)
+{
+    size_t len;
+    uint32_t flags;
+    for (size_t i = 0; i < LONG_CHAIN_SENT; i++) {
+        if (mst_session_peer_certificate(client, i, &len) == NULL)
+            return false;
+    }
+    if (mst_session_peer_certificate(client, LONG_CHAIN_SENT, &len) != NULL)
+        return false;
+    for (size_t depth = 0; depth <= LONG_CHAIN_SENT; depth++) {
+        flags = 1;
+        if (mst_session_verified_certificate(client, depth, &len, &flags) == NULL || flags != 0)
+            return false;
+    }
+    return mst_session_verified_certificate(client, LONG_CHAIN_SENT + 1, &len, &flags) == NULL;
+}
+
+static void test_long_chain(int version)
+{
+    mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .server_chain = "long-chain/chain-24.pem",
+                                 .server_key = "long-chain/leaf.key",
+                                 .client_trusts = "long-chain/root.pem",
+                                 .server_name = "localhost", .resumption = store});
+    size_t len;
+    uint8_t *saved = full_handshake_and_save(&p, &len);
+    CHECK(saved != NULL);
+    CHECK(mst_session_verify_flags(p.client) == 0);
+    CHECK(reports_long_chain(p.client));
+    /* A resumed session reports the same, from the saved session. */
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, len, "localhost"), 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 1);
+    CHECK(reports_long_chain(p.client));
+done:
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(store);
+}
+static void test_tls12_long_chain(void) { test_long_chain(MST_TLS1_2); }
+static void test_tls13_long_chain(void) { test_long_chain(MST_TLS1_3); }
+
+/* A long chain the client does not trust: what the server sent stays readable, all of it. */
+static void test_long_chain_refused(void)
+{
+    pair p = make_pair((options){.server_chain = "long-chain/chain-24.pem",
+                                 .server_key = "long-chain/leaf.key"});
+    size_t len;
+    uint32_t flags = 0;
+    CHECK(!handshake(&p, 0));
+    CHECK_CODE(error_code(p.client), MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
+    for (size_t i = 0; i < LONG_CHAIN_SENT; i++)
+        CHECK(mst_session_peer_certificate(p.client, i, &len) != NULL);
+    CHECK(mst_session_peer_certificate(p.client, LONG_CHAIN_SENT, &len) == NULL);
+    for (size_t depth = 0; depth < LONG_CHAIN_SENT; depth++)
+        CHECK(mst_session_verified_certificate(p.client, depth, &len, &flags) != NULL);
+    CHECK(flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED);
+    CHECK(mst_session_verified_certificate(p.client, LONG_CHAIN_SENT, &len, &flags) == NULL);
+done:
+    free_pair(&p);
+}
+
 static void test_resumption_bound_to_name(void)
 {
     mst_resumption *store = mst_resumption_new(300, NULL, 0, NULL);
@@ -1945,7 +2022,7 @@ static const test tests[] = {
     TEST(default_versions_negotiate_tls13),
     TEST(tls12_client_certificate), TEST(tls13_client_certificate),
     TEST(tls12_missing_client_certificate), TEST(tls13_missing_client_certificate),
-    TEST(client_certificate_from_unknown_ca),
+    TEST(tls12_client_certificate_from_unknown_ca), TEST(tls13_client_certificate_from_unknown_ca),
     TEST(tls12_one_byte), TEST(tls13_one_byte), TEST(tls12_16k), TEST(tls13_16k),
     TEST(tls12_1m_one_batch), TEST(tls13_1m_one_batch),
     TEST(tls12_byte_at_a_time), TEST(tls13_byte_at_a_time),
@@ -1965,6 +2042,7 @@ static const test tests[] = {
     TEST(one_config_many_sessions),
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
+    TEST(tls12_long_chain), TEST(tls13_long_chain), TEST(long_chain_refused),
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
     TEST(tls12_finished), TEST(tls13_finished), TEST(dtls12_finished),
     TEST(tls12_finished_mutual), TEST(tls13_finished_mutual),
