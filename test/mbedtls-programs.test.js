@@ -270,13 +270,10 @@ describe('Mbed TLS ssl_server2 and ssl_client2 interop', function () {
       assert.match(stdout, /The certificate is not correctly signed by the trusted CA/);
     });
 
-    // Defect (upstream Mbed-TLS/mbedtls#10877, issue 11): Mbed TLS 3.6.6's TLS 1.3 server
-    // sends an alert refusing the client after the server's Finished under its handshake
-    // keys, which a client that sent its own Finished no longer reads. Our client reports
-    // ERR_MBEDTLS_SSL_INVALID_MAC (node's client: ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC)
-    // where the alert says certificate_required / unknown_ca. ssl_server2 is built from
-    // deps/mbedtls with deps/patches/ applied: a patch there fixes it here too.
-    it.skip('auth_mode=required with force_version=tls13: our client reads the certificate_required alert', async function () {
+    // Mbed TLS 3.6.6's TLS 1.3 server sent its refusal after its Finished under keys a client
+    // no longer reads, and said no_certificate for a missing one (Mbed-TLS/mbedtls#10877 and
+    // #10720): deps/patches/0004 and 0005, which ssl_server2 is built with too.
+    it('auth_mode=required with force_version=tls13: our client reads the certificate_required alert', async function () {
       const server = await startSslServer2(['force_version=tls13', 'auth_mode=required']);
       const outcome = await exchange(server.port, {}, null);
       assert.equal(outcome.error?.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
@@ -285,8 +282,7 @@ describe('Mbed TLS ssl_server2 and ssl_client2 interop', function () {
       assert.match(stdout, /No client certification received from the client, but required by the authentication mode/);
     });
 
-    it.skip('auth_mode=required with force_version=tls13: our client reads the unknown_ca alert', async function () {
-      // Same defect as above (Mbed-TLS/mbedtls#10877).
+    it('auth_mode=required with force_version=tls13: our client reads the unknown_ca alert', async function () {
       const server = await startSslServer2(['force_version=tls13', 'auth_mode=required', `ca_file=${certs.path('other-ca.pem')}`]);
       const outcome = await exchange(server.port, certs.client, null);
       assert.equal(outcome.error?.code, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA');
@@ -427,10 +423,8 @@ describe('Mbed TLS ssl_server2 and ssl_client2 interop', function () {
       assert.equal(connections.length, 0);
     });
 
-    // Defect: our server reports Mbed TLS's own ERR_MBEDTLS_SSL_BAD_PROTOCOL_VERSION (-0x6E80)
-    // for a client whose versions it does not take, which node names ERR_SSL_UNSUPPORTED_PROTOCOL
-    // (issue 11: Mbed TLS failures that node names get node's codes).
-    it.skip("names a TLS 1.2-only ssl_client2's failure as node does", async function () {
+    // Mbed TLS's own code for it is -0x6E80 (ERR_MBEDTLS_SSL_BAD_PROTOCOL_VERSION); node names it.
+    it("names a TLS 1.2-only ssl_client2's failure as node does", async function () {
       const { port, server } = await replyingServer({ ...certs.ecdsa, minVersion: 'TLSv1.3' });
       const reported = once(server, 'tlsClientError');
       await sslClient2(port, [`ca_file=${certs.path('ca.pem')}`, 'force_version=tls12', ...withoutClientCert]);
