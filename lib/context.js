@@ -386,12 +386,11 @@ class SecureContext {
     let min = VERSIONS[settings.minVersion];
     let max = VERSIONS[settings.maxVersion];
     let { suites } = settings;
-    // As in node, a cipher list without TLS 1.3 suites rules TLS 1.3 out (and vice versa),
-    // unless only TLS 1.3 is allowed: TLS 1.3 then keeps its default suites.
+    // As in node (OpenSSL sets TLS 1.3 suites apart), a cipher list that names no TLS 1.3
+    // suite leaves TLS 1.3 its default suites; one with TLS 1.3 suites only rules TLS 1.2 out.
     const has13 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
     const has12 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
-    if (!has13 && min >= constants.TLS1_3) suites = [...suites, ...ciphers.parseCipherList(DEFAULT_TLS13_SUITES)];
-    else if (!has13) max = Math.min(max, constants.TLS1_2);
+    if (!has13) suites = [...suites, ...ciphers.parseCipherList(DEFAULT_TLS13_SUITES)];
     if (!has12) min = Math.max(min, constants.TLS1_3);
     // Mbed TLS 3.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
     // fails the handshake when a server accepts the request (OpenSSL's does), so a client

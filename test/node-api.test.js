@@ -302,4 +302,14 @@ describe('node:tls API', () => {
       });
     });
   }
+
+  it('a cipher list naming no TLS 1.3 suite leaves TLS 1.3 its default suites, as node\'s', async () => {
+    await sameAsNode(async (impl) => {
+      const srv = cleanup.server(impl.createServer({ ...server, ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }, (s) => s.end()));
+      const port = await listen(srv);
+      const c = cleanup.socket(impl.connect({ ...client(port), ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }));
+      await once(c, 'secureConnect');
+      return [c.getProtocol(), c.getCipher().name];
+    });
+  });
 });

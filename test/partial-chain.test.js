@@ -3,6 +3,7 @@
 // (OpenSSL's X509_V_FLAG_PARTIAL_CHAIN); Mbed TLS takes any CA it is given as an anchor,
 // so the engine refuses such a chain itself (MST_X509_PARTIAL_CHAIN).
 
+const fs = require('node:fs');
 const tls = require('node:tls');
 const ours = require('..');
 const { assert, certs, listen, useCleanup, handshakeOutcome } = require('./helpers');
@@ -17,6 +18,22 @@ describe('partial trust chains, as node:tls', () => {
     const r = await handshakeOutcome(c);
     return r.secure ? r : { secure: false, code: r.error.code };
   }
+
+  it('client: a leaf alone verifies through an intermediate and the root both in ca', async () => {
+    // Mbed TLS stops at the intermediate, a trusted issuer; its own issuer is in ca too, so
+    // the chain reaches a root, as OpenSSL builds it (node's test-tls-client-auth.js).
+    const options = { ca: [certs.ca, certs.intermediate] };
+    const serve = { key: certs.ecdsa.key, cert: fs.readFileSync(certs.path('server-ecdsa.pem')) };
+    const results = [];
+    for (const impl of [tls, ours]) {
+      const srv = cleanup.server(tls.createServer(serve, (s) => s.end()));
+      const port = await listen(srv);
+      const r = await handshakeOutcome(cleanup.socket(impl.connect({ port, host: '127.0.0.1', servername: 'localhost', ...options })));
+      results.push(r.secure ? r : { secure: false, code: r.error.code });
+    }
+    assert.deepEqual(results[1], results[0]);
+    assert.equal(results[1].authorized, true);
+  });
 
   for (const [name, options] of [
     ['an intermediate as the only CA is refused', { ca: certs.intermediate }],

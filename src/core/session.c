@@ -345,6 +345,26 @@ static bool issued_by_itself(const mbedtls_x509_crt *crt)
            memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->issuer_raw.len) == 0;
 }
 
+/* Whether a trusted certificate leads, through the trust store, to a self-issued one: Mbed
+ * TLS stops at the first trusted issuer it meets, OpenSSL goes on to the root. */
+static bool reaches_trusted_root(const mbedtls_x509_crt *crt, const mst_trust *trust)
+{
+    for (int hops = 0; trust != NULL && hops < MBEDTLS_X509_MAX_INTERMEDIATE_CA; hops++) {
+        if (issued_by_itself(crt))
+            return true;
+        const mbedtls_x509_crt *issuer = &trust->ca;
+        for (; issuer != NULL && issuer->raw.len > 0; issuer = issuer->next) {
+            if (issuer->subject_raw.len == crt->issuer_raw.len &&
+                memcmp(issuer->subject_raw.p, crt->issuer_raw.p, crt->issuer_raw.len) == 0)
+                break;
+        }
+        if (issuer == NULL || issuer->raw.len == 0)
+            return false;
+        crt = issuer;
+    }
+    return false;
+}
+
 static bool has_crl_from(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *crt)
 {
     for (; crl != NULL && crl->version != 0; crl = crl->next) {
@@ -380,7 +400,7 @@ static int verify_certificate(void *context, mbedtls_x509_crt *crt, int depth, u
     bool top = session->chain_top_next;
     session->chain_top_next = (depth == 0);
     if (top && !session->allow_partial_chain && !(*flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) &&
-        !issued_by_itself(crt)) {
+        !reaches_trusted_root(crt, session->config->trust)) {
         *flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
         recorded = *flags | MST_X509_PARTIAL_CHAIN;
     }
