@@ -70,6 +70,7 @@ static const char *engine_error_text(int code)
     case MST_ERR_SESSION_MISMATCH: return "the saved session was made for another peer name";
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
+    case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain is longer than a Certificate message Mbed TLS can send (16 KiB)";
     default: return NULL;
     }
 }
@@ -544,6 +545,18 @@ int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_
     return trust ? mst_trust_add_crl(trust, data, len, err) : fail(err, MBEDTLS_ERR_SSL_ALLOC_FAILED);
 }
 
+/* Mbed TLS 3.6 builds a handshake message whole in its output buffer, so a Certificate
+ * message longer than MBEDTLS_SSL_OUT_CONTENT_LEN fails every handshake
+ * (Mbed-TLS/mbedtls#3296, #10863). Measured as TLS 1.3 frames it, the larger form: handshake
+ * header, context, list length, and per certificate its length and an empty extension list. */
+static bool chain_fits_certificate_message(const mbedtls_x509_crt *chain)
+{
+    size_t length = 4 + 1 + 3;
+    for (const mbedtls_x509_crt *crt = chain; crt != NULL && crt->raw.len > 0; crt = crt->next)
+        length += 3 + crt->raw.len + 2;
+    return length <= MBEDTLS_SSL_OUT_CONTENT_LEN;
+}
+
 int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t chain_len,
                                const uint8_t *key, size_t key_len,
                                const uint8_t *passphrase, size_t passphrase_len, mst_error *err)
@@ -560,6 +573,8 @@ int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t 
     mbedtls_pk_context *pk = &config->own[config->own_count].key;
     const char *part = "certificate";
     ret = parse_certificates(crt, chain, chain_len, 1, NULL);
+    if (ret == 0 && !chain_fits_certificate_message(crt))
+        ret = MST_ERR_CHAIN_TOO_LONG;
     if (ret == 0) {
         part = "private key";
         bool pem = find(key, key_len, "-----BEGIN") != NULL && key[key_len - 1] != '\0';

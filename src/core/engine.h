@@ -55,6 +55,7 @@ extern "C" {
 #define MST_ERR_SESSION_MISMATCH (-0x10009) /* a saved session made for another peer name */
 #define MST_ERR_NO_SESSION     (-0x1000A) /* nothing resumable yet (no ticket, no handshake) */
 #define MST_ERR_REFUSED        (-0x1000B) /* the embedder ended the session (mst_session_refuse) */
+#define MST_ERR_CHAIN_TOO_LONG (-0x1000C) /* a Certificate message longer than Mbed TLS can send */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */

@@ -209,74 +209,12 @@ static int fail(mst_session *session, int code)
 
 /* ---- The transport side, as Mbed TLS sees it ---- */
 
-/* Whether `data` is a run of whole TLS records with a handshake record in the clear whose
- * plaintext is longer than `limit`. */
-static bool has_long_handshake_record(const unsigned char *data, size_t len, size_t limit)
-{
-    bool found = false;
-    while (len > 0) {
-        if (len < 5)
-            return false;
-        size_t record = ((size_t)data[3] << 8) | data[4];
-        if (record + 5 > len)
-            return false;
-        /* A ClientHello stays whole: nothing is agreed yet, and some servers refuse one
-         * in fragments. */
-        if (data[0] == MBEDTLS_SSL_MSG_HANDSHAKE && record > limit &&
-            data[5] != MBEDTLS_SSL_HS_CLIENT_HELLO)
-            found = true;
-        data += record + 5;
-        len -= record + 5;
-    }
-    return found;
-}
-
-/* RFC 6066 4: a negotiated max_fragment_length binds every record, but Mbed TLS 3.6 applies
- * it to application data only (outside DTLS), and sends its Certificate message, say, in one
- * record whatever the limit, which a peer with a small buffer refuses (record_overflow).
- * Handshake records still in the clear (TLS 1.2 up to ChangeCipherSpec) are cut to the
- * limit here; a handshake message may span records (RFC 5246 6.2.1). Returns 0 when there
- * is nothing to cut, 1 when the records were appended, -1 on allocation failure. */
-static int append_in_fragments(mst_session *session, const unsigned char *data, size_t len)
-{
-    if (session->ssl.MBEDTLS_PRIVATE(transform_out) != NULL)
-        return 0; /* encrypted records cannot be cut */
-    int payload = mbedtls_ssl_get_max_out_record_payload(&session->ssl);
-    if (payload <= 0)
-        return 0;
-    size_t limit = (size_t)payload;
-    if (!has_long_handshake_record(data, len, limit))
-        return 0;
-    while (len > 0) {
-        size_t record = ((size_t)data[3] << 8) | data[4];
-        if (record <= limit || data[0] != MBEDTLS_SSL_MSG_HANDSHAKE ||
-            data[5] == MBEDTLS_SSL_HS_CLIENT_HELLO) {
-            if (mst_bytes_append(&session->ciphertext_out, data, record + 5) != 0)
-                return -1;
-        } else {
-            for (size_t offset = 0; offset < record; offset += limit) {
-                size_t fragment = record - offset < limit ? record - offset : limit;
-                uint8_t header[5] = {data[0], data[1], data[2], (uint8_t)(fragment >> 8),
-                                     (uint8_t)fragment};
-                if (mst_bytes_append(&session->ciphertext_out, header, 5) != 0 ||
-                    mst_bytes_append(&session->ciphertext_out, data + 5 + offset, fragment) != 0)
-                    return -1;
-            }
-        }
-        data += record + 5;
-        len -= record + 5;
-    }
-    return 1;
-}
-
+/* Records go out as Mbed TLS cuts them: within a negotiated record limit, handshake
+ * records included (deps/patches/0006). */
 static int send_ciphertext(void *context, const unsigned char *data, size_t len)
 {
     mst_session *session = context;
-    if (!is_datagram(session)) {
-        int appended = append_in_fragments(session, data, len);
-        if (appended != 0)
-            return appended < 0 ? MBEDTLS_ERR_SSL_ALLOC_FAILED : (int)len;
-    } else {
+    if (is_datagram(session)) {
         if (len > 0xFFFF)
             return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
         uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
