@@ -1,7 +1,9 @@
 'use strict';
 // TLS 1.2 session IDs kept in the application's store through the server's 'newSession' and
 // 'resumeSession' events, with node:tls as the oracle for when and with what they are
-// called.
+// called; then many servers: two server processes (examples/session-store-redis.js) sharing
+// one Redis (Debian's redis-server, started here on 127.0.0.1), and session tickets resumed
+// across processes given the same ticketKeys and across the workers of a node cluster.
 //
 // The clients are node's, told to take no tickets (SSL_OP_NO_TICKET), as a TLS 1.2 server
 // gives a session ID only to a client that takes no ticket.
@@ -9,10 +11,14 @@
 const tls = require('node:tls');
 const crypto = require('node:crypto');
 const net = require('node:net');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { createClient, RESP_TYPES } = require('redis');
 const ours = require('..');
 const { assert, certs, listen, once, useCleanup } = require('./helpers');
 
 const NO_TICKET = crypto.constants.SSL_OP_NO_TICKET;
+const EXAMPLE = path.join(__dirname, '..', 'examples', 'session-store-redis.js');
 
 describe('Session store', function () {
   const cleanup = useCleanup();
@@ -272,4 +278,160 @@ describe('Session store', function () {
       assert.equal((await connect(port, { session: first.session })).reused, true);
     });
   });
+
+  describe('Many servers', function () {
+    let redisServer = null;
+    let redis = null;
+    const servers = []; // { child, port, stop }
+    const ticketKeys = crypto.randomBytes(48).toString('hex');
+
+    before(async function () {
+      redisServer = await startRedis();
+      redis = createClient({ url: `redis://127.0.0.1:${redisServer.port}` })
+        .withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+      await redis.connect();
+    });
+
+    afterEach(async function () {
+      await Promise.all(servers.splice(0).map((server) => server.stop()));
+      if (redis) await redis.flushAll();
+    });
+
+    after(async function () {
+      if (redis) await redis.quit();
+      if (redisServer) await redisServer.stop();
+    });
+
+    // A process of the example serving on a free port (with `workers` cluster workers) with
+    // this Redis; resolves once every worker listens.
+    async function exampleServer(env = {}, workers = 1) {
+      const server = await startProcess(process.execPath, [EXAMPLE, 'serve'], {
+        env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${redisServer.port}`, PORT: '0', WORKERS: String(workers), ...env },
+        ready: (output) => (output.match(/ listening on 127\.0\.0\.1:\d+\n/g) || []).length === workers,
+      });
+      server.port = Number(/ listening on 127\.0\.0\.1:(\d+)\n/.exec(server.output().stdout)[1]);
+      servers.push(server);
+      return server;
+    }
+
+    // One connection to an example server: its line ({ pid, protocol, reused }), and the
+    // client's view.
+    async function ask(client, port, options = {}) {
+      const socket = cleanup.socket(client.connect({
+        port, host: '127.0.0.1', ca: certs.ca, servername: 'localhost', ...options,
+      }));
+      let session = null;
+      let reused = null;
+      socket.on('session', (s) => { session = session || s; });
+      socket.once('secureConnect', () => { reused = socket.isSessionReused(); });
+      let line = '';
+      socket.on('data', (data) => { line += data; });
+      await once(socket, 'end');
+      return { server: JSON.parse(line), reused, session };
+    }
+
+    it('a TLS 1.2 session made by one server process resumes on another through Redis', async function () {
+      const a = await exampleServer({ TICKET_KEYS: ticketKeys });
+      const b = await exampleServer({ TICKET_KEYS: ticketKeys });
+      const tls12 = { maxVersion: 'TLSv1.2', secureOptions: NO_TICKET };
+      const first = await ask(tls, a.port, tls12);
+      assert.deepEqual(first.server, { pid: a.child.pid, protocol: 'TLSv1.2', reused: false });
+      // In Redis, for as long as the servers' sessionTimeout.
+      const keys = await redis.keys('tls-session:*');
+      assert.equal(keys.length, 1);
+      const ttl = await redis.ttl(keys[0]);
+      assert.ok(ttl > 0 && ttl <= 300, `TTL ${ttl}`);
+      const again = await ask(tls, b.port, { ...tls12, session: first.session });
+      assert.deepEqual(again.server, { pid: b.child.pid, protocol: 'TLSv1.2', reused: true });
+      assert.equal(again.reused, true);
+      // Gone from Redis, the session resumes nowhere.
+      await redis.flushAll();
+      const flushed = await ask(tls, a.port, { ...tls12, session: first.session });
+      assert.equal(flushed.reused, false);
+      assert.equal(flushed.server.reused, false);
+    });
+
+    it('TLS 1.3 tickets resume across server processes given the same ticketKeys', async function () {
+      const a = await exampleServer({ TICKET_KEYS: ticketKeys });
+      const b = await exampleServer({ TICKET_KEYS: ticketKeys });
+      const other = await exampleServer(); // keys of its own
+      const first = await ask(ours, a.port);
+      assert.equal(first.server.protocol, 'TLSv1.3');
+      const again = await ask(ours, b.port, { session: first.session });
+      assert.deepEqual(again.server, { pid: b.child.pid, protocol: 'TLSv1.3', reused: true });
+      assert.equal(again.reused, true);
+      const elsewhere = await ask(ours, other.port, { session: first.session });
+      assert.equal(elsewhere.reused, false);
+      assert.equal(elsewhere.server.reused, false);
+    });
+
+    it("the workers of a cluster resume each other's TLS 1.3 tickets", async function () {
+      // No ticketKeys given: node's cluster hands the first worker's to the others.
+      const cluster = await exampleServer({}, 2);
+      const first = await ask(ours, cluster.port);
+      assert.equal(first.server.protocol, 'TLSv1.3');
+      // The primary deals connections to the workers in turn; until another worker answers.
+      let again;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        again = await ask(ours, cluster.port, { session: first.session });
+        if (again.server.pid !== first.server.pid) break;
+      }
+      assert.notEqual(again.server.pid, first.server.pid, 'a second worker answered');
+      assert.equal(again.server.reused, true);
+      assert.equal(again.reused, true);
+    });
+  });
 });
+
+// A free TCP port on 127.0.0.1, as the kernel gives one to a listener that then closes.
+async function freePort() {
+  const probe = net.createServer();
+  const port = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+// Spawns a program and resolves once ready(output so far) holds, with { child, output, stop }:
+// output() is { stdout, stderr } so far; stop() ends it with SIGTERM and waits for its exit.
+function startProcess(command, args, { env, ready }) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  const output = () => ({ stdout, stderr });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    let started = false;
+    const check = () => {
+      if (started || !ready(stdout)) return;
+      started = true;
+      resolve({ child, output, stop });
+    };
+    child.stdout.on('data', (d) => { stdout += d; check(); });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (!started) reject(new Error(`${command} exited (${code ?? signal}) before it was ready:\n${stdout}${stderr}`));
+    });
+  });
+}
+
+// Debian's redis-server on a free 127.0.0.1 port, in memory only (nothing saved); resolves
+// with { port, stop } once it accepts connections. A port taken meanwhile is tried again.
+async function startRedis() {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      const server = await startProcess('redis-server', [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      ], { ready: (output) => output.includes('Ready to accept connections') });
+      server.port = port;
+      return server;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
