@@ -19,6 +19,7 @@ const ciphers = require('./ciphers');
 const context = require('./context');
 const { attachKeylogFile, defaults } = require('./defaults');
 const { selectContext } = require('./select-context');
+const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
 
 const { constants } = binding;
@@ -49,6 +50,7 @@ const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
 const EVENT_CLIENT_HELLO = constants.EVENT_CLIENT_HELLO;
 const EVENT_PSK_IDENTITY = constants.EVENT_PSK_IDENTITY;
+const EVENT_NEW_SESSION = constants.EVENT_NEW_SESSION;
 const EVENT_PSK_HINT = constants.EVENT_PSK_HINT;
 const EVENT_PEER_CLOSED = constants.EVENT_PEER_CLOSED;
 const STATE_FAILED = constants.STATE_FAILED;
@@ -149,7 +151,10 @@ class TLSSocket extends Duplex {
           secureContext: this[kContext],
         }, servername, protocols, done);
       }
-      if (this[kSelectContext] || psk) session.holdClientHello();
+      // Session IDs in the application's store ('newSession', 'resumeSession'): the
+      // ClientHello is held for the lookup too.
+      if (usesSessionStore(options.server)) session.useSessionStore();
+      else if (this[kSelectContext] || psk) session.holdClientHello();
       const mode = options.requestCert
         ? (options.rejectUnauthorized !== false ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL)
         : constants.VERIFY_NONE;
@@ -409,6 +414,11 @@ class TLSSocket extends Duplex {
       this._onClientHello();
       return;
     }
+    if (state & EVENT_NEW_SESSION) {
+      // TLS 1.2: the server's ChangeCipherSpec and Finished wait until it is stored.
+      storeNewSession(this, this[kSession], () => this._afterNative(this[kSession].newSessionStored()));
+      return;
+    }
     if (state & EVENT_HANDSHAKE_DONE) {
       this._onHandshakeDone();
       if (this.destroyed) return;
@@ -514,6 +524,13 @@ class TLSSocket extends Duplex {
     // As node's, the name asked for is the socket's from here on ('tlsClientError' included).
     const servername = session.servername() || undefined;
     if (servername) this.servername = servername;
+    // As node's, the session ID is looked up before the context is chosen.
+    lookUpSession(this, session, () => this._chooseContext(servername),
+      (err) => this._refuse(callbackError(err), ALERT_INTERNAL_ERROR));
+  }
+
+  _chooseContext(servername) {
+    const session = this[kSession];
     if (!this[kSelectContext]) {
       this._afterNative(session.continueHello());
       return;

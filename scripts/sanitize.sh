@@ -102,7 +102,7 @@ if [[ -n $symbolizer ]]; then export ASAN_SYMBOLIZER_PATH=$symbolizer; fi
 # and with the ASan runtime preloaded curl deadlocks in setlocale() at startup. Node children
 # (process.execPath) keep it: they load the sanitized addon.
 mkdir -p "$OUT/bin"
-for tool in curl openssl gnutls-serv gnutls-cli; do
+for tool in curl openssl gnutls-serv gnutls-cli redis-server; do
   real=$(command -v "$tool" || true)
   [[ -n $real ]] || continue
   printf '#!/bin/sh\nunset LD_PRELOAD\nexec %q "$@"\n' "$real" > "$OUT/bin/$tool"

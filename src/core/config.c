@@ -705,8 +705,9 @@ int mst_config_set_resumption(mst_config *config, mst_resumption *store, mst_err
      * one, as node (handshake.c). */
     mbedtls_ssl_conf_new_session_tickets(&config->ssl, 2);
 #endif
-    mbedtls_ssl_conf_session_cache(&config->ssl, &store->cache, mbedtls_ssl_cache_get,
-                                   mbedtls_ssl_cache_set);
+    /* The store's session-ID cache, or the embedder's store for sessions that use one
+     * (session_store.c). */
+    mbedtls_ssl_conf_session_cache(&config->ssl, store, mst_store_get, mst_store_set);
     return 0;
 }
 

@@ -92,6 +92,8 @@ enum mst_verify {
 #define MST_EVENT_DEBUG              0x20u /* debug lines are waiting (see mst_config_set_debug) */
 #define MST_EVENT_PSK_IDENTITY       0x40u /* a PSK identity waits for its key (servers) */
 #define MST_EVENT_PSK_HINT           0x80u /* a TLS 1.2 PSK is asked for, after the hint (clients) */
+#define MST_EVENT_NEW_SESSION        0x100u /* a TLS 1.2 session ID waits to be stored (see
+                                               mst_session_use_session_store) */
 
 typedef struct mst_trust mst_trust;
 typedef struct mst_resumption mst_resumption;
@@ -275,6 +277,35 @@ const char *mst_session_hello_alpn(const mst_session *session, size_t index);
 /* Goes on with the held hello on `config` (a server config of the same transport; NULL
  * keeps the session's own), then call mst_session_process(). */
 int mst_session_continue_hello(mst_session *session, mst_config *config);
+/* Server (stream transport, a config with mst_config_set_resumption()): TLS 1.2 session IDs
+ * are kept by the embedder, in a store that many servers may share (node's 'newSession' and
+ * 'resumeSession'), in place of the config's own cache, for this session. Call before the
+ * first feed; it holds the ClientHello as mst_session_hold_client_hello() does.
+ *  - With the hello held (MST_EVENT_CLIENT_HELLO), mst_session_hello_session_id() is the ID
+ *    the client offers to resume, if any, and the embedder gives the saved session it has
+ *    for it with mst_session_set_stored_session() before mst_session_continue_hello(). A
+ *    session saved for another ID, expired (the store's lifetime) or unreadable gives a full
+ *    handshake.
+ *  - A full handshake that gives the client a session ID (not a ticket) stops before the
+ *    server's ChangeCipherSpec (MST_EVENT_NEW_SESSION): mst_session_new_session_id() and
+ *    mst_session_new_session_data() are the ID and the saved session, to be stored; the
+ *    handshake goes on after mst_session_new_session_stored() and mst_session_process().
+ * TLS 1.3 resumes with tickets only: its legacy session ID is not reported. */
+int mst_session_use_session_store(mst_session *session);
+/* The session ID the held ClientHello offers to resume: one that comes without a ticket, in
+ * a handshake that will be TLS 1.2 (the client does not offer TLS 1.3, or the config does
+ * not allow it); NULL otherwise, and without mst_session_use_session_store(). */
+const uint8_t *mst_session_hello_session_id(const mst_session *session, size_t *len);
+/* The saved session (mst_session_new_session_data()'s bytes, copied) the store holds for
+ * the offered ID. Call while the hello is held; without it the handshake is a full one. */
+int mst_session_set_stored_session(mst_session *session, const uint8_t *data, size_t len);
+/* After MST_EVENT_NEW_SESSION, until mst_session_new_session_stored(): the new session's ID
+ * (32 bytes) and the saved session, Mbed TLS's serialized session (it holds the master
+ * secret: keep it as secret as the server's key). NULL otherwise. */
+const uint8_t *mst_session_new_session_id(const mst_session *session, size_t *len);
+const uint8_t *mst_session_new_session_data(const mst_session *session, size_t *len);
+/* The embedder has stored the new session; then call mst_session_process(). */
+int mst_session_new_session_stored(mst_session *session);
 /* Server with mst_config_ask_psk(): the PSK identity the client offered (in a TLS 1.3
  * ClientHello, which must be held, or a TLS 1.2 ClientKeyExchange), waiting for its key;
  * NULL when none waits. The handshake goes no further until mst_session_set_psk(). */

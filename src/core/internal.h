@@ -123,6 +123,47 @@ void mst_tickets_free(mst_tickets *tickets);
  * TLS 1.3 psk_ke), or the handshake is over. Meaningful on clients. */
 uint16_t mst_handshake_group(mbedtls_ssl_context *ssl);
 
+/* A server's TLS 1.2 session IDs kept by the embedder (session_store.c), in place of the
+ * config's own cache: the ID a held ClientHello offers and the saved session the embedder
+ * found for it; the session a full handshake made, reported before the server's
+ * ChangeCipherSpec until the embedder has stored it. */
+#define MST_SESSION_ID_MAX 32
+typedef struct mst_session_store {
+    bool enabled;
+    uint8_t offered_id[MST_SESSION_ID_MAX];
+    size_t offered_id_len; /* 0: nothing for the embedder to look up */
+    uint8_t *found;        /* mbedtls_ssl_session_save() bytes, or NULL */
+    size_t found_len;
+    enum { NEW_SESSION_NOT_ASKED, NEW_SESSION_ASKED, NEW_SESSION_STORED } new_session;
+    uint8_t new_id[MST_SESSION_ID_MAX];
+    size_t new_id_len;
+    uint8_t *new_data; /* mbedtls_ssl_session_save() bytes, while asked */
+    size_t new_data_len;
+} mst_session_store;
+/* What the held ClientHello offers: a session ID is worth looking up when no ticket comes
+ * with it and the handshake will be TLS 1.2 (a TLS 1.3 ClientHello's legacy_session_id
+ * resumes nothing). */
+void mst_store_note_hello(mst_session_store *store, const mbedtls_ssl_config *conf,
+                          const uint8_t *id, size_t id_len, bool offers_ticket,
+                          bool offers_tls13);
+/* Keeps a copy of the embedder's saved session for the offered ID. 0 or an Mbed TLS error. */
+int mst_store_set_found(mst_session_store *store, const uint8_t *data, size_t len);
+/* Before each handshake step: 0 goes on; 1 waits for the embedder to store the new session;
+ * 2 when this call stopped the handshake for it (the caller reports the event); or an Mbed
+ * TLS error. */
+int mst_store_hold_new_session(mst_session_store *store, mbedtls_ssl_context *ssl);
+void mst_store_new_session_stored(mst_session_store *store);
+void mst_store_free(mst_session_store *store);
+/* The session-ID cache hooks of server configs (mbedtls_ssl_cache_get_t and _set_t), on
+ * an mst_resumption: the embedder's store for sessions that use one, else the cache. */
+int mst_store_get(void *context, const unsigned char *id, size_t id_len,
+                  mbedtls_ssl_session *session);
+int mst_store_set(void *context, const unsigned char *id, size_t id_len,
+                  const mbedtls_ssl_session *session);
+/* The store of the session Mbed TLS is running for on this thread (session.c), or NULL:
+ * Mbed TLS calls the cache hooks with the config's context only. */
+mst_session_store *mst_running_session_store(void);
+
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);
 

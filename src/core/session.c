@@ -97,6 +97,7 @@ struct mst_session {
     mst_finished finished; /* both Finished messages' verify_data */
     mst_tickets tickets;   /* clients: TLS 1.3 tickets received, one session each */
     uint16_t key_exchange_group; /* clients: TLS NamedGroup of the ephemeral key exchange */
+    mst_session_store store; /* servers: TLS 1.2 session IDs the embedder keeps */
 };
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
@@ -174,21 +175,26 @@ static void forget_restored_chain(mst_session *session)
     chain_clear(&session->restored[RESTORED_VERIFIED]);
 }
 
-/* The session Mbed TLS is running for on this thread: its debug callback gets no context
- * of the session's own (the config, and so the callback, is shared). */
-static _Thread_local mst_session *debug_session;
+/* The session Mbed TLS is running for on this thread: its debug callback and session-cache
+ * hooks get no context of the session's own (the config, and so they, are shared). */
+static _Thread_local mst_session *running_session;
 
-/* Runs Mbed TLS with this session as the owner of what it allocates, and of the debug
- * lines it prints. */
+/* Runs Mbed TLS with this session as the owner of what it allocates, of the debug lines it
+ * prints and of the session IDs it looks up. */
 #define WITH_SESSION_MEMORY(session, statement)                                \
     do {                                                                       \
         mst_memory_account *previous_owner = mst_memory_enter((session)->memory); \
-        mst_session *previous_debug_session = debug_session;                   \
-        debug_session = (session);                                             \
+        mst_session *previous_running_session = running_session;               \
+        running_session = (session);                                           \
         statement;                                                             \
-        debug_session = previous_debug_session;                                \
+        running_session = previous_running_session;                            \
         mst_memory_leave(previous_owner);                                      \
     } while (0)
+
+mst_session_store *mst_running_session_store(void)
+{
+    return running_session != NULL ? &running_session->store : NULL;
+}
 
 static bool is_datagram(const mst_session *session)
 {
@@ -462,7 +468,7 @@ static void append_debug_text(mst_bytes *window, const char *text, size_t len)
 void mst_record_debug(void *context, int level, const char *file, int line, const char *text)
 {
     (void)context;
-    mst_session *session = debug_session;
+    mst_session *session = running_session;
     if (session == NULL || level > session->debug_level || session->debug_capped)
         return;
     if (strncmp(text, session->debug_prefix, session->debug_prefix_len) == 0)
@@ -617,6 +623,7 @@ void mst_session_free(mst_session *session)
     chain_free(&session->restored[RESTORED_SENT]);
     chain_free(&session->restored[RESTORED_VERIFIED]);
     mst_tickets_free(&session->tickets);
+    mst_store_free(&session->store);
     mbedtls_platform_zeroize(&session->finished, sizeof(session->finished));
     mst_memory_account_release(session->memory);
     mst_config_unref(session->config);
@@ -786,6 +793,14 @@ static int run_handshake(mst_session *session)
     while (!mbedtls_ssl_is_handshake_over(&session->ssl)) {
         if (client_psk_gate(session))
             return 0;
+        int held = mst_store_hold_new_session(&session->store, &session->ssl);
+        if (held < 0)
+            return fail(session, held);
+        if (held > 0) {
+            if (held == 2)
+                session->events |= MST_EVENT_NEW_SESSION;
+            return 0;
+        }
         int before = session->ssl.MBEDTLS_PRIVATE(state);
         mst_handshake_before_step(&session->ssl, &session->finished);
         int ret = mbedtls_ssl_handshake_step(&session->ssl);
@@ -1108,6 +1123,9 @@ static int read_hello_extensions(mst_session *session, const uint8_t *body, size
     if (at >= len || (at += 1 + body[at]) + 2 > len || (at += 2 + get16(body + at)) + 1 > len ||
         (at += 1 + body[at]) + 2 > len || at + 2 + get16(body + at) > len)
         return 0;
+    const uint8_t *session_id = body + 2 + 32 + 1;
+    size_t session_id_len = body[2 + 32];
+    bool offers_ticket = false, offers_tls13 = false;
     const uint8_t *p = body + at + 2, *end = p + get16(body + at);
     while (end - p >= 4) {
         uint16_t type = get16(p), ext_len = get16(p + 2);
@@ -1115,7 +1133,14 @@ static int read_hello_extensions(mst_session *session, const uint8_t *body, size
         if (end - data < ext_len)
             break;
         p = data + ext_len;
-        if (type == 0 /* server_name */ && ext_len >= 5 && data[2] == 0 /* host_name */) {
+        if (type == 35 /* session_ticket */) {
+            offers_ticket = ext_len > 0; /* empty: asks for one */
+        } else if (type == 43 /* supported_versions */ && ext_len >= 1) {
+            for (size_t i = 1; i + 1 < ext_len && i + 1 <= data[0]; i += 2) {
+                if (get16(data + i) == MST_TLS1_3)
+                    offers_tls13 = true;
+            }
+        } else if (type == 0 /* server_name */ && ext_len >= 5 && data[2] == 0 /* host_name */) {
             size_t name_len = get16(data + 3);
             if (name_len > 0 && name_len <= ext_len - 5u && session->server_name == NULL &&
                 mst_record_server_name(NULL, &session->ssl, data + 5, name_len) != 0)
@@ -1168,6 +1193,8 @@ static int read_hello_extensions(mst_session *session, const uint8_t *body, size
             session->hello_alpn = list;
         }
     }
+    mst_store_note_hello(&session->store, &session->config->ssl, session_id, session_id_len,
+                         offers_ticket, offers_tls13);
     return 0;
 }
 
@@ -1268,6 +1295,55 @@ int mst_session_refuse(mst_session *session, unsigned char alert)
                                      &session->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert));
     fail(session, MST_ERR_REFUSED);
     return ret;
+}
+
+/* ---- Session IDs kept by the embedder (servers; see session_store.c) ---- */
+
+int mst_session_use_session_store(mst_session *session)
+{
+    if (session->config->endpoint != MST_SERVER || is_datagram(session) ||
+        (session->hello != HELLO_NOT_HELD && session->hello != HELLO_AWAITED) ||
+        session->ssl.MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_HELLO_REQUEST)
+        return MST_ERR_BAD_ARGUMENT;
+    session->store.enabled = true;
+    session->hello = HELLO_AWAITED;
+    return 0;
+}
+
+const uint8_t *mst_session_hello_session_id(const mst_session *session, size_t *len)
+{
+    *len = session->hello == HELLO_HELD ? session->store.offered_id_len : 0;
+    return *len > 0 ? session->store.offered_id : NULL;
+}
+
+int mst_session_set_stored_session(mst_session *session, const uint8_t *data, size_t len)
+{
+    if (session->hello != HELLO_HELD || session->store.offered_id_len == 0 || data == NULL ||
+        len == 0)
+        return MST_ERR_BAD_ARGUMENT;
+    return mst_store_set_found(&session->store, data, len);
+}
+
+const uint8_t *mst_session_new_session_id(const mst_session *session, size_t *len)
+{
+    bool asked = session->store.new_session == NEW_SESSION_ASKED;
+    *len = asked ? session->store.new_id_len : 0;
+    return asked ? session->store.new_id : NULL;
+}
+
+const uint8_t *mst_session_new_session_data(const mst_session *session, size_t *len)
+{
+    bool asked = session->store.new_session == NEW_SESSION_ASKED;
+    *len = asked ? session->store.new_data_len : 0;
+    return asked ? session->store.new_data : NULL;
+}
+
+int mst_session_new_session_stored(mst_session *session)
+{
+    if (session->store.new_session != NEW_SESSION_ASKED)
+        return MST_ERR_BAD_ARGUMENT;
+    mst_store_new_session_stored(&session->store);
+    return 0;
 }
 
 static int drive(mst_session *session)

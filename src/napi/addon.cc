@@ -449,6 +449,11 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::SetClientPSK>("setClientPSK"),
             InstanceMethod<&Session::HelloALPN>("helloALPN"),
             InstanceMethod<&Session::ContinueHello>("continueHello"),
+            InstanceMethod<&Session::UseSessionStore>("useSessionStore"),
+            InstanceMethod<&Session::HelloSessionId>("helloSessionId"),
+            InstanceMethod<&Session::SetStoredSession>("setStoredSession"),
+            InstanceMethod<&Session::NewSession>("newSession"),
+            InstanceMethod<&Session::NewSessionStored>("newSessionStored"),
             InstanceMethod<&Session::Refuse>("refuse"),
             InstanceMethod<&Session::Error>("error"),
             InstanceMethod<&Session::Protocol>("protocol"),
@@ -777,6 +782,50 @@ class Session : public Napi::ObjectWrap<Session> {
     return Collect(env);
   }
 
+  // useSessionStore() -> 0 | errno: TLS 1.2 session IDs are the embedder's to keep
+  Napi::Value UseSessionStore(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Napi::Number::New(env, session_ != nullptr ? mst_session_use_session_store(session_) : 0);
+  }
+
+  // helloSessionId() -> Buffer | null: the session ID the held ClientHello offers to resume
+  Napi::Value HelloSessionId(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t len = 0;
+    const uint8_t* id = session_ ? mst_session_hello_session_id(session_, &len) : nullptr;
+    return id != nullptr ? Napi::Buffer<uint8_t>::Copy(env, id, len).As<Napi::Value>() : env.Null();
+  }
+
+  // setStoredSession(Buffer) -> 0 | errno: the saved session the store has for that ID
+  Napi::Value SetStoredSession(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (session_ == nullptr || !info[0].IsBuffer()) return Napi::Number::New(env, MST_ERR_BAD_ARGUMENT);
+    auto data = info[0].As<Napi::Buffer<uint8_t>>();
+    return Napi::Number::New(env, mst_session_set_stored_session(session_, data.Data(), data.Length()));
+  }
+
+  // newSession() -> [id, data] | null: the session a full TLS 1.2 handshake made, to be stored
+  Napi::Value NewSession(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t id_len = 0, data_len = 0;
+    const uint8_t* id = session_ ? mst_session_new_session_id(session_, &id_len) : nullptr;
+    const uint8_t* data = session_ ? mst_session_new_session_data(session_, &data_len) : nullptr;
+    if (id == nullptr || data == nullptr) return env.Null();
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::Buffer<uint8_t>::Copy(env, id, id_len));
+    pair.Set(1u, Napi::Buffer<uint8_t>::Copy(env, data, data_len));
+    return pair;
+  }
+
+  // newSessionStored() -> state: the handshake goes on
+  Napi::Value NewSessionStored(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value result;
+    if (Destroyed(env, &result)) return result;
+    if (mst_session_new_session_stored(session_) == 0) mst_session_process(session_);
+    return Collect(env);
+  }
+
   // refuse(alert) -> state; the fatal alert is in out[1]
   Napi::Value Refuse(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -1010,6 +1059,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("EVENT_PSK_IDENTITY", MST_EVENT_PSK_IDENTITY << 8);
   constants.Set("EVENT_PSK_HINT", MST_EVENT_PSK_HINT << 8);
   constants.Set("EVENT_DEBUG", MST_EVENT_DEBUG << 8);
+  constants.Set("EVENT_NEW_SESSION", MST_EVENT_NEW_SESSION << 8);
   constants.Set("VERIFY_NONE", static_cast<int>(MST_VERIFY_NONE));
   constants.Set("VERIFY_OPTIONAL", static_cast<int>(MST_VERIFY_OPTIONAL));
   constants.Set("VERIFY_REQUIRED", static_cast<int>(MST_VERIFY_REQUIRED));

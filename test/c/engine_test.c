@@ -19,6 +19,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "engine.h"
+#include "internal.h" /* a client config's Mbed TLS settings: a client that takes no tickets */
 
 static const char *certs_dir;
 static int passed, failed;
@@ -1525,6 +1526,239 @@ done:
     mst_resumption_unref(store);
 }
 
+/* ---- Session IDs kept by the embedder (servers) ---- */
+
+/* As a client that takes no tickets (OpenSSL's with -no_ticket, node's with SSL_OP_NO_TICKET):
+ * a TLS 1.2 server then gives it a session ID. */
+static void take_no_tickets(pair *p)
+{
+    mbedtls_ssl_conf_session_tickets(&p->client_config->ssl, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+}
+
+/* A copy of a byte window (malloc'd), or NULL. */
+static uint8_t *copy_window(const uint8_t *data, size_t len)
+{
+    if (data == NULL)
+        return NULL;
+    uint8_t *copy = malloc(len);
+    memcpy(copy, data, len);
+    return copy;
+}
+
+/* Runs a TLS 1.2 handshake whose server keeps session IDs in the embedder's store: the
+ * server's held hello is answered with `stored` (NULL: none found), and a new session is
+ * "stored" into *made (malloc'd; its ID into made_id). Returns false on a failed handshake. */
+static bool store_handshake(pair *p, const uint8_t *stored, size_t stored_len,
+                            uint8_t **made, size_t *made_len, uint8_t made_id[32],
+                            uint8_t offered_id[32], size_t *offered_len)
+{
+    *made = NULL;
+    *made_len = 0;
+    *offered_len = 0;
+    if (mst_session_use_session_store(p->server) != 0)
+        return false;
+    mst_session_process(p->client);
+    pump(p, 0);
+    if (!(mst_session_take_events(p->server) & MST_EVENT_CLIENT_HELLO))
+        return false;
+    size_t len;
+    const uint8_t *id = mst_session_hello_session_id(p->server, &len);
+    if (id != NULL) {
+        memcpy(offered_id, id, len);
+        *offered_len = len;
+        if (stored != NULL && mst_session_set_stored_session(p->server, stored, stored_len) != 0)
+            return false;
+    }
+    if (mst_session_continue_hello(p->server, NULL) != 0)
+        return false;
+    mst_session_process(p->server);
+    pump(p, 0);
+    if (mst_session_take_events(p->server) & MST_EVENT_NEW_SESSION) {
+        /* The server's Finished waits: the client is not done. */
+        if (!(mst_session_state(p->client) & MST_STATE_HANDSHAKING))
+            return false;
+        const uint8_t *new_id = mst_session_new_session_id(p->server, &len);
+        if (new_id == NULL || len != 32)
+            return false;
+        memcpy(made_id, new_id, 32);
+        const uint8_t *data = mst_session_new_session_data(p->server, made_len);
+        *made = copy_window(data, *made_len);
+        if (*made == NULL || mst_session_new_session_stored(p->server) != 0 ||
+            mst_session_new_session_id(p->server, &len) != NULL)
+            return false;
+        mst_session_process(p->server);
+        pump(p, 0);
+    }
+    return !(mst_session_state(p->client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)) &&
+           !(mst_session_state(p->server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED));
+}
+
+static void test_tls12_session_store(void)
+{
+    mst_resumption *resumption = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.max_version = MST_TLS1_2, .server_name = "localhost",
+                                 .resumption = resumption});
+    take_no_tickets(&p);
+    uint8_t *made = NULL, *again = NULL, *saved = NULL;
+    size_t made_len, again_len, offered_len, saved_len;
+    uint8_t made_id[32], again_id[32], offered[32];
+    CHECK(store_handshake(&p, NULL, 0, &made, &made_len, made_id, offered, &offered_len));
+    CHECK(made != NULL && offered_len == 0);
+    CHECK(mst_session_reused(p.server) == 0);
+    CHECK((saved = save(p.client, &saved_len)) != NULL);
+
+    /* The client offers the ID; the store's session resumes it. */
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+    CHECK(store_handshake(&p, made, made_len, &again, &again_len, again_id, offered, &offered_len));
+    CHECK(offered_len == 32 && memcmp(offered, made_id, 32) == 0);
+    CHECK(again == NULL); /* no new session after a resumed handshake */
+    CHECK(mst_session_reused(p.client) == 1 && mst_session_reused(p.server) == 1);
+    CHECK(send_and_check(&p, true, 1000, 0));
+    CHECK(send_and_check(&p, false, 1000, 0));
+
+    /* Nothing found: a full handshake, and a new session to store. */
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+    CHECK(store_handshake(&p, NULL, 0, &again, &again_len, again_id, offered, &offered_len));
+    CHECK(offered_len == 32 && again != NULL && memcmp(again_id, made_id, 32) != 0);
+    CHECK(mst_session_reused(p.client) == 0 && mst_session_reused(p.server) == 0);
+
+    /* The session of another ID, or bytes that are no session: a full handshake. */
+    const uint8_t garbage[] = "not a session";
+    const uint8_t *wrong[] = {again, garbage};
+    size_t wrong_len[] = {again_len, sizeof(garbage)};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *other = NULL;
+        size_t other_len;
+        uint8_t other_id[32];
+        renew_sessions(&p);
+        CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+        bool ok = store_handshake(&p, wrong[i], wrong_len[i], &other, &other_len, other_id, offered,
+                                  &offered_len);
+        free(other);
+        CHECK(ok && mst_session_reused(p.server) == 0 && mst_session_reused(p.client) == 0);
+    }
+done:
+    free(made);
+    free(again);
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(resumption);
+}
+
+/* The config's own cache is not used by a session that uses the store, and still serves
+ * the others. */
+static void test_tls12_session_store_bypasses_cache(void)
+{
+    mst_resumption *resumption = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.max_version = MST_TLS1_2, .server_name = "localhost",
+                                 .resumption = resumption});
+    take_no_tickets(&p);
+    uint8_t *made = NULL, *saved = NULL;
+    size_t made_len, offered_len, saved_len;
+    uint8_t made_id[32], offered[32];
+    /* Made in the cache; offered to a session with the store, which finds nothing. */
+    CHECK(handshake(&p, 0));
+    CHECK((saved = save(p.client, &saved_len)) != NULL);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+    CHECK(store_handshake(&p, NULL, 0, &made, &made_len, made_id, offered, &offered_len));
+    CHECK(offered_len == 32 && made != NULL && mst_session_reused(p.server) == 0);
+    /* Without the store the cache resumes it. */
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+    CHECK(handshake(&p, 0));
+    CHECK(mst_session_reused(p.client) == 1 && mst_session_reused(p.server) == 1);
+done:
+    free(made);
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(resumption);
+}
+
+/* A TLS 1.3 ClientHello's legacy session ID is not asked about, and TLS 1.3 makes no
+ * session ID to store; a ticket offered in TLS 1.2 is not either. */
+static void test_session_store_leaves_tickets_alone(int version)
+{
+    mst_resumption *resumption = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .server_name = "localhost", .resumption = resumption});
+    uint8_t *made = NULL, *saved = NULL;
+    size_t made_len, offered_len, saved_len;
+    uint8_t made_id[32], offered[32];
+    CHECK(store_handshake(&p, NULL, 0, &made, &made_len, made_id, offered, &offered_len));
+    CHECK(made == NULL && offered_len == 0);
+    pump(&p, 0);
+    CHECK((saved = save(p.client, &saved_len)) != NULL);
+    renew_sessions(&p);
+    CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+    CHECK(store_handshake(&p, NULL, 0, &made, &made_len, made_id, offered, &offered_len));
+    CHECK(made == NULL && offered_len == 0);
+    CHECK(mst_session_reused(p.client) == 1 && mst_session_reused(p.server) == 1);
+done:
+    free(made);
+    free(saved);
+    free_pair(&p);
+    mst_resumption_unref(resumption);
+}
+static void test_tls12_session_store_leaves_tickets_alone(void) { test_session_store_leaves_tickets_alone(MST_TLS1_2); }
+static void test_tls13_session_store_leaves_tickets_alone(void) { test_session_store_leaves_tickets_alone(MST_TLS1_3); }
+
+/* Sessions freed while the store is asked (a found session given, a new one waiting) free
+ * what they hold; misuse is refused. */
+static void test_session_store_free_while_asked(void)
+{
+    mst_resumption *resumption = mst_resumption_new(300, NULL, 0, NULL);
+    pair p = make_pair((options){.max_version = MST_TLS1_2, .server_name = "localhost",
+                                 .resumption = resumption});
+    take_no_tickets(&p);
+    uint8_t *saved = NULL, *made = NULL;
+    size_t len, saved_len, made_len = 0;
+    CHECK(mst_session_use_session_store(p.client) == MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_session_new_session_stored(p.server) == MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_session_use_session_store(p.server), 0);
+    mst_session_process(p.client);
+    pump(&p, 0);
+    CHECK(mst_session_hello_session_id(p.server, &len) == NULL && len == 0);
+    CHECK(mst_session_set_stored_session(p.server, (const uint8_t *)"x", 1) == MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_session_continue_hello(p.server, NULL), 0);
+    mst_session_process(p.server);
+    pump(&p, 0);
+    CHECK(mst_session_take_events(p.server) & MST_EVENT_NEW_SESSION);
+    const uint8_t *data = mst_session_new_session_data(p.server, &made_len);
+    made = copy_window(data, made_len);
+    CHECK(made != NULL);
+    CHECK(mst_session_new_session_stored(p.server) == 0);
+    mst_session_process(p.server);
+    pump(&p, 0);
+    CHECK((saved = save(p.client, &saved_len)) != NULL);
+    renew_sessions(&p); /* frees the sessions */
+
+    /* Freed with a new session waiting to be stored. */
+    CHECK_CODE(mst_session_use_session_store(p.server), 0);
+    CHECK(handshake(&p, 0) == false);
+    CHECK_CODE(mst_session_continue_hello(p.server, NULL), 0);
+    mst_session_process(p.server);
+    pump(&p, 0);
+    CHECK(mst_session_new_session_data(p.server, &len) != NULL);
+    renew_sessions(&p);
+
+    /* Freed with a found session given, before it was used. */
+    CHECK_CODE(mst_session_resume(p.client, saved, saved_len, "localhost"), 0);
+    CHECK_CODE(mst_session_use_session_store(p.server), 0);
+    mst_session_process(p.client);
+    pump(&p, 0);
+    CHECK(mst_session_hello_session_id(p.server, &len) != NULL && len == 32);
+    CHECK_CODE(mst_session_set_stored_session(p.server, made, made_len), 0);
+    CHECK_CODE(mst_session_set_stored_session(p.server, made, made_len), 0); /* replaced */
+done:
+    free(saved);
+    free(made);
+    free_pair(&p);
+    mst_resumption_unref(resumption);
+}
+
 /* ---- Holding the ClientHello ---- */
 
 static void test_hold_client_hello(int version, bool switch_config)
@@ -2049,6 +2283,9 @@ static const test tests[] = {
     TEST(tls13_two_tickets_one_session_each), TEST(tls13_tickets_freed_unreported),
     TEST(tls12_hold_hello), TEST(tls13_hold_hello), TEST(tls12_hold_hello_switch_config),
     TEST(tls13_hold_hello_switch_config), TEST(refuse_held_hello),
+    TEST(tls12_session_store), TEST(tls12_session_store_bypasses_cache),
+    TEST(tls12_session_store_leaves_tickets_alone), TEST(tls13_session_store_leaves_tickets_alone),
+    TEST(session_store_free_while_asked),
     TEST(tls12_psk), TEST(tls13_psk), TEST(tls12_psk_unknown_identity),
     TEST(tls13_psk_unknown_identity), TEST(tls12_psk_wrong_key),
     TEST(tls12_psk_hint), TEST(tls12_psk_no_hint), TEST(tls12_ecdhe_psk_hint),
