@@ -18,6 +18,8 @@ TARBALL=mbedtls-$VERSION.tar.bz2
 UPSTREAM_URL=https://github.com/Mbed-TLS/mbedtls/releases/download/mbedtls-$VERSION/$TARBALL
 
 deps_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deps/debian-source.sh
+source "$deps_dir/debian-source.sh"
 tree=$deps_dir/mbedtls
 stamp=$tree/.mbedtls-stream-verified
 cache=$deps_dir/.cache
@@ -109,41 +111,10 @@ from_upstream() {
 }
 
 from_debian() {
-  local sources=/etc/apt/sources.list.d/debian.sources uri
-  if ! command -v apt-get >/dev/null 2>&1; then
-    tried+=("Debian source package: apt-get is not installed"); return 1
-  fi
-  # The mirror this system already uses; no host name is written here.
-  uri=$(awk '/^URIs:/ { print $2; exit }' "$sources" 2>/dev/null || true)
-  if [[ -z $uri ]]; then
-    uri=$(awk '$1 == "deb" { print ($2 ~ /^\[/ ? $3 : $2); exit }' /etc/apt/sources.list 2>/dev/null || true)
-  fi
-  if [[ -z $uri ]]; then
-    tried+=("Debian source package: no mirror found in $sources or /etc/apt/sources.list"); return 1
-  fi
   local apt_dir=$cache/apt
-  rm -rf "$apt_dir"
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/download"
-  cat > "$apt_dir/trixie-src.sources" <<SOURCES
-Types: deb-src
-URIs: $uri
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-  local apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/trixie-src.sources" -o Dir::Etc::sourceparts=-
-                  -o "Dir::State::Lists=$apt_dir/lists" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-  if ! apt-get "${apt_opts[@]}" -qq update >"$apt_dir/update.log" 2>&1; then
-    tried+=("Debian source package from $uri: apt-get update failed (see $apt_dir/update.log)"); return 1
-  fi
-  if ! (cd "$apt_dir/download" && apt-get "${apt_opts[@]}" -qq source --download-only mbedtls \
-          >"$apt_dir/source.log" 2>&1); then
-    tried+=("Debian source package from $uri: no mbedtls source package (see $apt_dir/source.log)"); return 1
-  fi
-  local orig=$apt_dir/download/mbedtls_$VERSION.orig.tar.bz2
-  [[ -f $orig ]] || { tried+=("Debian source package: no mbedtls_$VERSION.orig.tar.bz2"); return 1; }
-  install_tarball "$orig" "Debian's source package (mbedtls_$VERSION.orig.tar.bz2)" || return 1
-  mkdir -p "$cache" && cp "$orig" "$cache/$TARBALL"
+  debian_source_fetch mbedtls "mbedtls_$VERSION.orig.tar.bz2" "$apt_dir" || return 1
+  install_tarball "$DEBIAN_SOURCE_FILE" "Debian's source package (mbedtls_$VERSION.orig.tar.bz2)" || return 1
+  mkdir -p "$cache" && cp "$DEBIAN_SOURCE_FILE" "$cache/$TARBALL"
   rm -rf "$apt_dir"
 }
 

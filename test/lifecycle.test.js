@@ -5,7 +5,9 @@
 // runs on node:tls and on ours, and the outcomes must be equal.
 
 const net = require('node:net');
-const { Duplex, Writable } = require('node:stream');
+const { Writable } = require('node:stream');
+// Two Duplexes, each reading what the other writes: a transport that is no net.Socket.
+const { duplexPair } = require('../lib/secure-pair');
 const { pipeline } = require('node:stream/promises');
 const tls = require('node:tls');
 const ours = require('..');
@@ -196,25 +198,6 @@ describe('stream lifecycle as node:tls', () => {
     });
   });
 });
-
-// Two Duplexes, each reading what the other writes: a transport that is no net.Socket.
-function duplexPair() {
-  const sides = [];
-  for (let i = 0; i < 2; i++) {
-    sides.push(new Duplex({
-      read() {},
-      write(chunk, encoding, callback) {
-        sides[1 - i].push(chunk);
-        callback();
-      },
-      final(callback) {
-        sides[1 - i].push(null);
-        callback();
-      },
-    }));
-  }
-  return sides;
-}
 
 describe('optional client certificates, none sent', () => {
   const cleanup = useCleanup();
