@@ -4,7 +4,7 @@
 'use strict';
 
 const https = require('https');
-const { connect } = require('./socket');
+const { connect } = require('./connect');
 
 class Agent extends https.Agent {
   createConnection(port, host, options) {

@@ -17,8 +17,9 @@ const { Duplex } = require('stream');
 const binding = require('./binding');
 const ciphers = require('./ciphers');
 const context = require('./context');
-const { attachKeylogFile, defaults } = require('./defaults');
+const { attachKeylogFile } = require('./defaults');
 const { selectContext } = require('./select-context');
+const { OnreadSink } = require('./onread');
 const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
 
@@ -189,7 +190,7 @@ class TLSSocket extends Duplex {
     // node's onread: plaintext goes into the application's buffer, not to 'data' events
     // (only for a socket that makes its own transport, as node's).
     const ownTransport = !socket || options[kOwnTransport];
-    this[kOnread] = ownTransport && options.onread ? validateOnread(options.onread) : null;
+    this[kOnread] = ownTransport && options.onread ? new OnreadSink(options.onread) : null;
     // As node's: until the owner takes control (connect() at once, a Server once the
     // handshake is done), errors go to '_tlsError' only and never throw for want of an
     // 'error' listener; a socket made by hand keeps it so.
@@ -233,28 +234,12 @@ class TLSSocket extends Duplex {
     this.once('close', () => signal.removeEventListener('abort', abort));
   }
 
-  // onread: copies plaintext into options.onread.buffer (or the buffer its function gives)
-  // and calls callback(nread, buffer) for each piece; a callback returning false pauses the
-  // socket, and the rest follows on resume().
+  // onread: plaintext into the application's buffer; a callback returning false pauses the
+  // socket (the transport), and the rest follows on resume().
   _deliverOnread(plaintext) {
-    const onread = this[kOnread];
-    onread.queue.push(plaintext);
-    if (onread.paused) return;
-    while (onread.queue.length > 0 && !this.destroyed) {
-      const chunk = onread.queue[0];
-      const buffer = typeof onread.buffer === 'function' ? onread.buffer() : onread.buffer;
-      const n = Math.min(buffer.length, chunk.length);
-      buffer.set(chunk.subarray(0, n));
-      if (n === chunk.length) onread.queue.shift();
-      else onread.queue[0] = chunk.subarray(n);
-      if (onread.callback.call(this, n, buffer) === false) {
-        onread.paused = true;
-        if (!this[kPausedTransport]) {
-          this[kPausedTransport] = true;
-          this[kTransport].pause();
-        }
-        return;
-      }
+    if (!this[kOnread].deliver(this, plaintext) && !this[kPausedTransport]) {
+      this[kPausedTransport] = true;
+      this[kTransport].pause();
     }
   }
 
@@ -263,7 +248,7 @@ class TLSSocket extends Duplex {
     if (onread && onread.paused) {
       onread.paused = false;
       this._deliverOnread(Buffer.alloc(0));
-      this._read();
+      if (!onread.paused) this._read();
     }
     return super.resume();
   }
@@ -353,7 +338,7 @@ class TLSSocket extends Duplex {
   _endReadable() {
     if (this.readableEnded || this._readableState.ended) return;
     // node asks onread for a buffer for the read that finds the end, too.
-    if (this[kOnread] && typeof this[kOnread].buffer === 'function') this[kOnread].buffer();
+    if (this[kOnread]) this[kOnread].atEnd();
     this.push(null);
     this.read(0);
   }
@@ -1099,19 +1084,6 @@ class TLSSocket extends Duplex {
   }
 }
 
-// node's onread option: { buffer: Uint8Array | () => Uint8Array, callback(nread, buffer) }.
-function validateOnread(onread) {
-  if (typeof onread !== 'object') throw errors.invalidArgType('options.onread', 'of type object', onread);
-  const { buffer, callback } = onread;
-  if (typeof buffer !== 'function' && !(buffer instanceof Uint8Array)) {
-    throw errors.invalidArgType('options.onread.buffer', 'an instance of Uint8Array or of type function', buffer);
-  }
-  if (typeof callback !== 'function') {
-    throw errors.invalidArgType('options.onread.callback', 'of type function', callback);
-  }
-  return { buffer, callback, queue: [], paused: false };
-}
-
 // The largest pre-shared key: MBEDTLS_PSK_MAX_LEN in deps/config/mbedtls_stream_config.h,
 // set to OpenSSL's limit, which is node's.
 const MAX_PSK_LENGTH = 512;
@@ -1179,65 +1151,6 @@ function legacyObject(der) {
   return new crypto.X509Certificate(der).toLegacyObject();
 }
 
-// ---- connect() ----
-
-// connect(options[, cb]) | connect(port[, host][, options][, cb]) | connect(path[, options][, cb])
-function normalizeConnectArgs(args) {
-  let options = {};
-  let callback;
-  const list = [...args];
-  if (typeof list[list.length - 1] === 'function') callback = list.pop();
-  if (list[0] !== null && typeof list[0] === 'object') {
-    options = { ...list[0] };
-  } else if (typeof list[0] === 'string' && Number.isNaN(Number(list[0]))) {
-    options = { ...(list[1] || {}), path: list[0] };
-  } else if (list.length > 0) {
-    options.port = list[0];
-    if (typeof list[1] === 'string') {
-      options.host = list[1];
-      if (list[2] && typeof list[2] === 'object') options = { ...list[2], ...options };
-    } else if (list[1] && typeof list[1] === 'object') {
-      options = { ...list[1], ...options };
-    }
-  }
-  return [options, callback];
-}
-
-let ipServernameWarned = false;
-
-function validateConnectOptions(options) {
-  const check = (name, type) => {
-    const value = options[name];
-    if (value !== undefined && value !== null && typeof value !== type) {
-      throw errors.invalidArgType(`options.${name}`, `of type ${type}`, value);
-    }
-  };
-  check('servername', 'string');
-  check('host', 'string');
-  check('checkServerIdentity', 'function');
-  check('rejectUnauthorized', 'boolean');
-  check('timeout', 'number');
-  check('highWaterMark', 'number');
-  check('pskCallback', 'function');
-  if (typeof options.servername === 'string' && net.isIP(options.servername) && !ipServernameWarned) {
-    ipServernameWarned = true;
-    process.emitWarning('Setting the TLS ServerName to an IP address is not permitted by RFC 6066. ' +
-      'This will be ignored in a future version.', 'DeprecationWarning', 'DEP0123');
-  }
-  if (options.requestOCSP) {
-    // Mbed TLS 3.6 has no status_request (OCSP stapling): asking for it is refused, not ignored.
-    throw new MbedtlsError('The requestOCSP option is not supported: Mbed TLS has no OCSP stapling',
-      { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'requestOCSP' });
-  }
-  if (options.session !== undefined && options.session !== null && !errors.isBinary(options.session)) {
-    throw errors.invalidArgType('options.session', 'an instance of Buffer, TypedArray, or DataView',
-      options.session);
-  }
-  if (options.socket !== undefined && options.socket !== null && !isStream(options.socket)) {
-    throw errors.invalidArgType('options.socket', 'an instance of stream.Duplex', options.socket);
-  }
-}
-
 // What a TLSSocket can run over: a net.Socket or any Duplex (node's JSStreamSocket needs as much).
 const isStream = (value) => value !== null && typeof value === 'object' &&
   typeof value.on === 'function' && typeof value.write === 'function' && typeof value.pause === 'function';
@@ -1255,71 +1168,4 @@ function checkedSocketOptions(socket, options) {
   return options;
 }
 
-// The context of a connect() call. As node's, it goes through the exported
-// createSecureContext, which libraries replace to add CAs; while it is ours, contexts are
-// cached by their material so a CA bundle is parsed once for many connections.
-function connectContext(options) {
-  if (options.secureContext !== undefined && options.secureContext !== null) {
-    return context.validateSecureContext(options.secureContext);
-  }
-  const exported = require('./index').createSecureContext;
-  if (exported === context.createSecureContext) return context.cachedContext(options);
-  return context.validateSecureContext(exported({ ...options, ciphers: options.ciphers ?? defaults.ciphers }));
-}
-
-function connect(...args) {
-  const [given, callback] = normalizeConnectArgs(args);
-  const options = {
-    rejectUnauthorized: process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0',
-    checkServerIdentity: tls.checkServerIdentity,
-    ...given,
-  };
-  if (options.rejectUnauthorized === undefined) {
-    options.rejectUnauthorized = process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0';
-  }
-  if (options.checkServerIdentity === undefined) options.checkServerIdentity = tls.checkServerIdentity;
-  validateConnectOptions(options);
-  // Everything that parses input happens here, before any I/O.
-  const secureContext = connectContext(options);
-  const ALPNList = context.alpnList(options.ALPNProtocols);
-  const debugLevel = context.debugLevel(options.debug);
-  secureContext.native(false, ALPNList, debugLevel);
-
-  let transport = options.socket;
-  if (!transport) {
-    // The TCP connect starts first, so the TLS socket sees it connecting and waits for it.
-    transport = new net.Socket({ allowHalfOpen: true });
-    const connectOptions = {
-      host: options.host || 'localhost',
-      port: options.port,
-      path: options.path,
-      localAddress: options.localAddress,
-      localPort: options.localPort,
-      family: options.family,
-      hints: options.hints,
-      lookup: options.lookup,
-      autoSelectFamily: options.autoSelectFamily,
-    };
-    for (const key of Object.keys(connectOptions)) {
-      if (connectOptions[key] === undefined) delete connectOptions[key];
-    }
-    if (connectOptions.path) delete connectOptions.host;
-    transport.connect(connectOptions);
-    // Each handshake flight is one write; Nagle would only delay it.
-    transport.setNoDelay(true);
-  }
-  const socket = new TLSSocket(transport, {
-    ...options, isServer: false, secureContext, ALPNList, debugLevel,
-    [kAllowHalfOpen]: options.socket ? undefined : Boolean(options.allowHalfOpen),
-    [kOwnTransport]: !options.socket,
-    [kConnectOptions]: options,
-  });
-  if (callback) socket.once('secureConnect', callback);
-  if (options.timeout) socket.setTimeout(options.timeout);
-  socket._releaseControl();
-  // On the next tick: listeners for 'debug' or 'keylog' are attached by then.
-  process.nextTick(() => socket._start());
-  return socket;
-}
-
-module.exports = { TLSSocket, connect, kTransport, kAllowHalfOpen, serverPsk };
+module.exports = { TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream };
