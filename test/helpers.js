@@ -172,9 +172,9 @@ function assertThrowsLikeNode(ours, theirs, what) {
   assert.throws(ours, { code: expected.code }, what);
 }
 
-// Tracks servers, sockets and child processes a test opens, and closes them all in an
-// afterEach hook. Call it inside a describe().
-function useCleanup() {
+// Tracks servers (and every connection they accept, TCP and TLS level), sockets, child
+// processes and agents; cleanup() closes them all. For bench/load.js as for the tests.
+function resourceTracker() {
   const sockets = new Set();
   const servers = new Set();
   const children = new Set();
@@ -222,6 +222,12 @@ function useCleanup() {
       await Promise.all(closing);
     },
   };
+  return tracker;
+}
+
+// A resourceTracker() whose resources are closed after each test. Call it inside a describe().
+function useCleanup() {
+  const tracker = resourceTracker();
   afterEach(() => tracker.cleanup());
   after(() => tracker.cleanup());
   return tracker;
@@ -365,6 +371,7 @@ module.exports = {
   echo,
   handshakeOutcome,
   assertThrowsLikeNode,
+  resourceTracker,
   useCleanup,
   run,
   startSServer,

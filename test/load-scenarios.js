@@ -19,7 +19,7 @@ const vm = require('node:vm');
 const { fork } = require('node:child_process');
 const ours = require('..');
 const binding = require('../lib/binding');
-const { assert, certs, once, readBytes, sha256, randomBytes } = require('./helpers');
+const { assert, certs, once, readBytes, sha256, randomBytes, resourceTracker } = require('./helpers');
 
 const HOST = '127.0.0.1';
 const MIB = 1 << 20;
@@ -54,46 +54,6 @@ async function settle(rounds = 10) {
 // Polls `condition` every 10 ms until it holds; as patient as the caller's timeout.
 async function until(condition) {
   while (!await condition()) await delay(10);
-}
-
-// Tracks what a scenario opens, for bench/load.js (mocha tests pass helpers' useCleanup()
-// tracker, which has the same socket/server/child methods and closes all after each test).
-function tracker() {
-  const sockets = new Set();
-  const servers = new Set();
-  const children = new Set();
-  const track = {
-    socket(socket) {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      return socket;
-    },
-    server(server) {
-      servers.add(server);
-      server.on('connection', (s) => track.socket(s));
-      return server;
-    },
-    child(child) {
-      children.add(child);
-      child.once('exit', () => children.delete(child));
-      return child;
-    },
-    async cleanup() {
-      for (const socket of sockets) socket.destroy();
-      const closing = [...servers].filter((s) => s.listening).map((s) => new Promise((r) => s.close(r)));
-      for (const child of children) {
-        if (child.exitCode === null && child.signalCode === null) {
-          closing.push(once(child, 'exit'));
-          child.kill('SIGKILL');
-        }
-      }
-      sockets.clear();
-      servers.clear();
-      children.clear();
-      await Promise.all(closing);
-    },
-  };
-  return track;
 }
 
 // ---- Children over IPC ----
@@ -718,7 +678,8 @@ if (require.main === module) {
 }
 
 module.exports = {
-  tracker,
+  // What a scenario opens, for bench/load.js (mocha tests pass helpers' useCleanup()).
+  tracker: resourceTracker,
   handshakesAtOnce, checkHandshakesAtOnce,
   pausedReader, checkPausedReader,
   connectionChurn, checkConnectionChurn,
