@@ -153,17 +153,7 @@ function rawClient(cleanup, port) {
 }
 
 // A full handshake and an echo round trip, with our client and with node's.
-async function assertServes(cleanup, port) {
-  for (const lib of [ours, tls]) {
-    const socket = cleanup.socket(lib.connect({ port, host: HOST, ca: certs.ca, servername: 'localhost' }));
-    await once(socket, 'secureConnect');
-    const payload = randomBytes(4096);
-    const echoed = readBytes(socket, payload.length);
-    socket.write(payload);
-    assert.equal(sha256(await echoed), sha256(payload));
-    socket.destroy();
-  }
-}
+const assertServes = (cleanup, port) => scenarios.assertServes(cleanup, port, [ours, tls]);
 
 // Our client still completes a handshake and an echo against a normal server.
 async function assertClientWorks(cleanup) {

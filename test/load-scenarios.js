@@ -404,15 +404,18 @@ async function captureClientHello() {
   return hello;
 }
 
-// A handshake and an echo with our client; throws if the server no longer serves.
-async function assertServes(track, port) {
-  const socket = track.socket(ours.connect({ port, host: HOST, ca: certs.ca, servername: 'localhost' }));
-  await once(socket, 'secureConnect');
-  const payload = randomBytes(4096);
-  const echoed = readBytes(socket, payload.length);
-  socket.write(payload);
-  assert.equal(sha256(await echoed), sha256(payload));
-  socket.destroy();
+// A handshake and an echo with each of `libs`' clients (ours by default); throws if the
+// server no longer serves.
+async function assertServes(track, port, libs = [ours]) {
+  for (const lib of libs) {
+    const socket = track.socket(lib.connect({ port, host: HOST, ca: certs.ca, servername: 'localhost' }));
+    await once(socket, 'secureConnect');
+    const payload = randomBytes(4096);
+    const echoed = readBytes(socket, payload.length);
+    socket.write(payload);
+    assert.equal(sha256(await echoed), sha256(payload));
+    socket.destroy();
+  }
 }
 
 // `count` raw TCP clients, `concurrency` at a time, against our echo server (in this
@@ -685,4 +688,5 @@ module.exports = {
   connectionChurn, checkConnectionChurn,
   contextChurn, checkContextChurn,
   abruptDisconnects, checkAbruptDisconnects,
+  assertServes,
 };
