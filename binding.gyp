@@ -26,6 +26,7 @@
       'sources': [
         'src/core/certificate.c',
         'src/core/config.c',
+        'src/core/dtls_hello.c',
         'src/core/key_exchange.c',
         'src/core/memory.c',
         'src/core/handshake.c',
@@ -51,6 +52,7 @@
           'sources': [
             'src/core/certificate.c',
             'src/core/config.c',
+            'src/core/dtls_hello.c',
             'src/core/key_exchange.c',
             'src/core/memory.c',
             'src/core/handshake.c',

@@ -36,6 +36,7 @@
 #ifndef MBEDTLS_STREAM_ENGINE_H
 #define MBEDTLS_STREAM_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -18,6 +18,7 @@
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
+#include "dtls_hello.h"
 #include "engine.h"
 #include "internal.h" /* a client config's Mbed TLS settings: a client that takes no tickets */
 
@@ -780,6 +781,122 @@ static void test_dtls_retransmits_on_timer(void)
     mst_session_set_time(p.client, 5000 + (uint64_t)wait);
     CHECK(mst_session_process(p.client) == 0);
     CHECK(mst_session_peek_ciphertext(p.client, &second) != NULL && second == first);
+done:
+    free_pair(&p);
+}
+
+/* ---- The stateless ClientHello check of DTLS servers (dtls_hello.c) ---- */
+
+/* Takes the client's next datagram into buf; returns its length (0: none). */
+static size_t take_datagram(mst_session *from, uint8_t *buf, size_t cap)
+{
+    size_t len;
+    const uint8_t *data = mst_session_peek_ciphertext(from, &len);
+    if (data == NULL || len > cap)
+        return 0;
+    memcpy(buf, data, len);
+    mst_session_consume_ciphertext(from, len);
+    return len;
+}
+
+static void test_dtls_hello_cookie_then_session(void)
+{
+    static const uint8_t id[] = "127.0.0.1:5684", other[] = "127.0.0.1:5685";
+    pair p = make_pair((options){.transport = MST_DATAGRAM});
+    uint8_t hello[2048], reply[MST_DTLS_HELLO_REPLY_MAX];
+    size_t hello_len, reply_len;
+    mst_session_free(p.server); /* nothing exists for the client until its cookie comes back */
+    p.server = NULL;
+    mst_session_set_time(p.client, 1000);
+    mst_session_process(p.client);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 0);
+
+    /* No cookie: a HelloVerifyRequest, shorter than the ClientHello, echoing its record
+     * sequence number and message_seq, server_version DTLS 1.0. */
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_VERIFY);
+    CHECK(reply_len > 25 && reply_len <= hello_len);
+    CHECK(reply[0] == MBEDTLS_SSL_MSG_HANDSHAKE && memcmp(reply + 1, hello + 1, 10) == 0);
+    CHECK(reply[13] == MBEDTLS_SSL_HS_HELLO_VERIFY_REQUEST && memcmp(reply + 17, hello + 17, 2) == 0);
+    CHECK(reply[25] == 0xFE && reply[26] == 0xFF && reply[27] == reply_len - 28);
+    CHECK(((size_t)reply[11] << 8 | reply[12]) == reply_len - 13);
+
+    /* The client answers with the cookie: valid for this client only. */
+    mst_session_feed_ciphertext(p.client, reply, reply_len);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 0);
+    size_t unused;
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, other, sizeof(other) - 1, reply,
+                               sizeof(reply), &unused) == MST_DTLS_HELLO_VERIFY);
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &unused) == MST_DTLS_HELLO_ACCEPT);
+
+    /* A session made now, fed that same datagram, takes the cookie and goes on. */
+    mst_error err;
+    CHECK((p.server = mst_session_new(p.server_config, &err)) != NULL);
+    mst_session_set_transport_id(p.server, id, sizeof(id) - 1);
+    mst_session_set_time(p.server, 1000);
+    mst_session_feed_ciphertext(p.server, hello, hello_len);
+    for (int round = 0; round < 50; round++) {
+        if (transfer(p.server, p.client, 0, true) + transfer(p.client, p.server, 0, true) == 0)
+            break;
+    }
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_hello_drops_what_is_not_a_client_hello(void)
+{
+    static const uint8_t id[] = "10.0.0.1:1";
+    pair p = make_pair((options){.transport = MST_DATAGRAM});
+    uint8_t hello[2048], bad[2048], reply[MST_DTLS_HELLO_REPLY_MAX];
+    size_t hello_len, reply_len = 99;
+    mst_session_set_time(p.client, 1000);
+    mst_session_process(p.client);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 61);
+
+    /* Every prefix: a cut record is dropped, never read past its end. */
+    for (size_t n = 0; n < hello_len; n++) {
+        uint8_t *copy = malloc(n ? n : 1); /* exactly n bytes, for the sanitizers */
+        memcpy(copy, hello, n);
+        enum mst_dtls_hello v = mst_dtls_check_hello(p.server_config, copy, n, id, sizeof(id) - 1,
+                                                     reply, sizeof(reply), &reply_len);
+        free(copy);
+        CHECK(v == MST_DTLS_HELLO_DROP && reply_len == 0);
+    }
+    /* One field at a time made wrong. */
+    static const struct { size_t at; uint8_t value; } wrong[] = {
+        {0, MBEDTLS_SSL_MSG_APPLICATION_DATA}, {1, 0x03},  /* not DTLS */
+        {4, 1},                                           /* epoch 1 */
+        {13, MBEDTLS_SSL_HS_SERVER_HELLO},                /* not a ClientHello */
+        {21, 1},                                          /* not the first fragment */
+        {59, 33},                                         /* session_id longer than 32 */
+    };
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        memcpy(bad, hello, hello_len);
+        bad[wrong[i].at] = wrong[i].value;
+        CHECK(mst_dtls_check_hello(p.server_config, bad, hello_len, id, sizeof(id) - 1, reply,
+                                   sizeof(reply), &reply_len) == MST_DTLS_HELLO_DROP);
+    }
+    /* A record longer than the datagram. */
+    memcpy(bad, hello, hello_len);
+    bad[11] = 0xFF;
+    CHECK(mst_dtls_check_hello(p.server_config, bad, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_DROP);
+    /* A forged cookie: answered with a fresh one, not accepted. */
+    memcpy(bad, hello, hello_len);
+    CHECK(bad[60] == 0 && hello_len + 32 <= sizeof(bad)); /* sid empty, cookie empty */
+    memmove(bad + 61 + 32, bad + 61, hello_len - 61);
+    bad[60] = 32;
+    memset(bad + 61, 0xA5, 32);
+    CHECK(mst_dtls_check_hello(p.server_config, bad, hello_len + 32, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_VERIFY);
+    /* No room for the reply, or a client config: dropped. */
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, id, sizeof(id) - 1, reply, 20,
+                               &reply_len) == MST_DTLS_HELLO_DROP);
+    CHECK(mst_dtls_check_hello(p.client_config, hello, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_DROP);
 done:
     free_pair(&p);
 }
@@ -2274,6 +2391,7 @@ static const test tests[] = {
     TEST(session_memory_accounting),
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
+    TEST(dtls_hello_cookie_then_session), TEST(dtls_hello_drops_what_is_not_a_client_hello),
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(tls12_long_chain), TEST(tls13_long_chain), TEST(long_chain_refused),
