@@ -26,6 +26,7 @@
       'sources': [
         'src/core/certificate.c',
         'src/core/config.c',
+        'src/core/dtls.c',
         'src/core/dtls_hello.c',
         'src/core/key_exchange.c',
         'src/core/memory.c',
@@ -52,6 +53,7 @@
           'sources': [
             'src/core/certificate.c',
             'src/core/config.c',
+            'src/core/dtls.c',
             'src/core/dtls_hello.c',
             'src/core/key_exchange.c',
             'src/core/memory.c',

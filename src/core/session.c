@@ -191,6 +191,20 @@ static _Thread_local mst_session *running_session;
         mst_memory_leave(previous_owner);                                      \
     } while (0)
 
+mbedtls_ssl_context *mst_session_ssl(mst_session *session) { return &session->ssl; }
+
+mst_config *mst_session_config(const mst_session *session) { return session->config; }
+
+bool mst_session_handshake_done(const mst_session *session) { return session->handshake_done; }
+
+int mst_session_run(mst_session *session, int (*work)(mbedtls_ssl_context *ssl, void *argument),
+                    void *argument)
+{
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = work(&session->ssl, argument));
+    return ret;
+}
+
 mst_session_store *mst_running_session_store(void)
 {
     return running_session != NULL ? &running_session->store : NULL;
@@ -914,6 +928,38 @@ static int ask_psk(mst_session *session, const uint8_t *identity, size_t len)
     return 0;
 }
 
+/* DTLS: the next datagram (2-byte length, then records of 13-byte headers) is looked through
+ * for the first fragment of a ClientKeyExchange in epoch 0 (12-byte handshake header, then
+ * the identity); a datagram without one goes to Mbed TLS. */
+static int datagram_psk_gate(mst_session *session)
+{
+    const uint8_t *in = mst_bytes_front(&session->ciphertext_in);
+    size_t available = mst_bytes_length(&session->ciphertext_in);
+    if (available < 2)
+        return 0;
+    size_t datagram = get16(in);
+    const uint8_t *record = in + 2, *end = in + 2 + (datagram < available - 2 ? datagram : available - 2);
+    while (end - record >= 13) {
+        size_t record_len = get16(record + 11);
+        if ((size_t)(end - record - 13) < record_len)
+            return 0;
+        const uint8_t *body = record + 13;
+        if (record[0] == MBEDTLS_SSL_MSG_HANDSHAKE && get16(record + 3) == 0 && record_len >= 14 &&
+            body[0] == MBEDTLS_SSL_HS_CLIENT_KEY_EXCHANGE && body[6] == 0 && body[7] == 0 &&
+            body[8] == 0) {
+            size_t fragment = ((size_t)body[9] << 16) | ((size_t)body[10] << 8) | body[11];
+            size_t identity_len = get16(body + 12);
+            if (identity_len == 0 || fragment > record_len - 12 || 2 + identity_len > fragment)
+                return 0;
+            if (ask_psk(session, body + 14, identity_len) != 0)
+                return 0;
+            return 1;
+        }
+        record = body + record_len;
+    }
+    return 0;
+}
+
 /* Nonzero while Mbed TLS must not read on: the record it is about to read is a TLS 1.2
  * ClientKeyExchange on a PSK suite whose identity the embedder has not answered yet. */
 static int psk_gate(mst_session *session)
@@ -921,10 +967,17 @@ static int psk_gate(mst_session *session)
     if (session->psk == PSK_ASKED)
         return 1;
     mbedtls_ssl_context *ssl = &session->ssl;
-    if (session->psk != PSK_NOT_ASKED || is_datagram(session) ||
-        ssl->MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
-        ssl->MBEDTLS_PRIVATE(in_left) != 0 || ssl->MBEDTLS_PRIVATE(session_negotiate) == NULL)
+    if (session->psk != PSK_NOT_ASKED || ssl->MBEDTLS_PRIVATE(session_negotiate) == NULL)
         return 0;
+    if (is_datagram(session)) {
+        /* Mbed TLS asks for a datagram only once it has read all of the previous one. */
+        int state = ssl->MBEDTLS_PRIVATE(state);
+        if (state != MBEDTLS_SSL_CLIENT_CERTIFICATE && state != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE)
+            return 0;
+    } else if (ssl->MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
+               ssl->MBEDTLS_PRIVATE(in_left) != 0) {
+        return 0;
+    }
     const mbedtls_ssl_ciphersuite_t *suite = mbedtls_ssl_ciphersuite_from_id(
         ssl->MBEDTLS_PRIVATE(session_negotiate)->MBEDTLS_PRIVATE(ciphersuite));
     if (suite == NULL)
@@ -938,6 +991,8 @@ static int psk_gate(mst_session *session)
     default:
         return 0;
     }
+    if (is_datagram(session))
+        return datagram_psk_gate(session);
     /* The whole record first: its header, then the message's type and the identity. */
     const uint8_t *record = mst_bytes_front(&session->ciphertext_in);
     size_t available = mst_bytes_length(&session->ciphertext_in);
@@ -1032,15 +1087,18 @@ static int note_psk_hint(mst_session *session)
         return 0;
     const uint8_t *message = ssl->MBEDTLS_PRIVATE(in_msg);
     size_t message_len = ssl->MBEDTLS_PRIVATE(in_hslen);
-    if (message == NULL || message_len < 6 || message[0] != MBEDTLS_SSL_HS_SERVER_KEY_EXCHANGE)
+    /* The handshake header is 4 bytes in TLS, 12 in DTLS (RFC 6347 4.2.2). */
+    size_t header = is_datagram(session) ? 12 : 4;
+    if (message == NULL || message_len < header + 2 ||
+        message[0] != MBEDTLS_SSL_HS_SERVER_KEY_EXCHANGE)
         return 0;
-    size_t hint_len = get16(message + 4);
-    if (hint_len == 0 || 6 + hint_len > message_len)
+    size_t hint_len = get16(message + header);
+    if (hint_len == 0 || header + 2 + hint_len > message_len)
         return 0;
     uint8_t *copy = malloc(hint_len);
     if (copy == NULL)
         return MBEDTLS_ERR_SSL_ALLOC_FAILED;
-    memcpy(copy, message + 6, hint_len);
+    memcpy(copy, message + header + 2, hint_len);
     free(session->psk_hint);
     session->psk_hint = copy;
     session->psk_hint_len = hint_len;
