@@ -189,7 +189,7 @@ int mst_config_set_psk(mst_config *config, const uint8_t *key, size_t key_len,
                        const uint8_t *identity, size_t identity_len, mst_error *err);
 /* Server: PSK identities the client offers go to the embedder, which answers with the key
  * (MST_EVENT_PSK_IDENTITY, mst_session_psk_identity, mst_session_set_psk).
- * Client (stream transport): offers TLS 1.2 PSK suites, and when the server chooses one, asks
+ * Client (TLS or DTLS): offers TLS 1.2 PSK suites, and when the server chooses one, asks
  * the embedder for the key and identity once the server's identity hint is known, before
  * the ClientKeyExchange (MST_EVENT_PSK_HINT, mst_session_psk_hint, mst_session_set_client_psk);
  * a key from mst_config_set_psk then serves TLS 1.3 only. */
