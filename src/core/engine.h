@@ -355,7 +355,9 @@ void mst_session_consume_ciphertext(mst_session *session, size_t len);
 /* Copies up to cap bytes of ciphertext out (one datagram at most); returns the count. */
 size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t cap);
 
-/* Decrypted application data. The pointer is valid until the next call on the session. */
+/* Decrypted application data. The pointer is valid until the next call on the session.
+ * In datagram mode one record at a time: peek gives the oldest record, consume and read
+ * take it whole (read cuts what does not fit cap, as a datagram socket does). */
 const uint8_t *mst_session_peek_plaintext(const mst_session *session, size_t *len);
 void mst_session_consume_plaintext(mst_session *session, size_t len);
 size_t mst_session_read_plaintext(mst_session *session, uint8_t *out, size_t cap);

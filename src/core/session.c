@@ -862,12 +862,18 @@ static int read_records(mst_session *session)
     for (int stalls = 0;;) {
         if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
             return 0;
-        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, PLAINTEXT_CHUNK);
+        /* In datagram mode each record keeps its bounds: a 2-byte length, then the record. */
+        size_t prefix = is_datagram(session) ? 2 : 0;
+        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, prefix + PLAINTEXT_CHUNK);
         if (room == NULL)
             return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-        int ret = mbedtls_ssl_read(&session->ssl, room, PLAINTEXT_CHUNK);
+        int ret = mbedtls_ssl_read(&session->ssl, room + prefix, PLAINTEXT_CHUNK);
         if (ret > 0) {
-            session->plaintext_out.end += (size_t)ret;
+            if (prefix) {
+                room[0] = (uint8_t)(ret >> 8);
+                room[1] = (uint8_t)ret;
+            }
+            session->plaintext_out.end += prefix + (size_t)ret;
             continue;
         }
         switch (ret) {
@@ -1571,13 +1577,14 @@ size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t ca
 
 const uint8_t *mst_session_peek_plaintext(const mst_session *session, size_t *len)
 {
-    size_t available = mst_bytes_length(&session->plaintext_out);
-    *len = available;
-    return available ? mst_bytes_front(&session->plaintext_out) : NULL;
+    return peek(session, &session->plaintext_out, len);
 }
 
 void mst_session_consume_plaintext(mst_session *session, size_t len)
 {
+    size_t record;
+    if (is_datagram(session) && peek(session, &session->plaintext_out, &record) != NULL)
+        len = 2 + record; /* a record leaves whole */
     mst_bytes_consume(&session->plaintext_out, len);
     mst_bytes_trim(&session->plaintext_out, IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK);
 }

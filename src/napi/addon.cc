@@ -520,7 +520,16 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Array out = out_.Value();
     size_t len = 0;
     const uint8_t* plaintext = mst_session_peek_plaintext(session_, &len);
-    if (plaintext != nullptr) {
+    if (datagram_) {
+      // DTLS: one Buffer per record received.
+      Napi::Array records = Napi::Array::New(env);
+      for (uint32_t i = 0; plaintext != nullptr; i++) {
+        records.Set(i, Napi::Buffer<uint8_t>::Copy(env, plaintext, len));
+        mst_session_consume_plaintext(session_, len);
+        plaintext = mst_session_peek_plaintext(session_, &len);
+      }
+      out.Set(0u, records.Length() > 0 ? records.As<Napi::Value>() : env.Undefined());
+    } else if (plaintext != nullptr) {
       out.Set(0u, Napi::Buffer<uint8_t>::Copy(env, plaintext, len));
       mst_session_consume_plaintext(session_, len);
     } else {

@@ -1014,6 +1014,33 @@ done:
     free_pair(&p);
 }
 
+static void test_dtls_records_keep_their_bounds(void)
+{
+    /* Two records in one datagram come out as two messages. */
+    pair p = dtls_configs(-1, -1);
+    dtls_sessions(&p);
+    uint8_t datagram[512], got[16];
+    size_t len, at = 0;
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"first", 5) == 0);
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"second", 6) == 0);
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *record = mst_session_peek_ciphertext(p.client, &len);
+        CHECK(record != NULL && at + len <= sizeof(datagram));
+        memcpy(datagram + at, record, len);
+        at += len;
+        mst_session_consume_ciphertext(p.client, len);
+    }
+    CHECK(mst_session_feed_ciphertext(p.server, datagram, at) == 0);
+    const uint8_t *message = mst_session_peek_plaintext(p.server, &len);
+    CHECK(message != NULL && len == 5 && memcmp(message, "first", 5) == 0);
+    mst_session_consume_plaintext(p.server, len);
+    CHECK(mst_session_read_plaintext(p.server, got, 3) == 3 && memcmp(got, "sec", 3) == 0);
+    CHECK(mst_session_peek_plaintext(p.server, &len) == NULL); /* cut, as a datagram socket */
+done:
+    free_pair(&p);
+}
+
 static void test_dtls_retransmit_bounds(void)
 {
     /* 100 ms, doubling to 400 ms, then the handshake gives up. */
@@ -2703,6 +2730,7 @@ static const test tests[] = {
     TEST(dtls_cid_both_ways), TEST(dtls_cid_empty_on_client),
     TEST(dtls_no_cid_when_one_side_has_none), TEST(dtls_mtu_fragments_handshake),
     TEST(dtls_mtu_bad_arguments), TEST(dtls_check_record), TEST(dtls_retransmit_bounds),
+    TEST(dtls_records_keep_their_bounds),
     TEST(dtls_cookies_off), TEST(dtls_psk_asked_both_sides),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(tls12_long_chain), TEST(tls13_long_chain), TEST(long_chain_refused),
