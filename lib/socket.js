@@ -1168,4 +1168,8 @@ function checkedSocketOptions(socket, options) {
   return options;
 }
 
-module.exports = { TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream };
+module.exports = {
+  TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream,
+  // For lib/dtls, whose DTLSSocket shares the getters that read these.
+  kSession, kContext, clientPsk, pskBuffer,
+};

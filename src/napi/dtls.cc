@@ -58,6 +58,15 @@ Napi::Value CheckHello(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// setTransportId(session, clientId) -> 0 | errno: a server session's client address, which
+// the cookie of its ClientHello must be bound to (the bytes given to checkHello)
+Napi::Value SetTransportId(const Napi::CallbackInfo& info) {
+  mst_session* session = UnwrapSession(info[0]);
+  if (session == nullptr || !info[1].IsBuffer()) return ErrorNumber(info.Env(), MST_ERR_BAD_ARGUMENT);
+  auto id = info[1].As<Napi::Buffer<uint8_t>>();
+  return ErrorNumber(info.Env(), mst_session_set_transport_id(session, id.Data(), id.Length()));
+}
+
 // setMTU(session, bytes) -> 0 | errno
 Napi::Value SetMTU(const Napi::CallbackInfo& info) {
   mst_session* session = UnwrapSession(info[0]);
@@ -118,6 +127,7 @@ void InitDtls(Napi::Env env, Napi::Object exports) {
   Napi::Object dtls = Napi::Object::New(env);
   dtls.Set("configure", Napi::Function::New(env, Configure));
   dtls.Set("checkHello", Napi::Function::New(env, CheckHello));
+  dtls.Set("setTransportId", Napi::Function::New(env, SetTransportId));
   dtls.Set("setMTU", Napi::Function::New(env, SetMTU));
   dtls.Set("useConnectionId", Napi::Function::New(env, UseConnectionId));
   dtls.Set("connectionId", Napi::Function::New(env, ConnectionId));
