@@ -12,6 +12,7 @@ const { DTLSSocket } = require('./socket');
 const options_ = require('./options');
 
 const set = (value) => value !== undefined && value !== null;
+const TRANSIENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 // node's options for a client, checked before any I/O -> what the DTLSSocket needs.
 function clientSettings(options) {
@@ -92,7 +93,11 @@ function connect(options, callback) {
     if (!own && peer && (rinfo.address !== peer.address || rinfo.port !== peer.port)) return;
     socket._receive(msg);
   };
-  const onError = (err) => socket.destroy(err);
+  // An ICMP unreachable reported on the connected socket says nothing the retransmission
+  // timer cannot deal with (RFC 6347 4.1.1.1: a peer may not be listening yet).
+  const onError = (err) => {
+    if (!TRANSIENT.has(err.code)) socket.destroy(err);
+  };
   udp.on('message', onMessage);
   udp.on('error', onError);
   socket._onRelease = () => {

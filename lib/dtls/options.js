@@ -72,8 +72,10 @@ function serverConnectionId(value) {
 // PSK is in use.
 function ciphersOption(options) {
   if (set(options.ciphers)) return options.ciphers;
-  if (typeof options.pskCallback === 'function') return `${PSK_CIPHERS}:${defaults.ciphers}`;
-  return defaults.ciphers;
+  if (typeof options.pskCallback !== 'function') return defaults.ciphers;
+  // node's default list ends with !PSK, which would take them out again.
+  const rest = defaults.ciphers.split(':').filter((item) => item !== '!PSK' && item !== '-PSK');
+  return [PSK_CIPHERS, ...rest].join(':');
 }
 
 function makeContext(options) {

@@ -138,6 +138,10 @@ class DTLSServer extends EventEmitter {
     return this._udp ? this._udp.address() : null;
   }
 
+  get listening() {
+    return this._udp !== null && !this._closing;
+  }
+
   getConnections(callback) {
     const count = this._byAddress.size + this._replacing.size;
     if (typeof callback === 'function') process.nextTick(callback, null, count);
