@@ -180,19 +180,9 @@ describe('DTLS: openssl CLI interop', function () {
       }
     });
 
-    it('resumes a session saved from the first connection', async function () {
-      const { port } = await startSServer(track, ['-dtls1_2', '-listen', ...sServerCertArgs(), '-naccept', '2']);
-      const first = await connectOurs(port);
-      const saved = first.getSession();
-      assert.ok(Buffer.isBuffer(saved));
-      assert.equal(first.isSessionReused(), false);
-      const closed = once(first, 'close');
-      first.close();
-      await closed;
-      const second = await connectOurs(port, { session: saved });
-      assert.equal(second.isSessionReused(), true);
-      assert.equal(second.authorized, true);
-    });
+    // (Our client's resumption is tested against our server, dtls.test.js, and s_client's
+    // against ours below: OpenSSL 3.0's s_server serves one DTLS connection per process,
+    // whatever -naccept says, so it cannot be the second connection's peer.)
   });
 
   describe('openssl s_client -dtls1_2 with our server', function () {

@@ -692,10 +692,29 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
 {
     if (!session->handshake_done || session->error.code != 0)
         return MST_ERR_NOT_READY;
+    /* DTLS: the side that sent the last flight keeps the new session and keys aside until
+     * the peer's next record (to resend that flight), and Mbed TLS's exporter reads the
+     * current ones, still NULL then: lend it the new ones for the call. */
+    mbedtls_ssl_context *ssl = &session->ssl;
+    mbedtls_ssl_session *current_session = ssl->MBEDTLS_PRIVATE(session);
+    mbedtls_ssl_transform *current_transform = ssl->MBEDTLS_PRIVATE(transform);
+    if (is_datagram(session)) {
+        if (current_session == NULL)
+            ssl->MBEDTLS_PRIVATE(session) = ssl->MBEDTLS_PRIVATE(session_negotiate);
+        if (current_transform == NULL)
+            ssl->MBEDTLS_PRIVATE(transform) = ssl->MBEDTLS_PRIVATE(transform_negotiate);
+        if (ssl->MBEDTLS_PRIVATE(session) == NULL || ssl->MBEDTLS_PRIVATE(transform) == NULL) {
+            ssl->MBEDTLS_PRIVATE(session) = current_session;
+            ssl->MBEDTLS_PRIVATE(transform) = current_transform;
+            return MST_ERR_NOT_READY;
+        }
+    }
     int ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_export_keying_material(
-                                     &session->ssl, out, len, label, label_len,
+                                     ssl, out, len, label, label_len,
                                      context, context_len, context != NULL));
+    ssl->MBEDTLS_PRIVATE(session) = current_session;
+    ssl->MBEDTLS_PRIVATE(transform) = current_transform;
     return ret;
 }
 

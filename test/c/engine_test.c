@@ -1041,6 +1041,23 @@ done:
     free_pair(&p);
 }
 
+static void test_dtls_export_after_last_flight(void)
+{
+    /* The server sent the last flight and keeps its keys aside for a resend until the
+     * client's next record: the exporter works all the same, and agrees with the client. */
+    pair p = dtls_configs(-1, -1);
+    dtls_sessions(&p);
+    uint8_t ours[32], theirs[32];
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_export_keying_material(p.server, ours, sizeof(ours), "EXPERIMENTAL-x", 14,
+                                             NULL, 0) == 0);
+    CHECK(mst_session_export_keying_material(p.client, theirs, sizeof(theirs), "EXPERIMENTAL-x", 14,
+                                             NULL, 0) == 0);
+    CHECK(memcmp(ours, theirs, sizeof(ours)) == 0);
+done:
+    free_pair(&p);
+}
+
 static void test_dtls_retransmit_bounds(void)
 {
     /* 100 ms, doubling to 400 ms, then the handshake gives up. */
@@ -2730,7 +2747,7 @@ static const test tests[] = {
     TEST(dtls_cid_both_ways), TEST(dtls_cid_empty_on_client),
     TEST(dtls_no_cid_when_one_side_has_none), TEST(dtls_mtu_fragments_handshake),
     TEST(dtls_mtu_bad_arguments), TEST(dtls_check_record), TEST(dtls_retransmit_bounds),
-    TEST(dtls_records_keep_their_bounds),
+    TEST(dtls_records_keep_their_bounds), TEST(dtls_export_after_last_flight),
     TEST(dtls_cookies_off), TEST(dtls_psk_asked_both_sides),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(tls12_long_chain), TEST(tls13_long_chain), TEST(long_chain_refused),
