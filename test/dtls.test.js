@@ -36,6 +36,16 @@ describe('DTLS: our client with our server', function () {
     return (await answer).toString();
   }
 
+  // A UDP socket closed after the test.
+  function udpSocket() {
+    const socket = dgram.createSocket('udp4');
+    track.socket({
+      once: (event, listener) => socket.once(event, listener),
+      destroy: () => { try { socket.close(); } catch { /* closed */ } },
+    });
+    return socket;
+  }
+
   const connections = (server) => new Promise((resolve) => server.getConnections((err, n) => resolve(n)));
 
   it('is reachable as require(\'mbedtls-stream\').dtls', function () {
@@ -126,7 +136,7 @@ describe('DTLS: our client with our server', function () {
     const refused = once(server, 'tlsClientError');
     const anonymous = track.socket(dtls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca }));
     anonymous.on('error', () => {});
-    const [err] = await refused;
+    const err = await refused;
     assert.equal(err.code, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
   });
 
@@ -168,7 +178,7 @@ describe('DTLS: our client with our server', function () {
     const failed = once(server, 'tlsClientError');
     const client = track.socket(dtls.connect({ host: '127.0.0.1', port, pskCallback: () => ({ psk: PSK, identity: 'x' }) }));
     client.on('error', () => {});
-    const [err] = await failed;
+    const err = await failed;
     assert.equal(err.code, 'ERR_MBEDTLS_CALLBACK_FAILED');
 
     const other = track.socket(dtls.connect({ host: '127.0.0.1', port, pskCallback() { throw new Error('client side'); } }));
@@ -182,7 +192,7 @@ describe('DTLS: our client with our server', function () {
     const client = track.socket(dtls.connect({ host: '127.0.0.1', port, pskCallback: () => ({ psk: PSK, identity: 'x' }) }));
     const clientErr = await once(client, 'error');
     assert.match(clientErr.code, /^ERR_SSL_/);
-    assert.match((await failed)[0].code, /^ERR_/);
+    assert.match((await failed).code, /^ERR_/);
   });
 
   it('negotiates ALPN', async function () {
@@ -242,9 +252,8 @@ describe('DTLS: our client with our server', function () {
   it('follows a peer with a Connection ID to a new address once its record authenticates', async function () {
     const { server, port } = await echoServer({ ...certs.ecdsa, connectionId: 4 });
     // A relay whose source port changes mid-session, as a NAT rebinding does.
-    const front = track.socket(dgram.createSocket('udp4'));
-    let back = dgram.createSocket('udp4');
-    const backs = [back];
+    const front = udpSocket();
+    let back = udpSocket();
     let clientAddress = null;
     const relayBack = (socket) => socket.on('message', (msg) => {
       if (clientAddress) front.send(msg, clientAddress.port, clientAddress.address);
@@ -262,8 +271,7 @@ describe('DTLS: our client with our server', function () {
     assert.equal(socket.remotePort, back.address().port);
     assert.equal(await roundTrip(client, 'before'), 'before');
 
-    back = dgram.createSocket('udp4');
-    backs.push(back);
+    back = udpSocket();
     relayBack(back);
     await once(back.bind(0, '127.0.0.1'), 'listening');
     const moved = once(socket, 'peerAddressChange');
@@ -271,7 +279,6 @@ describe('DTLS: our client with our server', function () {
     assert.deepEqual(await moved, { address: '127.0.0.1', port: back.address().port });
     assert.equal(socket.remotePort, back.address().port);
     assert.equal(server.stats.peerAddressChanges, 1);
-    for (const b of backs) b.close();
   });
 
   it('drops a forged Connection ID record from a new address, and counts it', async function () {
@@ -283,7 +290,7 @@ describe('DTLS: our client with our server', function () {
     // A tls12_cid record with the right CID and garbage for the rest, from another port.
     const forged = Buffer.concat([Buffer.from([25, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9]), cid,
       Buffer.from([0, 32]), Buffer.alloc(32, 7)]);
-    const attacker = track.socket(dgram.createSocket('udp4'));
+    const attacker = udpSocket();
     await once(attacker.bind(0, '127.0.0.1'), 'listening');
     attacker.send(forged, port, '127.0.0.1');
     // The client's next message shows the session served on, from its own address.
@@ -295,7 +302,7 @@ describe('DTLS: our client with our server', function () {
 
   it('drops what is not DTLS, and records from strangers, keeping no state', async function () {
     const { server, port } = await echoServer();
-    const stranger = track.socket(dgram.createSocket('udp4'));
+    const stranger = udpSocket();
     await once(stranger.bind(0, '127.0.0.1'), 'listening');
     stranger.send(Buffer.from('GET / HTTP/1.1\r\n\r\n'), port, '127.0.0.1');
     // An application data record of epoch 1 from an address without a session.
@@ -329,7 +336,7 @@ describe('DTLS: our client with our server', function () {
   });
 
   it('ends a handshake nobody answers with ERR_DTLS_HANDSHAKE_TIMEOUT', async function () {
-    const silent = track.socket(dgram.createSocket('udp4'));
+    const silent = udpSocket();
     await once(silent.bind(0, '127.0.0.1'), 'listening');
     const client = track.socket(dtls.connect({
       host: '127.0.0.1', port: silent.address().port, handshakeTimeout: 300,
@@ -338,7 +345,7 @@ describe('DTLS: our client with our server', function () {
   });
 
   it('gives up retransmitting after retransmitTimeout.max with ERR_DTLS_HANDSHAKE_TIMEOUT', async function () {
-    const silent = track.socket(dgram.createSocket('udp4'));
+    const silent = udpSocket();
     await once(silent.bind(0, '127.0.0.1'), 'listening');
     let hellos = 0;
     silent.on('message', () => { hellos++; });
@@ -346,8 +353,9 @@ describe('DTLS: our client with our server', function () {
       host: '127.0.0.1', port: silent.address().port, retransmitTimeout: { min: 50, max: 200 },
     }));
     assert.equal((await once(client, 'error')).code, 'ERR_DTLS_HANDSHAKE_TIMEOUT');
-    // The first ClientHello and a retransmission at 50, 100 and 200 ms.
-    assert.equal(hellos, 4);
+    // The first ClientHello, resent after 50 ms and after 100 more; the next wait, 200 ms,
+    // reaches the maximum and ends the handshake.
+    assert.equal(hellos, 3);
   });
 
   it('closes a silent peer after idleTimeout', async function () {
@@ -372,7 +380,7 @@ describe('DTLS: our client with our server', function () {
 
   it('serves a peer that starts over from the same address, closing its old session', async function () {
     const { server, port } = await echoServer();
-    const udp = track.socket(dgram.createSocket('udp4'));
+    const udp = udpSocket();
     await once(udp.bind(0, '127.0.0.1'), 'listening');
     const firstAccepted = once(server, 'secureConnection');
     const first = await connect(port, { socket: udp });
