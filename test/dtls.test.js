@@ -228,6 +228,16 @@ describe('DTLS: our client with our server', function () {
     assert.ok(client.memoryUsage().current > 0);
   });
 
+  it('emits Mbed TLS\'s debug lines with the debug option', async function () {
+    const { port } = await echoServer();
+    const client = track.socket(dtls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca, debug: 2 }));
+    const lines = [];
+    client.on('debug', (line) => lines.push(line));
+    await once(client, 'secureConnect');
+    assert.ok(lines.some((line) => /=> write client hello/.test(line)), lines.slice(0, 5).join('\n'));
+    assert.ok(lines.every((line) => !line.includes('\n')));
+  });
+
   it('uses Connection IDs: the server\'s of the length it was given, an empty one for a client', async function () {
     const { server, port } = await echoServer({ ...certs.ecdsa, connectionId: 6 });
     const accepted = once(server, 'secureConnection');
