@@ -3,7 +3,7 @@
 // refusing the server's flight (a chain it cannot verify, a record that fails
 // authentication), while the server already reads under the client handshake traffic keys.
 // - Our client protects them under those keys (RFC 8446 5 and 6), after the middlebox
-//   compatibility ChangeCipherSpec (RFC 8446 D.4): deps/patches/0008.
+//   compatibility ChangeCipherSpec (RFC 8446 D.4), which goes once: deps/patches/0008.
 // - Our server also reads one sent in the clear before the client's first protected record,
 //   as OpenSSL's client sends it and OpenSSL's server reads it: deps/patches/0010.
 // A relay between client and server logs the records each way; node's server and ours, side
@@ -27,10 +27,11 @@ const SERVERS = [['node\'s', tls], ['our', ours]];
 describe('TLS 1.3 alerts refusing the server\'s flight', function () {
   const track = useCleanup();
 
-  // `lib`'s server (node's or ours) serving our test chain in TLS 1.3; resolves with
-  // { port, refused }: refused resolves with the error of the first handshake it fails.
-  async function startServer(lib) {
-    const server = track.server(lib.createServer({ ...certs.ecdsa, minVersion: 'TLSv1.3' }));
+  // `lib`'s server (node's or ours) serving our test chain in TLS 1.3, with `options`;
+  // resolves with { port, refused }: refused resolves with the error of the first handshake it
+  // fails.
+  async function startServer(lib, options = {}) {
+    const server = track.server(lib.createServer({ ...certs.ecdsa, minVersion: 'TLSv1.3', ...options }));
     const refused = once(server, 'tlsClientError');
     return { port: await listen(server), refused };
   }
@@ -90,6 +91,20 @@ describe('TLS 1.3 alerts refusing the server\'s flight', function () {
         assert.equal((await server.refused).code, 'ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC');
       });
     }
+
+    // Against node's server only: ecdhCurve is node's, our server takes no such option.
+    it('refusing node\'s server\'s chain after a HelloRetryRequest: the one CCS went before the second ClientHello', async function () {
+      // A server taking only P-384 asks for another key share than our client's first.
+      const server = await startServer(tls, { ecdhCurve: 'P-384' });
+      const relay = await recordRelay(track, server.port);
+      const error = await connectThrough(relay, { ca: certs.otherCa });
+      assert.equal(error?.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+      const sent = clientRecords(relay);
+      assert.deepEqual(sent.map((r) => r.type),
+        [HANDSHAKE, CHANGE_CIPHER_SPEC, HANDSHAKE, APPLICATION_DATA]);
+      assert.ok(sent[3].length >= PROTECTED_ALERT_LENGTH, `a ${sent[3].length}-byte record`);
+      assert.equal((await server.refused).code, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA');
+    });
   });
 
   describe('our server reads one sent in the clear, as node\'s does (deps/patches/0010)', function () {
