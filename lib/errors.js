@@ -119,9 +119,16 @@ function notTlsCode(first, isServer) {
   return 'ERR_SSL_WRONG_VERSION_NUMBER';
 }
 
+// Mbed TLS results that node names, by Mbed TLS code: node's code for the same condition.
+const NODE_CODES = {
+  // The server has no ciphersuite in common with the client (deps/patches/0009).
+  [MBEDTLS_ERR.SSL_NO_CIPHER_CHOSEN]: 'ERR_SSL_NO_SHARED_CIPHER',
+};
+
 // { errno, message, alert } from the native side -> MbedtlsError
 function fromNative(info, extra = {}) {
   const details = { mbedtlsCode: info.errno, mbedtlsText: info.message, ...extra };
+  if (!details.code && NODE_CODES[info.errno]) details.code = NODE_CODES[info.errno];
   let message = `${info.message} (${hex(info.errno)})`;
   if (info.alert !== undefined) {
     const alert = ALERTS[info.alert] || { name: `alert_${info.alert}`, code: 'ERR_SSL_ALERT' };
