@@ -26,6 +26,8 @@
       'sources': [
         'src/core/certificate.c',
         'src/core/config.c',
+        'src/core/dtls.c',
+        'src/core/dtls_hello.c',
         'src/core/key_exchange.c',
         'src/core/memory.c',
         'src/core/handshake.c',
@@ -34,6 +36,7 @@
         'src/core/session_store.c',
         'src/core/tickets.c',
         'src/napi/addon.cc',
+        'src/napi/dtls.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       # A call that cannot throw because a worker's environment is stopping is dropped,
@@ -51,6 +54,8 @@
           'sources': [
             'src/core/certificate.c',
             'src/core/config.c',
+            'src/core/dtls.c',
+            'src/core/dtls_hello.c',
             'src/core/key_exchange.c',
             'src/core/memory.c',
             'src/core/handshake.c',

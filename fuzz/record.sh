@@ -19,7 +19,7 @@ bash "$root/fuzz/build.sh"
 export MST_FUZZ_CERTS=$root/certs
 
 # Recorded seeds are all this folder holds: start afresh so renamed scenarios leave nothing.
-for t in fuzz_client fuzz_server fuzz_dtls fuzz_x509; do rm -rf "${dest:?}/$t"; done
+for t in fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509; do rm -rf "${dest:?}/$t"; done
 mkdir -p "$dest"
 "$out/record_seeds" "$dest"
 
@@ -61,7 +61,7 @@ check() {
     status=1
   fi
 }
-for t in fuzz_client fuzz_server fuzz_dtls; do
+for t in fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux; do
   for f in "$dest/$t"/*; do
     case $(basename "$f") in
       *required-nocert*) check "$t" "$f" "failed" ;;

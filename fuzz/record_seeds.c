@@ -1,7 +1,7 @@
 /*
  * record_seeds.c: records the seed corpora of the fuzz targets from real handshakes.
  *
- *   record_seeds OUTDIR    writes OUTDIR/fuzz_client/, fuzz_server/, fuzz_dtls/, fuzz_x509/
+ *   record_seeds OUTDIR    writes OUTDIR/fuzz_client/, fuzz_server/, fuzz_dtls/, fuzz_dtls_demux/, fuzz_x509/
  *
  * A client engine and a server engine, both made from the very configs the targets use and
  * both driven by the targets' own driver (fuzz_service), run complete handshakes in
@@ -228,6 +228,23 @@ static void run(enum mst_transport transport, const scenario *sc)
         tape_put(&seed, to_server.received.data, to_server.received.len);
         snprintf(name, sizeof(name), "%s-server.bin", sc->name);
         write_seed("fuzz_dtls", name, &seed);
+        tape_free(&seed);
+        /* The same datagrams, all from address 0, for the demultiplexer (fuzz_dtls_demux.c):
+         * byte 0 RSA and verify bits, then 0x80 per timer and 0 + length + bytes per datagram. */
+        tape_byte(&seed, ((sc->server_options >> 1) & 1u) | (((sc->server_options >> 2) & 3u) << 1));
+        const tape *in = &to_server.received;
+        for (size_t at = 0; at + 2 <= in->len;) {
+            size_t n = ((size_t)in->data[at] << 8) | in->data[at + 1];
+            if (n == 0) {
+                tape_byte(&seed, 0x80);
+            } else {
+                tape_byte(&seed, 0);
+                tape_put(&seed, in->data + at, 2 + n);
+            }
+            at += 2 + n;
+        }
+        snprintf(name, sizeof(name), "%s.bin", sc->name);
+        write_seed("fuzz_dtls_demux", name, &seed);
     }
     tape_free(&seed);
     fuzz_peer_finish(&client);

@@ -271,7 +271,9 @@ function defaultCertificates() {
 }
 
 class SecureContext {
-  constructor(options) {
+  // `transport` is lib/dtls's: { datagram: true } makes DTLS 1.2 configs (TLS 1.2's suites).
+  constructor(options, transport = null) {
+    this._datagram = Boolean(transport && transport.datagram);
     if (!set(options)) options = {};
     if (typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
     refuseUnsupported(options);
@@ -342,10 +344,12 @@ class SecureContext {
   // offers before the handshake (for TLS 1.3; a config of its own, not kept) or nulls, and its
   // TLS 1.2 PSK is asked for after the server's hint; for a server { hint }, the identity hint
   // it sends in TLS 1.2 (a Buffer) or null.
-  native(isServer, alpn = null, debug = 0, server = null, psk = null) {
+  // `dtls`: DTLS settings of the config (binding.dtls.configure's: cidLength, retransmitMin,
+  // retransmitMax, cookies), or null.
+  native(isServer, alpn = null, debug = 0, server = null, psk = null, dtls = null) {
     const base = server || this;
     if (psk && !isServer && psk.key) {
-      const config = this._build(false, alpn, debug, null, this._material);
+      const config = this._build(false, alpn, debug, null, this._material, dtls);
       let result = config.setPSK(psk.key, psk.identity);
       if (!result) result = config.askPSK();
       if (result) throw fail(result, 'Invalid PSK');
@@ -354,9 +358,9 @@ class SecureContext {
     const store = isServer ? base.resumption() : null;
     if (base._id === undefined) base._id = ++contextIds;
     const hint = psk && psk.hint ? psk.hint.toString('hex') : '';
-    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}\0${psk ? `psk:${hint}` : ''}`;
+    const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}\0${psk ? `psk:${hint}` : ''}\0${dtls ? JSON.stringify(dtls) : ''}`;
     if (!this._configs[key]) {
-      const config = this._build(isServer, alpn, debug, store, base._material);
+      const config = this._build(isServer, alpn, debug, store, base._material, dtls);
       if (psk) {
         let result = config.askPSK();
         if (!result && psk.hint) result = config.setPSKHint(psk.hint);
@@ -372,9 +376,13 @@ class SecureContext {
     return this._material.maxVersion;
   }
 
-  _build(isServer, alpn, debug, store, settings) {
+  _build(isServer, alpn, debug, store, settings, dtls = null) {
     const m = this._material;
-    const config = new binding.SecureContext(isServer, false);
+    const config = new binding.SecureContext(isServer, this._datagram);
+    if (dtls) {
+      const result = binding.dtls.configure(config, dtls);
+      if (result) throw fail({ errno: result, message: 'Invalid DTLS settings' }, 'Invalid DTLS settings');
+    }
     if (alpn) {
       const result = config.setALPN(alpn);
       if (result) throw fail(result, 'Invalid ALPNProtocols');
@@ -390,7 +398,17 @@ class SecureContext {
     // suite leaves TLS 1.3 its default suites; one with TLS 1.3 suites only rules TLS 1.2 out.
     const has13 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
     const has12 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
-    if (!has13) suites = [...suites, ...ciphers.parseCipherList(DEFAULT_TLS13_SUITES)];
+    if (this._datagram) {
+      // DTLS 1.2: TLS 1.2's suites only.
+      if (!has12) {
+        throw new MbedtlsError('The cipher list names no TLS 1.2 suite, which DTLS 1.2 needs',
+          { code: 'ERR_SSL_NO_CIPHER_MATCH' });
+      }
+      suites = suites.filter((id) => ciphers.byId(id).version === 'TLSv1.2');
+      min = max = constants.TLS1_2;
+    } else if (!has13) {
+      suites = [...suites, ...ciphers.parseCipherList(DEFAULT_TLS13_SUITES)];
+    }
     if (!has12) min = Math.max(min, constants.TLS1_3);
     // Mbed TLS 3.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
     // fails the handshake when a server accepts the request (OpenSSL's does), so a client

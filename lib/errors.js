@@ -54,6 +54,7 @@ const ENGINE_CODES = {
   [-0x10007]: 'ERR_MBEDTLS_TOO_MANY_CERTIFICATES',
   [-0x10008]: 'ERR_SSL_PACKET_LENGTH_TOO_LONG', // node's code for the same condition
   [-0x1000C]: 'ERR_MBEDTLS_CHAIN_TOO_LONG',
+  [-0x1000D]: 'ERR_DTLS_MESSAGE_TOO_LARGE',
 };
 
 // Text that came from the peer (names in its certificate), made safe to print: quoted,
@@ -118,9 +119,16 @@ function notTlsCode(first, isServer) {
   return 'ERR_SSL_WRONG_VERSION_NUMBER';
 }
 
+// Mbed TLS results that node names, by Mbed TLS code: node's code for the same condition.
+const NODE_CODES = {
+  // The server has no ciphersuite in common with the client (deps/patches/0009).
+  [MBEDTLS_ERR.SSL_NO_CIPHER_CHOSEN]: 'ERR_SSL_NO_SHARED_CIPHER',
+};
+
 // { errno, message, alert } from the native side -> MbedtlsError
 function fromNative(info, extra = {}) {
   const details = { mbedtlsCode: info.errno, mbedtlsText: info.message, ...extra };
+  if (!details.code && NODE_CODES[info.errno]) details.code = NODE_CODES[info.errno];
   let message = `${info.message} (${hex(info.errno)})`;
   if (info.alert !== undefined) {
     const alert = ALERTS[info.alert] || { name: `alert_${info.alert}`, code: 'ERR_SSL_ALERT' };

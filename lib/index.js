@@ -43,4 +43,6 @@ module.exports = {
   get DEFAULT_CIPHERS() { return defaults.ciphers; },
   set DEFAULT_CIPHERS(value) { defaults.ciphers = value; },
   DEFAULT_ECDH_CURVE: 'auto',
+  // DTLS 1.2 over UDP (lib/dtls), loaded on first use.
+  get dtls() { return require('./dtls'); },
 };

@@ -46,6 +46,7 @@ const kOwnTransport = Symbol('ownTransport');
 const kStartWhenConnected = Symbol('startWhenConnected');
 const kConnectOptions = Symbol('connectOptions');
 const kFirstBytes = Symbol('firstBytes');
+const kCloseAfterPeer = Symbol('closeAfterPeer');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -64,6 +65,19 @@ const ALERT_HANDSHAKE_FAILURE = 40;
 // The engine's code for a record longer than the receive buffer (ERR_SSL_PACKET_LENGTH_TOO_LONG).
 const ERR_RECORD_TOO_LONG = -0x10008;
 const UNHANDLED_CRITICAL_EXTENSION = MBEDTLS_ERR.X509_INVALID_EXTENSIONS + MBEDTLS_ERR.ASN1_UNEXPECTED_TAG;
+
+// Closes a TCP transport after a failure (our fatal alert on its way) without resetting the
+// connection: FIN after the alert, then whatever the peer still sends (the rest of its
+// flight) is read and dropped until it closes too, for a second at most. A socket closed with
+// unread data, or receiving data once closed, resets the connection, and a peer still
+// writing its flight then fails on the reset (ECONNRESET, EPIPE) before it reads the alert.
+function closeAfterPeer(transport) {
+  const giveUp = setTimeout(() => transport.destroy(), 1000);
+  transport.once('close', () => clearTimeout(giveUp));
+  transport.once('end', () => transport.destroy());
+  transport.end();
+  transport.resume();
+}
 
 class TLSSocket extends Duplex {
   // new TLSSocket(socket, options), as node's: `socket` is the transport (a new net.Socket
@@ -629,9 +643,13 @@ class TLSSocket extends Duplex {
   }
 
   _failedWith(err) {
-    // Let the fatal alert leave before the transport is torn down.
+    // Let the fatal alert leave before the transport is torn down; a TCP transport closes
+    // once the peer has too (closeAfterPeer).
     const transport = this[kTransport];
-    if (!transport.destroyed && transport.writable && transport.writableLength > 0) {
+    if (transport instanceof net.Socket && !transport.destroyed && transport.writable &&
+        !transport.readableEnded) {
+      this[kCloseAfterPeer] = true;
+    } else if (!transport.destroyed && transport.writable && transport.writableLength > 0) {
       transport.end();
     }
     this.destroy(err);
@@ -808,7 +826,9 @@ class TLSSocket extends Duplex {
     this[kSession].destroy();
     const transport = this[kTransport];
     if (!transport.destroyed) {
-      if (transport.writableLength > 0 && !transport.writableEnded && transport.writable) {
+      if (this[kCloseAfterPeer]) {
+        closeAfterPeer(transport);
+      } else if (transport.writableLength > 0 && !transport.writableEnded && transport.writable) {
         // A queued fatal alert or close_notify still leaves; then the transport closes.
         transport.end();
         transport.once('finish', () => transport.destroy());
@@ -1168,4 +1188,8 @@ function checkedSocketOptions(socket, options) {
   return options;
 }
 
-module.exports = { TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream };
+module.exports = {
+  TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream,
+  // For lib/dtls, whose DTLSSocket shares the getters that read these.
+  kSession, kContext, clientPsk, pskBuffer,
+};

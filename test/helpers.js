@@ -1,7 +1,7 @@
 'use strict';
 // Shared test helpers: the test PKI, promise wrappers, payload helpers, a per-test
-// resource tracker that closes everything a test opened, OpenSSL CLI peers, and peer server
-// programs that bind port 0 (gnutls-serv, ssl_server2).
+// resource tracker that closes everything a test opened, OpenSSL CLI peers, peer server
+// programs that bind port 0 (gnutls-serv, ssl_server2), and a relay that logs TLS records.
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -360,6 +360,47 @@ function startPeerServer(track, command, args, { ready, cwd, protocol = 'tcp' } 
   });
 }
 
+// A TCP relay on 127.0.0.1 to 127.0.0.1:port that passes TLS records on whole and logs each,
+// in the order the relay saw them: records is [{ from: 'client' | 'server', type, length,
+// first }] (type: the record's content type, 21 an alert in the clear, 23 a protected record
+// in TLS 1.3; first: its body's first byte, the handshake message type of a handshake
+// record in the clear). `alter(record, entry)`, if given, returns the bytes to pass on in
+// place of a record (a Buffer: header and body). `closed` resolves once both connections of
+// the relay (to the client, to the server) have closed, everything either side sent logged.
+// The relay and its sockets are tracked.
+async function recordRelay(track, port, { alter } = {}) {
+  const records = [];
+  let bothClosed;
+  const closed = new Promise((resolve) => { bothClosed = resolve; });
+  const relayRecords = (from, to) => {
+    let pending = Buffer.alloc(0);
+    return (data) => {
+      pending = Buffer.concat([pending, data]);
+      while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+        const record = pending.subarray(0, 5 + pending.readUInt16BE(3));
+        pending = pending.subarray(record.length);
+        const entry = { from, type: record[0], length: record.length - 5, first: record[5] };
+        records.push(entry);
+        to.write(alter ? alter(Buffer.from(record), entry) : record);
+      }
+    };
+  };
+  const relay = track.server(net.createServer((down) => {
+    const up = track.socket(net.connect(port, '127.0.0.1'));
+    let open = 2;
+    const closedOne = () => { if (--open === 0) bothClosed(); };
+    down.once('close', closedOne);
+    up.once('close', closedOne);
+    down.on('data', relayRecords('client', up));
+    up.on('data', relayRecords('server', down));
+    down.on('end', () => up.end());
+    up.on('end', () => down.end());
+    down.on('error', () => up.destroy());
+    up.on('error', () => down.destroy());
+  }));
+  return { port: await listen(relay), records, closed };
+}
+
 module.exports = {
   assert,
   certs,
@@ -383,4 +424,5 @@ module.exports = {
   startSClient,
   listeningPort,
   startPeerServer,
+  recordRelay,
 };

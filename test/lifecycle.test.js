@@ -2,7 +2,8 @@
 // The TLS socket's life as node's: half-close with late readers, 'end' and 'close' for a
 // socket nobody reads, 'close' with hadError, allowHalfOpen, pauseOnConnect, any Duplex as
 // a server's connection, and optional client certificates that are not sent. Each scenario
-// runs on node:tls and on ours, and the outcomes must be equal.
+// runs on node:tls and on ours, and the outcomes must be equal. Then how ours closes its TCP
+// socket after a failed handshake.
 
 const net = require('node:net');
 const { Writable } = require('node:stream');
@@ -238,4 +239,30 @@ describe('optional client certificates, none sent', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), 'false UNABLE_TO_GET_ISSUER_CERT');
   });
+});
+
+// After a failed handshake our fatal alert leaves with FIN, and the TCP transport stays open,
+// reading and dropping what the peer still sends, until the peer closes too: closed at once,
+// a transport receiving the rest of the peer's flight would reset the connection, and a peer
+// still writing fails on the reset before it reads the alert.
+describe('closing after a failed handshake', () => {
+  const cleanup = useCleanup();
+
+  for (const maxVersion of ['TLSv1.2', 'TLSv1.3']) {
+    it(`${maxVersion}: our client refusing node's server closes its TCP socket once the server has`, async () => {
+      const srv = cleanup.server(tls.createServer({ ...server, maxVersion }));
+      const refused = once(srv, 'tlsClientError');
+      const tcp = cleanup.socket(net.connect(await listen(srv), '127.0.0.1'));
+      const events = [];
+      tcp.on('end', () => events.push('end'));
+      const closed = new Promise((resolve) => tcp.once('close', () => { events.push('close'); resolve(); }));
+      const c = cleanup.socket(ours.connect({ socket: tcp, servername: 'localhost', ca: certs.otherCa }));
+      const err = await once(c, 'error');
+      assert.equal(err.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+      assert.equal((await refused).code, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA');
+      await closed;
+      // The server's FIN came before our socket closed.
+      assert.deepEqual(events, ['end', 'close']);
+    });
+  }
 });

@@ -6,6 +6,7 @@
 // max_frag_len, resumption; our client against ssl_server2 and ssl_client2 against our server.
 // Assertions are on the data both ways, on our sockets, and on what the programs print.
 
+const net = require('node:net');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 const ours = require('..');
@@ -148,6 +149,24 @@ describe('Mbed TLS ssl_server2 and ssl_client2 interop', function () {
           assert.match(stdout, /< Read from client: 26 bytes read\s+hello from mbedtls-stream\n/);
           assert.match(outcome.data, /^HTTP\/1\.0 200 OK\r\n/);
           assert.ok(outcome.data.includes(`Successful connection using: ${/Ciphersuite is (\S+)/.exec(stdout)[1]}`));
+        });
+
+        // In TLS 1.3 the alert comes after the ServerHello, when ssl_server2 reads under the
+        // handshake keys: deps/patches/0008 has our client protect it (and 0010 has an Mbed
+        // TLS server read one in the clear).
+        it('refusing ssl_server2\'s chain, our client tells it why', async function () {
+          const server = await startSslServer2([`force_version=${version.force}`]);
+          // Our own TCP socket, which closes once ssl_server2 has closed its end, having read
+          // the alert: only then is ssl_server2 stopped.
+          const tcp = track.socket(net.connect(server.port, '127.0.0.1'));
+          const serverClosed = once(tcp, 'close');
+          const outcome = await exchange(server.port, { socket: tcp, ca: certs.otherCa });
+          assert.equal(outcome.secure, false);
+          assert.equal(outcome.error?.code, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY');
+          await serverClosed;
+          const { stdout } = await server.stop();
+          assert.match(stdout, /mbedtls_ssl_handshake returned -0x7780\b/);
+          assert.match(stdout, /A fatal alert message was received from our peer/);
         });
 
         it('auth_mode=required: sends the client certificate ssl_server2 verifies', async function () {
@@ -314,11 +333,11 @@ describe('Mbed TLS ssl_server2 and ssl_client2 interop', function () {
           });
         }
 
-        // Defect in TLS 1.3: Mbed TLS 3.6.6's TLS 1.3 client (ssl_client2 here) sends this alert
-        // in the clear after the ServerHello, and our server, Mbed TLS too, tries to decrypt it
-        // and reports ERR_MBEDTLS_SSL_INVALID_MAC; node's server reads it as
-        // ERR_SSL_TLSV1_ALERT_UNKNOWN_CA (issue 11: Mbed TLS defects that make a peer fail).
-        (version.name === 'TLSv1.3' ? it.skip : it)('auth_mode=required: refuses a chain it cannot verify, and our server hears why', async function () {
+        // In TLS 1.3 the alert comes after the ServerHello: Mbed TLS 3.6.6's client sent it in
+        // the clear, which our server, reading under the handshake keys, took for a bad record
+        // MAC; deps/patches/0008 makes the client protect it (and 0010 has our server read
+        // one in the clear, as OpenSSL's client sends it).
+        it('auth_mode=required: refuses a chain it cannot verify, and our server hears why', async function () {
           const { port, connections, clientErrors, server } = await replyingServer(certs.ecdsa);
           const reported = once(server, 'tlsClientError');
           const result = await sslClient2(port, [`ca_file=${certs.path('other-ca.pem')}`, `force_version=${version.force}`,

@@ -127,6 +127,9 @@
 #define MBEDTLS_SSL_DTLS_HELLO_VERIFY
 #define MBEDTLS_SSL_DTLS_CLIENT_PORT_REUSE
 #define MBEDTLS_SSL_COOKIE_C
+#define MBEDTLS_SSL_DTLS_CONNECTION_ID         /* RFC 9146: peers that change address (NAT) */
+#define MBEDTLS_SSL_DTLS_CONNECTION_ID_COMPAT 0 /* the RFC's extension number and MAC, not the draft's */
+#define MBEDTLS_SSL_RECORD_CHECKING            /* a record authenticates before its peer moves */
 
 /* Deliberately absent: MBEDTLS_NET_C, MBEDTLS_FS_IO, MBEDTLS_TIMING_C. The engine never
  * opens a socket or a file, and its DTLS timers run on a clock supplied by the embedder. */

@@ -70,6 +70,7 @@ static const char *engine_error_text(int code)
     case MST_ERR_SESSION_MISMATCH: return "the saved session was made for another peer name";
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
+    case MST_ERR_MESSAGE_TOO_LARGE: return "the message does not fit one DTLS record";
     case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain is longer than a Certificate message Mbed TLS can send (16 KiB)";
     default: return NULL;
     }
@@ -115,6 +116,7 @@ mst_config *mst_config_new(enum mst_endpoint endpoint, enum mst_transport transp
     atomic_init(&config->frozen, false);
     config->endpoint = endpoint;
     config->transport = transport;
+    config->dtls_cid_length = -1;
     mbedtls_ssl_config_init(&config->ssl);
     for (size_t i = 0; i < MST_MAX_OWN_CERTIFICATES; i++) {
         mbedtls_x509_crt_init(&config->own[i].chain);
@@ -764,10 +766,8 @@ int mst_config_ask_psk(mst_config *config, mst_error *err)
     if (config->endpoint == MST_SERVER) {
         mbedtls_ssl_conf_psk_cb(&config->ssl, mst_lookup_psk, NULL);
     } else {
-        /* The client's answer waits for the server's hint, read from a whole
-         * ServerKeyExchange in a stream; datagrams would need the timer held too. */
-        if (config->transport != MST_STREAM)
-            return fail(err, MST_ERR_BAD_ARGUMENT);
+        /* The client's answer waits for the server's hint, read from the ServerKeyExchange
+         * Mbed TLS has just parsed (in DTLS the whole flight is in by then). */
         mbedtls_ssl_conf_psk_per_handshake(&config->ssl, 1); /* deps/patches/0002 */
     }
     config->asks_psk = true;

@@ -36,6 +36,7 @@
 #ifndef MBEDTLS_STREAM_ENGINE_H
 #define MBEDTLS_STREAM_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,7 @@ extern "C" {
 #define MST_ERR_NO_SESSION     (-0x1000A) /* nothing resumable yet (no ticket, no handshake) */
 #define MST_ERR_REFUSED        (-0x1000B) /* the embedder ended the session (mst_session_refuse) */
 #define MST_ERR_CHAIN_TOO_LONG (-0x1000C) /* a Certificate message longer than Mbed TLS can send */
+#define MST_ERR_MESSAGE_TOO_LARGE (-0x1000D) /* DTLS: data that does not fit one record */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
@@ -187,7 +189,7 @@ int mst_config_set_psk(mst_config *config, const uint8_t *key, size_t key_len,
                        const uint8_t *identity, size_t identity_len, mst_error *err);
 /* Server: PSK identities the client offers go to the embedder, which answers with the key
  * (MST_EVENT_PSK_IDENTITY, mst_session_psk_identity, mst_session_set_psk).
- * Client (stream transport): offers TLS 1.2 PSK suites, and when the server chooses one, asks
+ * Client (TLS or DTLS): offers TLS 1.2 PSK suites, and when the server chooses one, asks
  * the embedder for the key and identity once the server's identity hint is known, before
  * the ClientKeyExchange (MST_EVENT_PSK_HINT, mst_session_psk_hint, mst_session_set_client_psk);
  * a key from mst_config_set_psk then serves TLS 1.3 only. */
@@ -353,7 +355,9 @@ void mst_session_consume_ciphertext(mst_session *session, size_t len);
 /* Copies up to cap bytes of ciphertext out (one datagram at most); returns the count. */
 size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t cap);
 
-/* Decrypted application data. The pointer is valid until the next call on the session. */
+/* Decrypted application data. The pointer is valid until the next call on the session.
+ * In datagram mode one record at a time: peek gives the oldest record, consume and read
+ * take it whole (read cuts what does not fit cap, as a datagram socket does). */
 const uint8_t *mst_session_peek_plaintext(const mst_session *session, size_t *len);
 void mst_session_consume_plaintext(mst_session *session, size_t len);
 size_t mst_session_read_plaintext(mst_session *session, uint8_t *out, size_t cap);
@@ -433,6 +437,64 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
 
 /* Bytes Mbed TLS holds for this session, now and at the most. */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
+
+/* ---- DTLS 1.2 (datagram transport; dtls.c) ----
+ *
+ * RFC 6347 over the datagram mode above, plus RFC 9146 Connection IDs. The embedder owns the
+ * UDP socket and the demultiplexing; these are the knobs it needs. Every config setter here
+ * fails with MST_ERR_BAD_ARGUMENT on a stream config and MST_ERR_CONFIG_FROZEN once in use. */
+
+/* Longest Connection ID, in bytes, either way (MBEDTLS_SSL_CID_IN_LEN_MAX / _OUT_LEN_MAX). */
+#define MST_DTLS_CID_MAX 32
+/* RFC 9146's record content type, tls12_cid: such a record carries the receiver's CID right
+ * after its 11 bytes of type, version, epoch and sequence number. */
+#define MST_DTLS_CID_CONTENT_TYPE 25
+
+/* Uses RFC 9146 Connection IDs: `own_length` bytes is the length of every CID this config's
+ * sessions ask their peers to put in records for them (0 to 32; 0 lets the peer use a CID
+ * of its own while ours stays empty, as clients usually do). Each session then gives its own
+ * CID with mst_session_use_cid(). Records carrying a CID of another length are dropped. */
+int mst_config_set_dtls_cid(mst_config *config, size_t own_length, mst_error *err);
+/* The handshake retransmission timer (RFC 6347 4.2.4.1): first wait min_ms, doubling up to
+ * max_ms, after which the handshake fails (MBEDTLS_ERR_SSL_TIMEOUT). The defaults are the
+ * RFC's 1000 and 60000 ms. 0 < min_ms <= max_ms. */
+int mst_config_set_dtls_retransmit(mst_config *config, uint32_t min_ms, uint32_t max_ms,
+                                   mst_error *err);
+/* Servers: whether a ClientHello must return a HelloVerifyRequest cookie (RFC 6347 4.2.1)
+ * before any state is kept; on by default. Off, mst_dtls_check_hello() accepts every
+ * well-formed ClientHello and the sessions skip the cookie exchange. */
+int mst_config_set_dtls_cookies(mst_config *config, bool enabled, mst_error *err);
+/* The config's own CID length (mst_config_set_dtls_cid), or -1 when it uses none. */
+int mst_config_dtls_cid_length(const mst_config *config);
+
+/* The path MTU: the largest datagram the session sends, in bytes, IP and UDP headers
+ * excluded (Mbed TLS fragments handshake messages to fit; application records that do not
+ * fit are refused, see mst_session_max_payload). 0 (the engine's default) means no limit;
+ * lib/dtls sets 1200, which fits any IPv6 path. */
+int mst_session_set_mtu(mst_session *session, uint16_t mtu);
+/* Asks the peer to use a Connection ID: `own`, own_len bytes (the config's length exactly),
+ * the CID the peer is to put in the records it sends us (a server picks one unique among its
+ * sessions). Needs mst_config_set_dtls_cid(); call before the first process. */
+int mst_session_use_cid(mst_session *session, const uint8_t *own, size_t own_len);
+/* After the handshake: 1 when a Connection ID is in use (the peer's, ours, or both non-empty),
+ * with our CID (what the peer puts in records to us) and the peer's (what we put in records
+ * to it) copied into own/peer (MST_DTLS_CID_MAX bytes each; lengths may be 0); 0 when none is
+ * in use; or an error. */
+int mst_session_cid(mst_session *session, uint8_t own[MST_DTLS_CID_MAX], size_t *own_len,
+                    uint8_t peer[MST_DTLS_CID_MAX], size_t *peer_len);
+/* Whether the first record of `datagram` is authentic for this session and not a replay,
+ * without changing the session (mbedtls_ssl_check_record): what a server asks before it
+ * believes that a peer has moved to the address the datagram came from. 0 when it is, else
+ * an Mbed TLS error (MBEDTLS_ERR_SSL_INVALID_MAC, _INVALID_RECORD, _UNEXPECTED_RECORD). The
+ * datagram is copied, never changed. */
+int mst_session_check_record(mst_session *session, const uint8_t *datagram, size_t len);
+/* The most application data one record can carry now (mbedtls_ssl_get_max_out_record_payload:
+ * the MTU less the record expansion); a write of more fails without harming the session
+ * (mst_session_write_datagram). 0 before the handshake is done. */
+size_t mst_session_max_payload(mst_session *session);
+/* Sends `data` as one application data record: MST_ERR_MESSAGE_TOO_LARGE (the session goes
+ * on) when it is longer than mst_session_max_payload(), else as mst_session_write_plaintext. */
+int mst_session_write_datagram(mst_session *session, const uint8_t *data, size_t len);
 
 /* ---- Self-signed certificates ---- */
 

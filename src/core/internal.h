@@ -60,6 +60,7 @@ struct mst_config {
     uint8_t *psk_hint;          /* servers: the TLS 1.2 identity hint, as Mbed TLS keeps it */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
+    int dtls_cid_length; /* DTLS: the length of our CIDs, or -1: no Connection IDs */
     int debug_level; /* 0: no debug callback installed */
 };
 
@@ -163,6 +164,15 @@ int mst_store_set(void *context, const unsigned char *id, size_t id_len,
 /* The store of the session Mbed TLS is running for on this thread (session.c), or NULL:
  * Mbed TLS calls the cache hooks with the config's context only. */
 mst_session_store *mst_running_session_store(void);
+
+/* The Mbed TLS context of a session (dtls.c works on it). */
+mbedtls_ssl_context *mst_session_ssl(mst_session *session);
+mst_config *mst_session_config(const mst_session *session);
+/* Runs `work(session, argument)` with the session as the owner of what Mbed TLS allocates
+ * meanwhile (session.c); returns what it returns. */
+int mst_session_run(mst_session *session, int (*work)(mbedtls_ssl_context *ssl, void *argument),
+                    void *argument);
+bool mst_session_handshake_done(const mst_session *session);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

@@ -191,6 +191,20 @@ static _Thread_local mst_session *running_session;
         mst_memory_leave(previous_owner);                                      \
     } while (0)
 
+mbedtls_ssl_context *mst_session_ssl(mst_session *session) { return &session->ssl; }
+
+mst_config *mst_session_config(const mst_session *session) { return session->config; }
+
+bool mst_session_handshake_done(const mst_session *session) { return session->handshake_done; }
+
+int mst_session_run(mst_session *session, int (*work)(mbedtls_ssl_context *ssl, void *argument),
+                    void *argument)
+{
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = work(&session->ssl, argument));
+    return ret;
+}
+
 mst_session_store *mst_running_session_store(void)
 {
     return running_session != NULL ? &running_session->store : NULL;
@@ -678,10 +692,29 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
 {
     if (!session->handshake_done || session->error.code != 0)
         return MST_ERR_NOT_READY;
+    /* DTLS: the side that sent the last flight keeps the new session and keys aside until
+     * the peer's next record (to resend that flight), and Mbed TLS's exporter reads the
+     * current ones, still NULL then: lend it the new ones for the call. */
+    mbedtls_ssl_context *ssl = &session->ssl;
+    mbedtls_ssl_session *current_session = ssl->MBEDTLS_PRIVATE(session);
+    mbedtls_ssl_transform *current_transform = ssl->MBEDTLS_PRIVATE(transform);
+    if (is_datagram(session)) {
+        if (current_session == NULL)
+            ssl->MBEDTLS_PRIVATE(session) = ssl->MBEDTLS_PRIVATE(session_negotiate);
+        if (current_transform == NULL)
+            ssl->MBEDTLS_PRIVATE(transform) = ssl->MBEDTLS_PRIVATE(transform_negotiate);
+        if (ssl->MBEDTLS_PRIVATE(session) == NULL || ssl->MBEDTLS_PRIVATE(transform) == NULL) {
+            ssl->MBEDTLS_PRIVATE(session) = current_session;
+            ssl->MBEDTLS_PRIVATE(transform) = current_transform;
+            return MST_ERR_NOT_READY;
+        }
+    }
     int ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_export_keying_material(
-                                     &session->ssl, out, len, label, label_len,
+                                     ssl, out, len, label, label_len,
                                      context, context_len, context != NULL));
+    ssl->MBEDTLS_PRIVATE(session) = current_session;
+    ssl->MBEDTLS_PRIVATE(transform) = current_transform;
     return ret;
 }
 
@@ -848,12 +881,18 @@ static int read_records(mst_session *session)
     for (int stalls = 0;;) {
         if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
             return 0;
-        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, PLAINTEXT_CHUNK);
+        /* In datagram mode each record keeps its bounds: a 2-byte length, then the record. */
+        size_t prefix = is_datagram(session) ? 2 : 0;
+        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, prefix + PLAINTEXT_CHUNK);
         if (room == NULL)
             return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-        int ret = mbedtls_ssl_read(&session->ssl, room, PLAINTEXT_CHUNK);
+        int ret = mbedtls_ssl_read(&session->ssl, room + prefix, PLAINTEXT_CHUNK);
         if (ret > 0) {
-            session->plaintext_out.end += (size_t)ret;
+            if (prefix) {
+                room[0] = (uint8_t)(ret >> 8);
+                room[1] = (uint8_t)ret;
+            }
+            session->plaintext_out.end += prefix + (size_t)ret;
             continue;
         }
         switch (ret) {
@@ -914,6 +953,38 @@ static int ask_psk(mst_session *session, const uint8_t *identity, size_t len)
     return 0;
 }
 
+/* DTLS: the next datagram (2-byte length, then records of 13-byte headers) is looked through
+ * for the first fragment of a ClientKeyExchange in epoch 0 (12-byte handshake header, then
+ * the identity); a datagram without one goes to Mbed TLS. */
+static int datagram_psk_gate(mst_session *session)
+{
+    const uint8_t *in = mst_bytes_front(&session->ciphertext_in);
+    size_t available = mst_bytes_length(&session->ciphertext_in);
+    if (available < 2)
+        return 0;
+    size_t datagram = get16(in);
+    const uint8_t *record = in + 2, *end = in + 2 + (datagram < available - 2 ? datagram : available - 2);
+    while (end - record >= 13) {
+        size_t record_len = get16(record + 11);
+        if ((size_t)(end - record - 13) < record_len)
+            return 0;
+        const uint8_t *body = record + 13;
+        if (record[0] == MBEDTLS_SSL_MSG_HANDSHAKE && get16(record + 3) == 0 && record_len >= 14 &&
+            body[0] == MBEDTLS_SSL_HS_CLIENT_KEY_EXCHANGE && body[6] == 0 && body[7] == 0 &&
+            body[8] == 0) {
+            size_t fragment = ((size_t)body[9] << 16) | ((size_t)body[10] << 8) | body[11];
+            size_t identity_len = get16(body + 12);
+            if (identity_len == 0 || fragment > record_len - 12 || 2 + identity_len > fragment)
+                return 0;
+            if (ask_psk(session, body + 14, identity_len) != 0)
+                return 0;
+            return 1;
+        }
+        record = body + record_len;
+    }
+    return 0;
+}
+
 /* Nonzero while Mbed TLS must not read on: the record it is about to read is a TLS 1.2
  * ClientKeyExchange on a PSK suite whose identity the embedder has not answered yet. */
 static int psk_gate(mst_session *session)
@@ -921,10 +992,17 @@ static int psk_gate(mst_session *session)
     if (session->psk == PSK_ASKED)
         return 1;
     mbedtls_ssl_context *ssl = &session->ssl;
-    if (session->psk != PSK_NOT_ASKED || is_datagram(session) ||
-        ssl->MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
-        ssl->MBEDTLS_PRIVATE(in_left) != 0 || ssl->MBEDTLS_PRIVATE(session_negotiate) == NULL)
+    if (session->psk != PSK_NOT_ASKED || ssl->MBEDTLS_PRIVATE(session_negotiate) == NULL)
         return 0;
+    if (is_datagram(session)) {
+        /* Mbed TLS asks for a datagram only once it has read all of the previous one. */
+        int state = ssl->MBEDTLS_PRIVATE(state);
+        if (state != MBEDTLS_SSL_CLIENT_CERTIFICATE && state != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE)
+            return 0;
+    } else if (ssl->MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
+               ssl->MBEDTLS_PRIVATE(in_left) != 0) {
+        return 0;
+    }
     const mbedtls_ssl_ciphersuite_t *suite = mbedtls_ssl_ciphersuite_from_id(
         ssl->MBEDTLS_PRIVATE(session_negotiate)->MBEDTLS_PRIVATE(ciphersuite));
     if (suite == NULL)
@@ -938,6 +1016,8 @@ static int psk_gate(mst_session *session)
     default:
         return 0;
     }
+    if (is_datagram(session))
+        return datagram_psk_gate(session);
     /* The whole record first: its header, then the message's type and the identity. */
     const uint8_t *record = mst_bytes_front(&session->ciphertext_in);
     size_t available = mst_bytes_length(&session->ciphertext_in);
@@ -1032,15 +1112,18 @@ static int note_psk_hint(mst_session *session)
         return 0;
     const uint8_t *message = ssl->MBEDTLS_PRIVATE(in_msg);
     size_t message_len = ssl->MBEDTLS_PRIVATE(in_hslen);
-    if (message == NULL || message_len < 6 || message[0] != MBEDTLS_SSL_HS_SERVER_KEY_EXCHANGE)
+    /* The handshake header is 4 bytes in TLS, 12 in DTLS (RFC 6347 4.2.2). */
+    size_t header = is_datagram(session) ? 12 : 4;
+    if (message == NULL || message_len < header + 2 ||
+        message[0] != MBEDTLS_SSL_HS_SERVER_KEY_EXCHANGE)
         return 0;
-    size_t hint_len = get16(message + 4);
-    if (hint_len == 0 || 6 + hint_len > message_len)
+    size_t hint_len = get16(message + header);
+    if (hint_len == 0 || header + 2 + hint_len > message_len)
         return 0;
     uint8_t *copy = malloc(hint_len);
     if (copy == NULL)
         return MBEDTLS_ERR_SSL_ALLOC_FAILED;
-    memcpy(copy, message + 6, hint_len);
+    memcpy(copy, message + header + 2, hint_len);
     free(session->psk_hint);
     session->psk_hint = copy;
     session->psk_hint_len = hint_len;
@@ -1513,13 +1596,14 @@ size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t ca
 
 const uint8_t *mst_session_peek_plaintext(const mst_session *session, size_t *len)
 {
-    size_t available = mst_bytes_length(&session->plaintext_out);
-    *len = available;
-    return available ? mst_bytes_front(&session->plaintext_out) : NULL;
+    return peek(session, &session->plaintext_out, len);
 }
 
 void mst_session_consume_plaintext(mst_session *session, size_t len)
 {
+    size_t record;
+    if (is_datagram(session) && peek(session, &session->plaintext_out, &record) != NULL)
+        len = 2 + record; /* a record leaves whole */
     mst_bytes_consume(&session->plaintext_out, len);
     mst_bytes_trim(&session->plaintext_out, IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK);
 }

@@ -12,10 +12,12 @@
 // { errno, message } objects; the error class itself is defined in JS (lib/errors.js).
 #include <napi.h>
 
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "addon.h"
 #include "engine.h"
 
 namespace {
@@ -236,6 +238,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
       Napi::Error::New(env, error.text).ThrowAsJavaScriptException();
       return;
     }
+    datagram_ = is_datagram;
     data_ = env.GetInstanceData<AddonData>();
     data_->contexts.insert(this);
   }
@@ -250,6 +253,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
   }
 
   mst_config* config() const { return config_; }
+  bool datagram() const { return datagram_; }
 
  private:
   bool ThrowIfReleased(const Napi::Env& env) {
@@ -414,6 +418,7 @@ class SecureContext : public Napi::ObjectWrap<SecureContext> {
   }
 
   mst_config* config_ = nullptr;
+  bool datagram_ = false;
   AddonData* data_ = nullptr;
 };
 
@@ -488,12 +493,15 @@ class Session : public Napi::ObjectWrap<Session> {
       return;
     }
     out_ = Napi::Persistent(info[1].As<Napi::Array>());
+    datagram_ = context->datagram();
     data_ = env.GetInstanceData<AddonData>();
     data_->sessions.insert(this);
     Napi::MemoryManagement::AdjustExternalMemory(env, kSessionExternalBytes);
   }
 
   ~Session() override { Free(false); }
+
+  mst_session* session() const { return session_; }
 
   // Frees the engine session. From the cleanup hook V8 may no longer be told anything.
   void Free(bool environment_teardown) {
@@ -512,14 +520,34 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Array out = out_.Value();
     size_t len = 0;
     const uint8_t* plaintext = mst_session_peek_plaintext(session_, &len);
-    if (plaintext != nullptr) {
+    if (datagram_) {
+      // DTLS: one Buffer per record received.
+      Napi::Array records = Napi::Array::New(env);
+      for (uint32_t i = 0; plaintext != nullptr; i++) {
+        records.Set(i, Napi::Buffer<uint8_t>::Copy(env, plaintext, len));
+        mst_session_consume_plaintext(session_, len);
+        plaintext = mst_session_peek_plaintext(session_, &len);
+      }
+      out.Set(0u, records.Length() > 0 ? records.As<Napi::Value>() : env.Undefined());
+    } else if (plaintext != nullptr) {
       out.Set(0u, Napi::Buffer<uint8_t>::Copy(env, plaintext, len));
       mst_session_consume_plaintext(session_, len);
     } else {
       out.Set(0u, env.Undefined());
     }
     const uint8_t* ciphertext = mst_session_peek_ciphertext(session_, &len);
-    if (ciphertext != nullptr) {
+    if (datagram_) {
+      // DTLS: every datagram the call produced, each a Buffer of its own; out[5] the ms
+      // until the retransmission timer wants process(), or -1.
+      Napi::Array datagrams = Napi::Array::New(env);
+      for (uint32_t i = 0; ciphertext != nullptr; i++) {
+        datagrams.Set(i, Napi::Buffer<uint8_t>::Copy(env, ciphertext, len));
+        mst_session_consume_ciphertext(session_, len);
+        ciphertext = mst_session_peek_ciphertext(session_, &len);
+      }
+      out.Set(1u, datagrams.Length() > 0 ? datagrams.As<Napi::Value>() : env.Undefined());
+      out.Set(5u, Napi::Number::New(env, static_cast<double>(mst_session_timeout(session_))));
+    } else if (ciphertext != nullptr) {
       out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, ciphertext, len));
       mst_session_consume_ciphertext(session_, len);
     } else {
@@ -543,8 +571,16 @@ class Session : public Napi::ObjectWrap<Session> {
     return Napi::Number::New(env, mst_session_state(session_) | (events << 8));
   }
 
+  // Also gives a DTLS session the time, in ms on a monotonic clock, before it is driven.
   bool Destroyed(const Napi::Env& env, Napi::Value* result) {
-    if (session_ != nullptr) return false;
+    if (session_ != nullptr) {
+      if (datagram_) {
+        auto now = std::chrono::steady_clock::now().time_since_epoch();
+        mst_session_set_time(session_, static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+      }
+      return false;
+    }
     *result = Napi::Number::New(env, MST_STATE_FAILED);
     return true;
   }
@@ -584,15 +620,20 @@ class Session : public Napi::ObjectWrap<Session> {
         Napi::Value chunk = chunks.Get(i);
         if (ThrowUnlessBuffer(env, chunk, "data")) return env.Undefined();
         auto buffer = chunk.As<Napi::Buffer<uint8_t>>();
-        ret = mst_session_write_plaintext(session_, buffer.Data(), buffer.Length());
+        ret = WritePlaintext(buffer);
       }
     } else {
       if (ThrowUnlessBuffer(env, info[0], "data")) return env.Undefined();
-      auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
-      ret = mst_session_write_plaintext(session_, buffer.Data(), buffer.Length());
+      ret = WritePlaintext(info[0].As<Napi::Buffer<uint8_t>>());
     }
     out_.Value().Set(2u, Napi::Number::New(env, ret));
     return Collect(env);
+  }
+
+  // DTLS: one buffer is one record, never split (MST_ERR_MESSAGE_TOO_LARGE otherwise).
+  int WritePlaintext(const Napi::Buffer<uint8_t>& buffer) {
+    return datagram_ ? mst_session_write_datagram(session_, buffer.Data(), buffer.Length())
+                     : mst_session_write_plaintext(session_, buffer.Data(), buffer.Length());
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -955,6 +996,7 @@ class Session : public Napi::ObjectWrap<Session> {
 
   mst_session* session_ = nullptr;
   Napi::Reference<Napi::Array> out_;
+  bool datagram_ = false;
   AddonData* data_ = nullptr;
 };
 
@@ -1072,9 +1114,22 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("ERR_SESSION_MISMATCH", MST_ERR_SESSION_MISMATCH);
   constants.Set("TICKET_KEYS_LEN", MST_TICKET_KEYS_LEN);
   exports.Set("constants", constants);
+  InitDtls(env, exports);
   return exports;
 }
 
 }  // namespace
+
+mst_config* UnwrapConfig(const Napi::Value& value) {
+  if (!value.IsObject()) return nullptr;
+  SecureContext* context = SecureContext::Unwrap(value.As<Napi::Object>());
+  return context != nullptr ? context->config() : nullptr;
+}
+
+mst_session* UnwrapSession(const Napi::Value& value) {
+  if (!value.IsObject()) return nullptr;
+  Session* session = Session::Unwrap(value.As<Napi::Object>());
+  return session != nullptr ? session->session() : nullptr;
+}
 
 NODE_API_MODULE(mbedtls_stream, Init)

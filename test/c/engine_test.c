@@ -18,6 +18,7 @@
 #include <mbedtls/x509.h>
 #include <mbedtls/x509_crt.h>
 
+#include "dtls_hello.h"
 #include "engine.h"
 #include "internal.h" /* a client config's Mbed TLS settings: a client that takes no tickets */
 
@@ -780,6 +781,471 @@ static void test_dtls_retransmits_on_timer(void)
     mst_session_set_time(p.client, 5000 + (uint64_t)wait);
     CHECK(mst_session_process(p.client) == 0);
     CHECK(mst_session_peek_ciphertext(p.client, &second) != NULL && second == first);
+done:
+    free_pair(&p);
+}
+
+/* ---- The stateless ClientHello check of DTLS servers (dtls_hello.c) ---- */
+
+/* Takes the client's next datagram into buf; returns its length (0: none). */
+static size_t take_datagram(mst_session *from, uint8_t *buf, size_t cap)
+{
+    size_t len;
+    const uint8_t *data = mst_session_peek_ciphertext(from, &len);
+    if (data == NULL || len > cap)
+        return 0;
+    memcpy(buf, data, len);
+    mst_session_consume_ciphertext(from, len);
+    return len;
+}
+
+/* ---- DTLS: Connection IDs, MTU, timers, record checks (dtls.c) ---- */
+
+/* A DTLS pair on configs made here: the server's CIDs `server_cid` bytes long and the
+ * client's `client_cid` (-1: no CID on that side); an RSA server, whose chain needs several
+ * datagrams at a small MTU. The sessions are made by dtls_sessions(). */
+static pair dtls_configs(int server_cid, int client_cid)
+{
+    pair p = {0};
+    p.server_config = mst_config_new(MST_SERVER, MST_DATAGRAM, NULL);
+    p.client_config = mst_config_new(MST_CLIENT, MST_DATAGRAM, NULL);
+    mst_config_set_versions(p.server_config, MST_TLS1_2, MST_TLS1_2, NULL);
+    mst_config_set_versions(p.client_config, MST_TLS1_2, MST_TLS1_2, NULL);
+    add_file(p.server_config, "server-rsa-chain.pem", "server-rsa.key");
+    trust(p.client_config, "ca.pem");
+    if (server_cid >= 0)
+        mst_config_set_dtls_cid(p.server_config, (size_t)server_cid, NULL);
+    if (client_cid >= 0)
+        mst_config_set_dtls_cid(p.client_config, (size_t)client_cid, NULL);
+    return p;
+}
+
+static void dtls_sessions(pair *p)
+{
+    p->server = mst_session_new(p->server_config, NULL);
+    p->client = mst_session_new(p->client_config, NULL);
+    mst_session_set_transport_id(p->server, (const uint8_t *)"192.0.2.1:5684", 14);
+    mst_session_set_time(p->client, 1000);
+    mst_session_set_time(p->server, 1000);
+}
+
+/* Moves datagrams both ways until neither side sends; true when both finished handshaking.
+ * `mtu` (0: none): every datagram must fit it, else *too_big is set. */
+static bool dtls_handshake(pair *p, size_t mtu, bool *too_big)
+{
+    mst_session_process(p->client);
+    for (int round = 0; round < 100; round++) {
+        size_t moved = 0, len;
+        mst_session *sides[2][2] = {{p->client, p->server}, {p->server, p->client}};
+        for (int i = 0; i < 2; i++) {
+            const uint8_t *data;
+            while ((data = mst_session_peek_ciphertext(sides[i][0], &len)) != NULL) {
+                if (mtu != 0 && len > mtu && too_big != NULL)
+                    *too_big = true;
+                uint8_t *copy = malloc(len);
+                memcpy(copy, data, len);
+                mst_session_consume_ciphertext(sides[i][0], len);
+                mst_session_feed_ciphertext(sides[i][1], copy, len);
+                free(copy);
+                moved += len;
+            }
+        }
+        if (moved == 0)
+            break;
+    }
+    return !(mst_session_state(p->client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)) &&
+           !(mst_session_state(p->server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED));
+}
+
+static void test_dtls_cid_both_ways(void)
+{
+    static const uint8_t server_cid[4] = {0xC1, 0xD0, 0x00, 0x01}, client_cid[2] = {0xAB, 0xCD};
+    pair p = dtls_configs(4, 2);
+    dtls_sessions(&p);
+    uint8_t own[MST_DTLS_CID_MAX], peer[MST_DTLS_CID_MAX];
+    size_t own_len, peer_len, len;
+    CHECK(mst_session_use_cid(p.server, server_cid, 3) == MST_ERR_BAD_ARGUMENT); /* not 4 */
+    CHECK(mst_session_use_cid(p.server, server_cid, 4) == 0);
+    CHECK(mst_session_use_cid(p.client, client_cid, 2) == 0);
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_cid(p.server, own, &own_len, peer, &peer_len) == 1);
+    CHECK(own_len == 4 && memcmp(own, server_cid, 4) == 0);
+    CHECK(peer_len == 2 && memcmp(peer, client_cid, 2) == 0);
+    CHECK(mst_session_cid(p.client, own, &own_len, peer, &peer_len) == 1);
+    CHECK(own_len == 2 && memcmp(own, client_cid, 2) == 0);
+    CHECK(peer_len == 4 && memcmp(peer, server_cid, 4) == 0);
+    /* The client's records name the server's CID right after 11 header bytes, and back. */
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"ping", 4) == 0);
+    const uint8_t *record = mst_session_peek_ciphertext(p.client, &len);
+    CHECK(record != NULL && len > 15 && record[0] == MST_DTLS_CID_CONTENT_TYPE &&
+          memcmp(record + 11, server_cid, 4) == 0);
+    CHECK(mst_session_check_record(p.server, record, len) == 0);
+    transfer(p.client, p.server, 0, true);
+    uint8_t got[8];
+    CHECK(mst_session_read_plaintext(p.server, got, sizeof(got)) == 4 && memcmp(got, "ping", 4) == 0);
+    CHECK(mst_session_write_datagram(p.server, (const uint8_t *)"pong", 4) == 0);
+    record = mst_session_peek_ciphertext(p.server, &len);
+    CHECK(record != NULL && record[0] == MST_DTLS_CID_CONTENT_TYPE &&
+          memcmp(record + 11, client_cid, 2) == 0);
+    transfer(p.server, p.client, 0, true);
+    CHECK(mst_session_read_plaintext(p.client, got, sizeof(got)) == 4 && memcmp(got, "pong", 4) == 0);
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_cid_empty_on_client(void)
+{
+    /* The usual client: it lets the server use a CID and asks none for itself. */
+    static const uint8_t server_cid[6] = {1, 2, 3, 4, 5, 6};
+    pair p = dtls_configs(6, 0);
+    dtls_sessions(&p);
+    uint8_t own[MST_DTLS_CID_MAX], peer[MST_DTLS_CID_MAX];
+    size_t own_len, peer_len, len;
+    CHECK(mst_session_use_cid(p.server, server_cid, 6) == 0);
+    CHECK(mst_session_use_cid(p.client, NULL, 0) == 0);
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_cid(p.client, own, &own_len, peer, &peer_len) == 1);
+    CHECK(own_len == 0 && peer_len == 6 && memcmp(peer, server_cid, 6) == 0);
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"x", 1) == 0);
+    const uint8_t *record = mst_session_peek_ciphertext(p.client, &len);
+    CHECK(record != NULL && record[0] == MST_DTLS_CID_CONTENT_TYPE &&
+          memcmp(record + 11, server_cid, 6) == 0);
+    /* The server's records carry no CID: the client's is empty. */
+    transfer(p.client, p.server, 0, true);
+    CHECK(mst_session_write_datagram(p.server, (const uint8_t *)"y", 1) == 0);
+    record = mst_session_peek_ciphertext(p.server, &len);
+    CHECK(record != NULL && record[0] == 23 /* application_data */);
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_no_cid_when_one_side_has_none(void)
+{
+    static const uint8_t server_cid[4] = {9, 9, 9, 9};
+    pair p = dtls_configs(4, -1);
+    dtls_sessions(&p);
+    uint8_t own[MST_DTLS_CID_MAX], peer[MST_DTLS_CID_MAX];
+    size_t own_len, peer_len;
+    CHECK(mst_session_use_cid(p.server, server_cid, 4) == 0);
+    CHECK(mst_session_use_cid(p.client, NULL, 0) == MST_ERR_BAD_ARGUMENT); /* no CID config */
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_cid(p.server, own, &own_len, peer, &peer_len) == 0);
+    CHECK(mst_session_cid(p.client, own, &own_len, peer, &peer_len) == 0);
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_mtu_fragments_handshake(void)
+{
+    pair p = dtls_configs(-1, -1);
+    dtls_sessions(&p);
+    uint8_t *data = NULL;
+    bool too_big = false;
+    CHECK(mst_session_set_mtu(p.client, 300) == 0);
+    CHECK(mst_session_set_mtu(p.server, 300) == 0);
+    CHECK(dtls_handshake(&p, 300, &too_big));
+    CHECK(!too_big);
+    /* One record at most: what fits is sent whole, one byte more is refused, the session
+     * going on. */
+    size_t max = mst_session_max_payload(p.client), len;
+    CHECK(max > 200 && max < 300);
+    data = calloc(1, max + 1);
+    CHECK_CODE(mst_session_write_datagram(p.client, data, max + 1), MST_ERR_MESSAGE_TOO_LARGE);
+    CHECK(!(mst_session_state(p.client) & MST_STATE_FAILED));
+    CHECK(mst_session_write_datagram(p.client, data, max) == 0);
+    CHECK(mst_session_peek_ciphertext(p.client, &len) != NULL && len <= 300);
+    transfer(p.client, p.server, 0, true);
+    CHECK(mst_session_read_plaintext(p.server, data, max + 1) == max);
+done:
+    free(data);
+    free_pair(&p);
+}
+
+static void test_dtls_mtu_bad_arguments(void)
+{
+    mst_config *stream = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
+    mst_session *session = mst_session_new(stream, NULL);
+    pair p = dtls_configs(-1, -1);
+    CHECK(mst_session_set_mtu(session, 1200) == MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_config_set_dtls_cid(stream, 4, NULL) == MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_config_set_dtls_cid(p.server_config, 33, NULL) == MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_config_set_dtls_retransmit(p.client_config, 0, 100, NULL) == MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_config_set_dtls_retransmit(p.client_config, 200, 100, NULL) == MST_ERR_BAD_ARGUMENT);
+    CHECK(mst_config_set_dtls_cookies(p.client_config, false, NULL) == MST_ERR_BAD_ARGUMENT);
+    dtls_sessions(&p);
+    CHECK(mst_config_set_dtls_cid(p.server_config, 4, NULL) == MST_ERR_CONFIG_FROZEN);
+    CHECK(mst_session_max_payload(p.client) == 0); /* no handshake yet */
+    CHECK_CODE(mst_session_write_datagram(p.client, (const uint8_t *)"x", 1), MST_ERR_NOT_READY);
+done:
+    mst_session_free(session);
+    mst_config_unref(stream);
+    free_pair(&p);
+}
+
+static void test_dtls_check_record(void)
+{
+    pair p = dtls_configs(-1, -1);
+    dtls_sessions(&p);
+    size_t len;
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"moved", 5) == 0);
+    const uint8_t *peeked = mst_session_peek_ciphertext(p.client, &len);
+    CHECK(peeked != NULL);
+    uint8_t record[256];
+    CHECK(len <= sizeof(record));
+    memcpy(record, peeked, len);
+    mst_session_consume_ciphertext(p.client, len);
+    /* Authentic, and left unchanged by the check. */
+    CHECK(mst_session_check_record(p.server, record, len) == 0);
+    CHECK(mst_session_check_record(p.server, record, len) == 0);
+    /* A forged byte does not authenticate. */
+    record[len - 1] ^= 1;
+    CHECK_CODE(mst_session_check_record(p.server, record, len), MBEDTLS_ERR_SSL_INVALID_MAC);
+    record[len - 1] ^= 1;
+    /* Once received, the same record is a replay. */
+    CHECK(mst_session_feed_ciphertext(p.server, record, len) == 0);
+    uint8_t got[8];
+    CHECK(mst_session_read_plaintext(p.server, got, sizeof(got)) == 5);
+    CHECK_CODE(mst_session_check_record(p.server, record, len), MBEDTLS_ERR_SSL_UNEXPECTED_RECORD);
+    /* And a replay fed anyway is dropped (anti-replay), not read twice. */
+    CHECK(mst_session_feed_ciphertext(p.server, record, len) == 0);
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HAS_PLAINTEXT | MST_STATE_FAILED)));
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_records_keep_their_bounds(void)
+{
+    /* Two records in one datagram come out as two messages. */
+    pair p = dtls_configs(-1, -1);
+    dtls_sessions(&p);
+    uint8_t datagram[512], got[16];
+    size_t len, at = 0;
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"first", 5) == 0);
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"second", 6) == 0);
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *record = mst_session_peek_ciphertext(p.client, &len);
+        CHECK(record != NULL && at + len <= sizeof(datagram));
+        memcpy(datagram + at, record, len);
+        at += len;
+        mst_session_consume_ciphertext(p.client, len);
+    }
+    CHECK(mst_session_feed_ciphertext(p.server, datagram, at) == 0);
+    const uint8_t *message = mst_session_peek_plaintext(p.server, &len);
+    CHECK(message != NULL && len == 5 && memcmp(message, "first", 5) == 0);
+    mst_session_consume_plaintext(p.server, len);
+    CHECK(mst_session_read_plaintext(p.server, got, 3) == 3 && memcmp(got, "sec", 3) == 0);
+    CHECK(mst_session_peek_plaintext(p.server, &len) == NULL); /* cut, as a datagram socket */
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_export_after_last_flight(void)
+{
+    /* The server sent the last flight and keeps its keys aside for a resend until the
+     * client's next record: the exporter works all the same, and agrees with the client. */
+    pair p = dtls_configs(-1, -1);
+    dtls_sessions(&p);
+    uint8_t ours[32], theirs[32];
+    CHECK(dtls_handshake(&p, 0, NULL));
+    CHECK(mst_session_export_keying_material(p.server, ours, sizeof(ours), "EXPERIMENTAL-x", 14,
+                                             NULL, 0) == 0);
+    CHECK(mst_session_export_keying_material(p.client, theirs, sizeof(theirs), "EXPERIMENTAL-x", 14,
+                                             NULL, 0) == 0);
+    CHECK(memcmp(ours, theirs, sizeof(ours)) == 0);
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_retransmit_bounds(void)
+{
+    /* 100 ms, doubling to 400 ms, then the handshake gives up. */
+    pair p = dtls_configs(-1, -1);
+    mst_config_set_dtls_retransmit(p.client_config, 100, 400, NULL);
+    dtls_sessions(&p);
+    size_t len;
+    uint64_t now = 1000;
+    mst_session_process(p.client);
+    int64_t waits[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK(mst_session_peek_ciphertext(p.client, &len) != NULL);
+        mst_session_consume_ciphertext(p.client, len); /* lost */
+        waits[i] = mst_session_timeout(p.client);
+        now += (uint64_t)waits[i];
+        mst_session_set_time(p.client, now);
+        mst_session_process(p.client);
+    }
+    CHECK(waits[0] == 100 && waits[1] == 200 && waits[2] == 400);
+    CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+    CHECK_CODE(mst_session_error(p.client)->code, MBEDTLS_ERR_SSL_TIMEOUT);
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_cookies_off(void)
+{
+    pair p = dtls_configs(-1, -1);
+    uint8_t reply[MST_DTLS_HELLO_REPLY_MAX], hello[2048];
+    size_t reply_len, hello_len;
+    CHECK(mst_config_set_dtls_cookies(p.server_config, false, NULL) == 0);
+    dtls_sessions(&p);
+    mst_session_process(p.client);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 0);
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, (const uint8_t *)"a", 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_ACCEPT);
+    /* The server answers the cookieless hello with its ServerHello flight at once. */
+    mst_session_feed_ciphertext(p.server, hello, hello_len);
+    const uint8_t *answer = mst_session_peek_ciphertext(p.server, &reply_len);
+    CHECK(answer != NULL && answer[13] == 2 /* server_hello */);
+    CHECK(dtls_handshake(&p, 0, NULL));
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_psk_asked_both_sides(void)
+{
+    /* TLS_PSK_WITH_AES_128_CCM_8: the server asks for the key of the identity, the client for
+     * its key and identity after the server's hint. */
+    static const int suites[] = {0xC0A8};
+    static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    pair p = {0};
+    p.server_config = mst_config_new(MST_SERVER, MST_DATAGRAM, NULL);
+    p.client_config = mst_config_new(MST_CLIENT, MST_DATAGRAM, NULL);
+    mst_config_set_versions(p.client_config, MST_TLS1_2, MST_TLS1_2, NULL);
+    mst_config_set_ciphersuites(p.client_config, suites, 1, NULL);
+    mst_config_set_ciphersuites(p.server_config, suites, 1, NULL);
+    CHECK(mst_config_ask_psk(p.client_config, NULL) == 0);
+    CHECK(mst_config_ask_psk(p.server_config, NULL) == 0);
+    mst_config_set_psk_hint(p.server_config, (const uint8_t *)"coap", 4, NULL);
+    dtls_sessions(&p);
+    bool asked_client = false, asked_server = false;
+    mst_session_process(p.client);
+    for (int round = 0; round < 20; round++) {
+        transfer(p.client, p.server, 0, true);
+        transfer(p.server, p.client, 0, true);
+        if (mst_session_take_events(p.client) & MST_EVENT_PSK_HINT) {
+            size_t hint_len;
+            const uint8_t *hint = mst_session_psk_hint(p.client, &hint_len, NULL);
+            asked_client = hint != NULL && hint_len == 4 && memcmp(hint, "coap", 4) == 0;
+            mst_session_set_client_psk(p.client, key, sizeof(key), (const uint8_t *)"dev-7", 5);
+            mst_session_process(p.client);
+        }
+        if (mst_session_take_events(p.server) & MST_EVENT_PSK_IDENTITY) {
+            size_t id_len;
+            const uint8_t *id = mst_session_psk_identity(p.server, &id_len);
+            asked_server = id != NULL && id_len == 5 && memcmp(id, "dev-7", 5) == 0;
+            mst_session_set_psk(p.server, key, sizeof(key));
+            mst_session_process(p.server);
+        }
+    }
+    CHECK(asked_client);
+    CHECK(asked_server);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(mst_session_ciphersuite_id(p.server) == 0xC0A8);
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_hello_cookie_then_session(void)
+{
+    static const uint8_t id[] = "127.0.0.1:5684", other[] = "127.0.0.1:5685";
+    pair p = make_pair((options){.transport = MST_DATAGRAM});
+    uint8_t hello[2048], reply[MST_DTLS_HELLO_REPLY_MAX];
+    size_t hello_len, reply_len;
+    mst_session_free(p.server); /* nothing exists for the client until its cookie comes back */
+    p.server = NULL;
+    mst_session_set_time(p.client, 1000);
+    mst_session_process(p.client);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 0);
+
+    /* No cookie: a HelloVerifyRequest, shorter than the ClientHello, echoing its record
+     * sequence number and message_seq, server_version DTLS 1.0. */
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_VERIFY);
+    CHECK(reply_len > 25 && reply_len <= hello_len);
+    CHECK(reply[0] == MBEDTLS_SSL_MSG_HANDSHAKE && memcmp(reply + 1, hello + 1, 10) == 0);
+    CHECK(reply[13] == MBEDTLS_SSL_HS_HELLO_VERIFY_REQUEST && memcmp(reply + 17, hello + 17, 2) == 0);
+    CHECK(reply[25] == 0xFE && reply[26] == 0xFF && reply[27] == reply_len - 28);
+    CHECK(((size_t)reply[11] << 8 | reply[12]) == reply_len - 13);
+
+    /* The client answers with the cookie: valid for this client only. */
+    mst_session_feed_ciphertext(p.client, reply, reply_len);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 0);
+    size_t unused;
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, other, sizeof(other) - 1, reply,
+                               sizeof(reply), &unused) == MST_DTLS_HELLO_VERIFY);
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &unused) == MST_DTLS_HELLO_ACCEPT);
+
+    /* A session made now, fed that same datagram, takes the cookie and goes on. */
+    mst_error err;
+    CHECK((p.server = mst_session_new(p.server_config, &err)) != NULL);
+    mst_session_set_transport_id(p.server, id, sizeof(id) - 1);
+    mst_session_set_time(p.server, 1000);
+    mst_session_feed_ciphertext(p.server, hello, hello_len);
+    for (int round = 0; round < 50; round++) {
+        if (transfer(p.server, p.client, 0, true) + transfer(p.client, p.server, 0, true) == 0)
+            break;
+    }
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+done:
+    free_pair(&p);
+}
+
+static void test_dtls_hello_drops_what_is_not_a_client_hello(void)
+{
+    static const uint8_t id[] = "10.0.0.1:1";
+    pair p = make_pair((options){.transport = MST_DATAGRAM});
+    uint8_t hello[2048], bad[2048], reply[MST_DTLS_HELLO_REPLY_MAX];
+    size_t hello_len, reply_len = 99;
+    mst_session_set_time(p.client, 1000);
+    mst_session_process(p.client);
+    CHECK((hello_len = take_datagram(p.client, hello, sizeof(hello))) > 61);
+
+    /* Every prefix: a cut record is dropped, never read past its end. */
+    for (size_t n = 0; n < hello_len; n++) {
+        uint8_t *copy = malloc(n ? n : 1); /* exactly n bytes, for the sanitizers */
+        memcpy(copy, hello, n);
+        enum mst_dtls_hello v = mst_dtls_check_hello(p.server_config, copy, n, id, sizeof(id) - 1,
+                                                     reply, sizeof(reply), &reply_len);
+        free(copy);
+        CHECK(v == MST_DTLS_HELLO_DROP && reply_len == 0);
+    }
+    /* One field at a time made wrong. */
+    static const struct { size_t at; uint8_t value; } wrong[] = {
+        {0, MBEDTLS_SSL_MSG_APPLICATION_DATA}, {1, 0x03},  /* not DTLS */
+        {4, 1},                                           /* epoch 1 */
+        {13, MBEDTLS_SSL_HS_SERVER_HELLO},                /* not a ClientHello */
+        {21, 1},                                          /* not the first fragment */
+        {59, 33},                                         /* session_id longer than 32 */
+    };
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        memcpy(bad, hello, hello_len);
+        bad[wrong[i].at] = wrong[i].value;
+        CHECK(mst_dtls_check_hello(p.server_config, bad, hello_len, id, sizeof(id) - 1, reply,
+                                   sizeof(reply), &reply_len) == MST_DTLS_HELLO_DROP);
+    }
+    /* A record longer than the datagram. */
+    memcpy(bad, hello, hello_len);
+    bad[11] = 0xFF;
+    CHECK(mst_dtls_check_hello(p.server_config, bad, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_DROP);
+    /* A forged cookie: answered with a fresh one, not accepted. */
+    memcpy(bad, hello, hello_len);
+    CHECK(bad[60] == 0 && hello_len + 32 <= sizeof(bad)); /* sid empty, cookie empty */
+    memmove(bad + 61 + 32, bad + 61, hello_len - 61);
+    bad[60] = 32;
+    memset(bad + 61, 0xA5, 32);
+    CHECK(mst_dtls_check_hello(p.server_config, bad, hello_len + 32, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_VERIFY);
+    /* No room for the reply, or a client config: dropped. */
+    CHECK(mst_dtls_check_hello(p.server_config, hello, hello_len, id, sizeof(id) - 1, reply, 20,
+                               &reply_len) == MST_DTLS_HELLO_DROP);
+    CHECK(mst_dtls_check_hello(p.client_config, hello, hello_len, id, sizeof(id) - 1, reply,
+                               sizeof(reply), &reply_len) == MST_DTLS_HELLO_DROP);
 done:
     free_pair(&p);
 }
@@ -1999,7 +2465,9 @@ static void test_psk_ask_bad_arguments(void)
     mst_config *dtls_client = mst_config_new(MST_CLIENT, MST_DATAGRAM, NULL);
     mst_config *server = mst_config_new(MST_SERVER, MST_STREAM, NULL);
     static uint8_t long_hint[MST_PSK_HINT_MAX + 1];
-    CHECK_CODE(mst_config_ask_psk(dtls_client, NULL), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_config_ask_psk(NULL, NULL), MST_ERR_BAD_ARGUMENT);
+    /* DTLS clients ask too (see dtls_psk_asked_both_sides). */
+    CHECK_CODE(mst_config_ask_psk(dtls_client, NULL), 0);
     CHECK_CODE(mst_config_set_psk_hint(server, long_hint, sizeof(long_hint), NULL), MST_ERR_BAD_ARGUMENT);
     CHECK_CODE(mst_config_set_psk_hint(server, NULL, 1, NULL), MST_ERR_BAD_ARGUMENT);
     CHECK_CODE(mst_config_set_psk_hint(server, long_hint, MST_PSK_HINT_MAX, NULL), 0);
@@ -2274,7 +2742,13 @@ static const test tests[] = {
     TEST(session_memory_accounting),
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
+    TEST(dtls_hello_cookie_then_session), TEST(dtls_hello_drops_what_is_not_a_client_hello),
     TEST(dtls_handshake_and_data), TEST(dtls_retransmits_on_timer),
+    TEST(dtls_cid_both_ways), TEST(dtls_cid_empty_on_client),
+    TEST(dtls_no_cid_when_one_side_has_none), TEST(dtls_mtu_fragments_handshake),
+    TEST(dtls_mtu_bad_arguments), TEST(dtls_check_record), TEST(dtls_retransmit_bounds),
+    TEST(dtls_records_keep_their_bounds), TEST(dtls_export_after_last_flight),
+    TEST(dtls_cookies_off), TEST(dtls_psk_asked_both_sides),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(tls12_long_chain), TEST(tls13_long_chain), TEST(long_chain_refused),
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
