@@ -96,7 +96,7 @@ function encode({ type, code: messageCode, messageId, token = Buffer.alloc(0), o
   const head = Buffer.alloc(4);
   head[0] = (VERSION << 6) | (type << 4) | token.length;
   head[1] = messageCode;
-  head.writeUInt16BE(messageId);
+  head.writeUInt16BE(messageId, 2);
   const parts = [head, token];
   let previous = 0;
   for (const option of [...options].sort((a, b) => a.number - b.number)) {
