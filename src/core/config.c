@@ -56,6 +56,9 @@ void mst_memory_totals(size_t *current, size_t *peak) { mst_memory_read_totals(c
 
 /* ---- Errors ---- */
 
+_Static_assert(MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN == 100 * 1024,
+               "MST_ERR_HANDSHAKE_TOO_LONG's text names the bound");
+
 static const char *engine_error_text(int code)
 {
     switch (code) {
@@ -71,6 +74,7 @@ static const char *engine_error_text(int code)
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
     case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain is longer than a Certificate message Mbed TLS can send (16 KiB)";
+    case MST_ERR_HANDSHAKE_TOO_LONG: return "the peer sent a handshake message longer than 100 KiB (excessive message size)";
     default: return NULL;
     }
 }

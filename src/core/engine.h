@@ -56,6 +56,9 @@ extern "C" {
 #define MST_ERR_NO_SESSION     (-0x1000A) /* nothing resumable yet (no ticket, no handshake) */
 #define MST_ERR_REFUSED        (-0x1000B) /* the embedder ended the session (mst_session_refuse) */
 #define MST_ERR_CHAIN_TOO_LONG (-0x1000C) /* a Certificate message longer than Mbed TLS can send */
+/* (-0x1000D is taken by another branch) */
+#define MST_ERR_HANDSHAKE_TOO_LONG (-0x1000E) /* the peer announced a handshake message longer
+                                                 than MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
