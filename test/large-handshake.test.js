@@ -2,18 +2,19 @@
 // Handshake messages longer than one 16 KiB record (certs/large/): Certificate messages of
 // about 45 KB (a leaf with 1,500 subjectAltNames), 80 KB (a certificate_list over 64 KiB) and
 // 120 KB (over the 100 KiB bound), and a CertificateRequest of about 25 KB naming three CAs
-// with long names. They are received as node receives them, up to OpenSSL's default
-// max_cert_list of 100 KiB, in both roles and both versions (deps/patches/0007); a longer
-// one is refused as node refuses it, ERR_SSL_EXCESSIVE_MESSAGE_SIZE and illegal_parameter.
-// Sending one is not possible yet: Mbed TLS builds each handshake message whole in its
-// 16 KiB output buffer, so such a chain is refused when the context is made.
+// with long names. They are received and sent as node receives and sends them, up to
+// OpenSSL's default max_cert_list of 100 KiB, in both roles and both versions
+// (deps/patches/0007); a longer one received is refused as node refuses it,
+// ERR_SSL_EXCESSIVE_MESSAGE_SIZE and illegal_parameter, and a chain that would make one is
+// refused when the context is made.
 
+const { X509Certificate } = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const tls = require('node:tls');
 const ours = require('..');
-const { assert, certs, listen, useCleanup } = require('./helpers');
+const { assert, certs, listen, useCleanup, startSServer, startSClient } = require('./helpers');
 
 const dir = certs.path('large');
 const readLarge = (name) => fs.readFileSync(path.join(dir, name));
@@ -84,21 +85,23 @@ describe('handshake messages longer than one record', function () {
     return views;
   }
 
-  it('createSecureContext refuses a chain whose Certificate message can never be sent', function () {
-    assert.throws(() => ours.createSecureContext({ key, cert }), { code: 'ERR_MBEDTLS_CHAIN_TOO_LONG' });
+  it('createSecureContext refuses a chain whose Certificate message would be over 100 KiB', function () {
+    assert.throws(() => ours.createSecureContext({ key, cert: cert120k }), { code: 'ERR_MBEDTLS_CHAIN_TOO_LONG' });
   });
 
   it('a server refuses it at createServer, not on every handshake', function () {
-    assert.throws(() => ours.createServer({ key, cert }), { code: 'ERR_MBEDTLS_CHAIN_TOO_LONG' });
+    assert.throws(() => ours.createServer({ key, cert: cert120k }), { code: 'ERR_MBEDTLS_CHAIN_TOO_LONG' });
   });
 
   it('a client refuses it as its own certificate at connect', function () {
-    assert.throws(() => ours.connect({ port: 1, host: HOST, key, cert, ca }),
+    assert.throws(() => ours.connect({ port: 1, host: HOST, key, cert: cert120k, ca }),
       { code: 'ERR_MBEDTLS_CHAIN_TOO_LONG' });
   });
 
-  it('a chain that fits is still taken', function () {
+  it('chains of 45 KB and 80 KB are taken, as a short one', function () {
     assert.ok(ours.createSecureContext(certs.ecdsa));
+    assert.ok(ours.createSecureContext({ key, cert }));
+    assert.ok(ours.createSecureContext({ key, cert: cert80k }));
   });
 
   for (const version of VERSIONS) {
@@ -142,11 +145,64 @@ describe('handshake messages longer than one record', function () {
       assert.deepEqual(views[1].server, { secure: true, authorized: true, peer: 'localhost' });
     });
 
+    // Mbed TLS 3.6.6 built each handshake message whole in its 16 KiB output buffer and could
+    // not send a longer one (Mbed-TLS/mbedtls#10863); deps/patches/0007 grows the buffer.
+    for (const [size, chain] of [['45 KB', cert], ['80 KB', cert80k]]) {
+      it(`our server sends a ${version} Certificate message of ${size} to node's client, as node's server`, async function () {
+        const views = await serverViews({ key, cert: chain, ...pinned }, { ca });
+        assert.deepEqual(views[1], views[0]);
+        assert.deepEqual(views[1], { server: { secure: true, authorized: false, peer: undefined },
+          client: { secure: true, protocol: version } });
+      });
+    }
+
+    it(`our client sends a ${version} client Certificate of 45 KB to node's server, as node's client`, async function () {
+      const views = [];
+      for (const impl of [tls, ours]) {
+        const server = track.server(tls.createServer({ ...certs.ecdsa, ...pinned, requestCert: true, ca }, (s) => s.end()));
+        const port = await listen(server);
+        const seen = serverOutcome(server);
+        const client = await clientOutcome(track.socket(impl.connect({ port, host: HOST, servername: 'localhost',
+          ca: certs.ca, key, cert })));
+        views.push({ server: await seen, client });
+      }
+      assert.deepEqual(views[1], views[0]);
+      assert.deepEqual(views[1].server, { secure: true, authorized: true, peer: 'localhost' });
+    });
+
     it(`our server refuses a ${version} client Certificate over 100 KiB as node's server does`, async function () {
       const views = await serverViews({ ...certs.ecdsa, ...pinned, requestCert: true, ca },
         { ca: certs.ca, key, cert: cert120k });
       assert.deepEqual(views[1], views[0]);
       assert.deepEqual(views[1].server, { secure: false, error: 'ERR_SSL_EXCESSIVE_MESSAGE_SIZE' });
+    });
+  }
+
+  for (const [version, flag] of [['TLSv1.2', '-tls1_2'], ['TLSv1.3', '-tls1_3']]) {
+    it(`our client takes openssl s_server's ${version} Certificate message of 80 KB`, async function () {
+      const { port } = await startSServer(track, ['-cert', path.join(dir, 'leaf-80k.pem'),
+        '-key', path.join(dir, 'leaf.key'), flag, '-naccept', '1']);
+      const socket = track.socket(ours.connect({ port, host: HOST, servername: 'localhost', ca }));
+      const view = await new Promise((resolve) => {
+        socket.once('secureConnect', () => resolve({ protocol: socket.getProtocol(), authorized: socket.authorized,
+          fingerprint: socket.getPeerCertificate().fingerprint256 }));
+        socket.once('error', (err) => resolve({ error: err.code }));
+      });
+      socket.destroy();
+      const expected = new X509Certificate(cert80k).fingerprint256;
+      assert.deepEqual(view, { protocol: version, authorized: true, fingerprint: expected });
+    });
+
+    it(`openssl s_client verifies our server's ${version} Certificate message of 80 KB`, async function () {
+      const server = track.server(ours.createServer({ key, cert: cert80k }, (s) => s.end()));
+      const port = await listen(server);
+      const { child, result } = startSClient(track, port, ['-CAfile', path.join(dir, 'root.pem'),
+        '-servername', 'localhost', flag, '-verify_return_error', '-brief']);
+      child.stdin.end();
+      const { code, stderr } = await result;
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, new RegExp(`Protocol version: ${version}`));
+      assert.match(stderr, /Verification: OK/);
     });
   }
 
