@@ -119,8 +119,8 @@
  * createSecureContext. The input buffer grows for such a message, record by record as it
  * arrives, and shrinks back once it is read; the output buffer grows to build our
  * Certificate and shrinks back once its records are sent (deps/patches/0007). Records stay
- * within 16 KiB of content. With VARIABLE_BUFFER_LENGTH Mbed TLS also shrinks both buffers
- * after the handshake to a negotiated max_fragment_length. */
+ * within 16 KiB of content. (The patch keeps VARIABLE_BUFFER_LENGTH from shrinking the
+ * buffers after the handshake to a negotiated max_fragment_length.) */
 #define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
 #define MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN (100 * 1024)
 #define MBEDTLS_SSL_OUT_HANDSHAKE_MAX_LEN (100 * 1024)
