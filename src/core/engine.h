@@ -56,8 +56,10 @@ extern "C" {
 #define MST_ERR_SESSION_MISMATCH (-0x10009) /* a saved session made for another peer name */
 #define MST_ERR_NO_SESSION     (-0x1000A) /* nothing resumable yet (no ticket, no handshake) */
 #define MST_ERR_REFUSED        (-0x1000B) /* the embedder ended the session (mst_session_refuse) */
-#define MST_ERR_CHAIN_TOO_LONG (-0x1000C) /* a Certificate message longer than Mbed TLS can send */
+#define MST_ERR_CHAIN_TOO_LONG (-0x1000C) /* a Certificate message longer than we send */
 #define MST_ERR_MESSAGE_TOO_LARGE (-0x1000D) /* DTLS: data that does not fit one record */
+#define MST_ERR_HANDSHAKE_TOO_LONG (-0x1000E) /* the peer announced a handshake message longer
+                                                 than MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN */
 
 typedef struct mst_error {
     int code;        /* Mbed TLS error code or MST_ERR_*; 0 when there is no error */
@@ -171,7 +173,10 @@ int mst_config_add_ca(mst_config *config, const uint8_t *data, size_t len, int s
 int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_error *err);
 /* Our own certificate chain (PEM or DER, leaf first) and its private key (PEM or DER,
  * optionally encrypted; passphrase may be NULL). Up to 4 pairs, for example RSA and ECDSA.
- * The key must match the leaf certificate. */
+ * The key must match the leaf certificate. MST_ERR_CHAIN_TOO_LONG when the chain makes a
+ * Certificate message of more than MBEDTLS_SSL_OUT_HANDSHAKE_MAX_LEN bytes of body (100 KiB,
+ * OpenSSL's default max_cert_list, RFC 8446 4.4.2 framing), or of more than
+ * MBEDTLS_SSL_OUT_CONTENT_LEN bytes in all for a datagram config. */
 int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t chain_len,
                                const uint8_t *key, size_t key_len,
                                const uint8_t *passphrase, size_t passphrase_len, mst_error *err);

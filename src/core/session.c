@@ -765,9 +765,13 @@ int64_t mst_session_timeout(const mst_session *session)
 
 /* Mbed TLS refuses a malformed TLS record (INVALID_RECORD, or BAD_INPUT_DATA for one longer
  * than its buffer) without telling the peer. Read the refused record's header and send the
- * alert RFC 8446 5 asks for; an over-long record is reported as record_overflow. */
+ * alert RFC 8446 5 asks for; an over-long record is reported as record_overflow. A handshake
+ * message announced longer than we take was refused with its alert (deps/patches/0007); it
+ * gets the engine's code. */
 static int refuse_record(mst_session *session, int ret)
 {
+    if (ret == MBEDTLS_ERR_SSL_HANDSHAKE_MESSAGE_TOO_LONG)
+        return MST_ERR_HANDSHAKE_TOO_LONG;
     if (is_datagram(session) ||
         (ret != MBEDTLS_ERR_SSL_INVALID_RECORD && ret != MBEDTLS_ERR_SSL_BAD_INPUT_DATA))
         return ret;

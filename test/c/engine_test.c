@@ -87,6 +87,7 @@ typedef struct options {
     size_t client_max_fragment;            /* max_fragment_length the client asks for */
     int client_suite;                      /* the one cipher suite the client offers */
     mst_trust *client_trust;               /* in place of client_trusts */
+    const char *server_trusts;             /* default: ca.pem */
 } options;
 
 typedef struct pair {
@@ -143,7 +144,7 @@ static pair make_pair(options o)
     mst_config_set_verify(p.client_config, o.client_verify ? o.client_verify : MST_VERIFY_REQUIRED,
                           NULL);
     mst_config_set_verify(p.server_config, o.server_verify, NULL);
-    trust(p.server_config, "ca.pem");
+    trust(p.server_config, o.server_trusts ? o.server_trusts : "ca.pem");
     if (o.client_chain != NULL)
         add_file(p.client_config, o.client_chain, o.client_key);
     if (o.resumption != NULL)
@@ -1337,6 +1338,103 @@ static void test_tls12_no_max_fragment_length_no_cut(void)
     CHECK(server_longest > 512);
 done:
     free_pair(&p);
+}
+
+/* ---- Handshake messages longer than one record (deps/patches/0007) ---- */
+
+/* A server whose Certificate message is about 45 KB (certs/large/, 1,500 names) sends it as
+ * records of at most 16 KiB, or of max_fragment if the client asks, and the client, fed 1,000
+ * bytes at a time (cutting records), takes it whole. Once done, the server holds what it
+ * holds after a short chain: its output buffer grew for the message and shrank back. */
+static void test_large_certificate(int version, size_t max_fragment)
+{
+    const options base = {.min_version = version, .max_version = version,
+                          .client_max_fragment = max_fragment};
+    options large = base;
+    large.server_chain = "large/leaf-many-names.pem";
+    large.server_key = "large/leaf.key";
+    large.client_trusts = "large/root.pem";
+    pair small = make_pair(base), p = make_pair(large);
+    size_t small_now, small_peak, large_now, large_peak, len, own_len;
+    size_t client_longest = 0, server_longest = 0;
+    CHECK(handshake(&small, 0));
+    mst_session_process(p.client);
+    pump_measuring(&p, &client_longest, &server_longest);
+    CHECK(!(mst_session_state(p.client) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(!(mst_session_state(p.server) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED)));
+    CHECK(mst_session_verify_flags(p.client) == 0);
+    const uint8_t *leaf = mst_session_peer_certificate(p.client, 0, &len);
+    const uint8_t *own = mst_session_own_certificate(p.server, &own_len);
+    CHECK(leaf != NULL && own != NULL && len == own_len && len > 40000 && memcmp(leaf, own, len) == 0);
+    /* Records: a TLS record header and at most 2^14 bytes (or max_fragment) of content,
+     * plus the protection's expansion (at most 256 bytes in TLS 1.3, 2048 in TLS 1.2). */
+    CHECK(server_longest <= 5 + (max_fragment ? max_fragment : 16384) + 256);
+    mst_session_memory(small.server, &small_now, &small_peak);
+    mst_session_memory(p.server, &large_now, &large_peak);
+    CHECK(large_peak > small_peak + 40000);
+    CHECK(large_now == small_now);
+    CHECK(send_and_check(&p, true, 20000, 1000));
+    CHECK(send_and_check(&p, false, 20000, 1000));
+done:
+    free_pair(&small);
+    free_pair(&p);
+}
+
+static void test_tls12_large_certificate(void) { test_large_certificate(MST_TLS1_2, 0); }
+static void test_tls13_large_certificate(void) { test_large_certificate(MST_TLS1_3, 0); }
+static void test_tls12_large_certificate_in_512_byte_records(void) { test_large_certificate(MST_TLS1_2, 512); }
+
+/* A client certificate of about 80 KB (a certificate list over 64 KiB) crosses the other way:
+ * the client grows its output buffer to send it, the server its input buffer to take it. */
+static void test_large_client_certificate(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version,
+                                 .client_chain = "large/leaf-80k.pem", .client_key = "large/leaf.key",
+                                 .server_verify = MST_VERIFY_REQUIRED, .server_trusts = "large/root.pem"});
+    size_t len, own_len;
+    CHECK(handshake(&p, 1000));
+    CHECK(mst_session_verify_flags(p.server) == 0);
+    const uint8_t *leaf = mst_session_peer_certificate(p.server, 0, &len);
+    const uint8_t *own = mst_session_own_certificate(p.client, &own_len);
+    CHECK(leaf != NULL && own != NULL && len == own_len && len > 65536 && memcmp(leaf, own, len) == 0);
+done:
+    free_pair(&p);
+}
+
+static void test_tls12_large_client_certificate(void) { test_large_client_certificate(MST_TLS1_2); }
+static void test_tls13_large_client_certificate(void) { test_large_client_certificate(MST_TLS1_3); }
+
+/* A chain is taken while its Certificate message has at most 100 KiB of body in TLS, 16 KiB
+ * in DTLS (whose handshake messages are still built whole in one record's buffer). */
+static void test_large_chain_limits(void)
+{
+    static const struct {
+        enum mst_transport transport;
+        const char *chain;
+        int expected;
+    } cases[] = {
+        {MST_STREAM, "large/leaf-many-names.pem", 0},
+        {MST_STREAM, "large/leaf-80k.pem", 0},
+        {MST_STREAM, "large/leaf-120k.pem", MST_ERR_CHAIN_TOO_LONG},
+        {MST_DATAGRAM, "server-ecdsa-chain.pem", 0},
+        {MST_DATAGRAM, "large/leaf-many-names.pem", MST_ERR_CHAIN_TOO_LONG},
+    };
+    file key = load("large/leaf.key"), ecdsa_key = load("server-ecdsa.key");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mst_error err;
+        mst_config *config = mst_config_new(MST_SERVER, cases[i].transport, &err);
+        file chain = load(cases[i].chain);
+        const file *k = strncmp(cases[i].chain, "large/", 6) == 0 ? &key : &ecdsa_key;
+        int got = mst_config_add_certificate(config, chain.data, chain.len, k->data, k->len, NULL, 0, &err);
+        free(chain.data);
+        mst_config_unref(config);
+        if (got != cases[i].expected)
+            printf("    %s: -0x%X\n", cases[i].chain, (unsigned)-got);
+        CHECK(got == cases[i].expected);
+    }
+done:
+    free(key.data);
+    free(ecdsa_key.data);
 }
 
 static void test_max_fragment_length_values(void)
@@ -2770,6 +2868,10 @@ static const test tests[] = {
     TEST(debug_levels_are_per_session), TEST(debug_window_is_capped),
     TEST(tls12_max_fragment_length_binds_every_record), TEST(tls12_no_max_fragment_length_no_cut),
     TEST(max_fragment_length_values),
+    TEST(tls12_large_certificate), TEST(tls13_large_certificate),
+    TEST(tls12_large_certificate_in_512_byte_records),
+    TEST(tls12_large_client_certificate), TEST(tls13_large_client_certificate),
+    TEST(large_chain_limits),
     TEST(self_signed_certificate), TEST(self_signed_frees_everything),
     TEST(self_signed_certificate_verifies),
     TEST(self_signed_bad_arguments),
