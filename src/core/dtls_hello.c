@@ -1,5 +1,7 @@
 /*
- * dtls_hello.c: the stateless ClientHello check of DTLS servers (dtls_hello.h).
+ * dtls_hello.c: the stateless ClientHello check of DTLS servers (dtls_hello.h), and the
+ * reassembly of the ClientHello a session holds for its embedder (internal.h,
+ * mst_dtls_reassemble_client_hello).
  *
  * Wire layout read here (RFC 6347 sections 4.1 and 4.2.2, 4.2.1 for the reply):
  *
