@@ -137,6 +137,18 @@ describe('DTLS: the server\'s SNICallback', function () {
     assert.equal((await echoed).toString(), 'over a CID');
   });
 
+  it('chooses with cookies off too, and keeps the server\'s ALPN protocols', async function () {
+    const rsa = ours.createSecureContext(certs.rsa);
+    const { server, port } = await serve({
+      cookies: false, ALPNProtocols: ['coap'], SNICallback: (name, cb) => cb(null, rsa),
+    });
+    const client = connect(port, { servername: 'rsa.test', ALPNProtocols: ['coap'] });
+    await once(client, 'secureConnect');
+    assert.equal(client.getPeerX509Certificate().fingerprint256, RSA);
+    assert.equal(client.alpnProtocol, 'coap');
+    assert.equal(server.stats.helloVerifyRequests, 0);
+  });
+
   it('refuses an SNICallback that is not a function', function () {
     assert.throws(() => dtls.createServer({ ...certs.ecdsa, SNICallback: 'no' }), { code: 'ERR_INVALID_ARG_TYPE' });
   });
