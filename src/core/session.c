@@ -1288,9 +1288,11 @@ static int scan_client_hello(mst_session *session)
     const uint8_t *in = mst_bytes_front(&session->ciphertext_in);
     size_t available = mst_bytes_length(&session->ciphertext_in);
     if (is_datagram(session)) {
+        /* Mbed TLS reads no DTLS handshake message larger than its input buffer. */
         uint8_t *body;
         size_t body_len;
-        int found = mst_dtls_reassemble_client_hello(in, available, MAX_HELD_HELLO, &body, &body_len);
+        int found = mst_dtls_reassemble_client_hello(in, available, MBEDTLS_SSL_IN_CONTENT_LEN,
+                                                     &body, &body_len);
         if (found == 1)
             found = read_hello_extensions(session, body, body_len) == 0 ? 1 : -1;
         free(body);
