@@ -55,6 +55,7 @@ const ENGINE_CODES = {
   [-0x10008]: 'ERR_SSL_PACKET_LENGTH_TOO_LONG', // node's code for the same condition
   [-0x1000C]: 'ERR_MBEDTLS_CHAIN_TOO_LONG',
   [-0x1000D]: 'ERR_DTLS_MESSAGE_TOO_LARGE',
+  [-0x1000E]: 'ERR_SSL_EXCESSIVE_MESSAGE_SIZE', // node's code for the same condition
 };
 
 // Text that came from the peer (names in its certificate), made safe to print: quoted,

@@ -112,6 +112,18 @@
 #define MBEDTLS_SSL_ALPN
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 #define MBEDTLS_SSL_RECORD_SIZE_LIMIT
+/* TLS handshake messages longer than one 16 KiB record (certificate chains with many names,
+ * CertificateRequests naming many CAs) go both ways up to 100 KiB of body, OpenSSL's default
+ * max_cert_list, so node's limit. Longer ones received are refused with illegal_parameter,
+ * as OpenSSL refuses them; a chain we could only send in a longer one is refused by
+ * createSecureContext. The input buffer grows for such a message, record by record as it
+ * arrives, and shrinks back once it is read; the output buffer grows to build our
+ * Certificate and shrinks back once its records are sent (deps/patches/0007). Records stay
+ * within 16 KiB of content. (The patch keeps VARIABLE_BUFFER_LENGTH from shrinking the
+ * buffers after the handshake to a negotiated max_fragment_length.) */
+#define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
+#define MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN (100 * 1024)
+#define MBEDTLS_SSL_OUT_HANDSHAKE_MAX_LEN (100 * 1024)
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_ENCRYPT_THEN_MAC
 #define MBEDTLS_SSL_KEYING_MATERIAL_EXPORT

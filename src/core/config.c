@@ -56,6 +56,10 @@ void mst_memory_totals(size_t *current, size_t *peak) { mst_memory_read_totals(c
 
 /* ---- Errors ---- */
 
+_Static_assert(MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN == 100 * 1024 &&
+               MBEDTLS_SSL_OUT_HANDSHAKE_MAX_LEN == 100 * 1024,
+               "the texts of MST_ERR_HANDSHAKE_TOO_LONG and MST_ERR_CHAIN_TOO_LONG name the bounds");
+
 static const char *engine_error_text(int code)
 {
     switch (code) {
@@ -71,7 +75,8 @@ static const char *engine_error_text(int code)
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
     case MST_ERR_MESSAGE_TOO_LARGE: return "the message does not fit one DTLS record";
-    case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain is longer than a Certificate message Mbed TLS can send (16 KiB)";
+    case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain makes a Certificate message longer than peers take (100 KiB; 16 KiB in DTLS)";
+    case MST_ERR_HANDSHAKE_TOO_LONG: return "the peer sent a handshake message longer than 100 KiB (excessive message size)";
     default: return NULL;
     }
 }
@@ -183,6 +188,7 @@ void mst_config_unref(mst_config *config)
         mbedtls_pk_free(&config->own[i].key);
     }
     mbedtls_ssl_cookie_free(&config->cookies);
+    mst_config_unref(config->cookies_from);
     if (config->alpn != NULL) {
         for (char **p = config->alpn; *p != NULL; p++)
             free(*p);
@@ -548,15 +554,20 @@ int mst_config_add_crl(mst_config *config, const uint8_t *data, size_t len, mst_
 }
 
 /* Mbed TLS 3.6 builds a handshake message whole in its output buffer, so a Certificate
- * message longer than MBEDTLS_SSL_OUT_CONTENT_LEN fails every handshake
- * (Mbed-TLS/mbedtls#3296, #10863). Measured as TLS 1.3 frames it, the larger form: handshake
- * header, context, list length, and per certificate its length and an empty extension list. */
-static bool chain_fits_certificate_message(const mbedtls_x509_crt *chain)
+ * message longer than it fails every handshake (Mbed-TLS/mbedtls#3296, #10863). In TLS the
+ * buffer grows for one of up to MBEDTLS_SSL_OUT_HANDSHAKE_MAX_LEN bytes of body, as long as
+ * node's peers take (deps/patches/0007); in DTLS it stays MBEDTLS_SSL_OUT_CONTENT_LEN.
+ * Measured as TLS 1.3 frames it, the larger form: handshake header, context, list length,
+ * and per certificate its length and an empty extension list. */
+static bool chain_fits_certificate_message(const mbedtls_x509_crt *chain,
+                                           enum mst_transport transport)
 {
     size_t length = 4 + 1 + 3;
     for (const mbedtls_x509_crt *crt = chain; crt != NULL && crt->raw.len > 0; crt = crt->next)
         length += 3 + crt->raw.len + 2;
-    return length <= MBEDTLS_SSL_OUT_CONTENT_LEN;
+    if (transport == MST_DATAGRAM)
+        return length <= MBEDTLS_SSL_OUT_CONTENT_LEN;
+    return length - 4 <= MBEDTLS_SSL_OUT_HANDSHAKE_MAX_LEN;
 }
 
 int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t chain_len,
@@ -575,7 +586,7 @@ int mst_config_add_certificate(mst_config *config, const uint8_t *chain, size_t 
     mbedtls_pk_context *pk = &config->own[config->own_count].key;
     const char *part = "certificate";
     ret = parse_certificates(crt, chain, chain_len, 1, NULL);
-    if (ret == 0 && !chain_fits_certificate_message(crt))
+    if (ret == 0 && !chain_fits_certificate_message(crt, config->transport))
         ret = MST_ERR_CHAIN_TOO_LONG;
     if (ret == 0) {
         part = "private key";
