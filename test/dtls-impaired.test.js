@@ -10,6 +10,7 @@
 const dtls = require('../dtls');
 const { assert, certs, once, useCleanup } = require('./helpers');
 const { UdpProxy, seededPlan, listPlan } = require('./dtls/udp-proxy');
+const { until, stopWaiting } = require('./dtls/until');
 
 const APPLICATION_DATA = 23;
 const TLS12_CID = 25;
@@ -24,6 +25,7 @@ describe('DTLS: impaired paths (UDP proxy)', function () {
   const track = useCleanup();
   const proxies = [];
   afterEach(async () => {
+    stopWaiting();
     for (const proxy of proxies.splice(0)) await proxy.close();
   });
 
@@ -53,11 +55,6 @@ describe('DTLS: impaired paths (UDP proxy)', function () {
     client.on('message', (message) => echoes.push(message.toString()));
     await once(client, 'secureConnect');
     return { server, proxy, client, received, echoes, sessions, clientErrors };
-  }
-
-  // Resolves once `predicate()` holds (mocha's timeout is the deadline), checking each 20 ms.
-  async function until(predicate) {
-    while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   // Sends `count` numbered records, one at a time (each after the previous one's echo, so that

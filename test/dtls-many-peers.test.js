@@ -10,16 +10,12 @@ const ours = require('..');
 const dtls = require('../dtls');
 const { assert, certs, once, useCleanup } = require('./helpers');
 const { UdpProxy } = require('./dtls/udp-proxy');
+const { until, stopWaiting } = require('./dtls/until');
 
 const PSK = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
 const CLIENTS = 200;
 
 const connections = (server) => new Promise((resolve) => server.getConnections((err, n) => resolve(n)));
-
-// Resolves once `predicate()` holds (mocha's timeout is the deadline), checking each 20 ms.
-async function until(predicate) {
-  while (!(await predicate())) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 describe('DTLS: many peers on one server socket', function () {
   // Hundreds of handshakes on two shared cores, and five times slower still must pass.
@@ -27,6 +23,7 @@ describe('DTLS: many peers on one server socket', function () {
   const track = useCleanup();
   const closers = [];
   afterEach(async () => {
+    stopWaiting();
     for (const close of closers.splice(0)) await close();
   });
 

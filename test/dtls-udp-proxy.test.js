@@ -8,6 +8,7 @@
 const dgram = require('node:dgram');
 const { assert, certs, once, useCleanup, run, startPeerServer } = require('./helpers');
 const { UdpProxy, seededPlan, listPlan } = require('./dtls/udp-proxy');
+const { until, stopWaiting } = require('./dtls/until');
 
 // A UDP socket on 127.0.0.1 recording what it receives, as { data, port } in arrival order.
 async function endpoint(track, onMessage) {
@@ -23,23 +24,12 @@ async function endpoint(track, onMessage) {
   return { socket, received, port: socket.address().port };
 }
 
-// Resolves once `predicate()` holds, checking each 20 ms. No deadline of its own (mocha's
-// timeout is it); it gives up once the test that started it is over (see afterEach).
-let testGeneration = 0;
-async function until(predicate) {
-  const generation = testGeneration;
-  while (!predicate()) {
-    if (generation !== testGeneration) throw new Error('the test ended before the condition held');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('UDP proxy (test/dtls/udp-proxy.js)', function () {
   this.timeout(120000);
   const track = useCleanup();
   track.closers = [];
   afterEach(async () => {
-    testGeneration++;
+    stopWaiting();
     for (const close of track.closers.splice(0)) await close();
   });
   async function proxyTo(port, plan) {
