@@ -67,6 +67,14 @@
           ],
           'libraries': ['-lpthread'],
         },
+        {
+          # src/crypto/p256_verify.c against Mbed TLS's stock verification.
+          'target_name': 'p256_verify_test',
+          'type': 'executable',
+          'sources': ['test/c/p256_verify_test.c'],
+          'include_dirs': ['src/crypto'],
+          'libraries': ['-lpthread'],
+        },
       ],
     }],
   ],

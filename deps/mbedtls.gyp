@@ -10,8 +10,10 @@
       'target_name': 'mbedtls',
       'type': 'static_library',
       'sources': ['<!@(node list-sources.js)'],
-      'include_dirs': ['mbedtls/include', 'mbedtls/library', 'config'],
+      # ../src/crypto: the header of our P-256 verification, which the patched ecdsa.c calls.
+      'include_dirs': ['mbedtls/include', 'mbedtls/library', 'config', '../src/crypto'],
       'defines': ['MBEDTLS_CONFIG_FILE="mbedtls_stream_config.h"'],
+      'dependencies': ['mbedtls_stream_crypto'],
       # Third-party code: built optimised, position-independent, hidden, and without our
       # warnings, which are for our own code.
       'cflags': ['-O2', '-fPIC', '-fvisibility=hidden', '-w'],
@@ -24,6 +26,21 @@
       'direct_dependent_settings': {
         'include_dirs': ['mbedtls/include', 'config'],
         'defines': ['MBEDTLS_CONFIG_FILE="mbedtls_stream_config.h"'],
+      },
+    },
+    {
+      # Our own crypto inside Mbed TLS (src/crypto/): the P-256 verification that
+      # deps/patches/0021-ecdsa-p256-verify-hook.patch routes to. Built with our warnings.
+      'target_name': 'mbedtls_stream_crypto',
+      'type': 'static_library',
+      'sources': ['../src/crypto/p256_verify.c'],
+      'include_dirs': ['mbedtls/include', 'config', '../src/crypto'],
+      'defines': ['MBEDTLS_CONFIG_FILE="mbedtls_stream_config.h"'],
+      'cflags': ['-O2', '-fPIC', '-fvisibility=hidden', '-Wall', '-Wextra', '-std=c11'],
+      'xcode_settings': {
+        'GCC_OPTIMIZATION_LEVEL': '2',
+        'GCC_SYMBOLS_PRIVATE_EXTERN': 'YES',
+        'OTHER_CFLAGS': ['-std=c11', '-Wall', '-Wextra'],
       },
     },
   ],

@@ -61,6 +61,9 @@
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED      /* X25519 key exchange */
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
+/* ECDSA verification on P-256 runs our variable-time code (src/crypto/p256_verify.c), hooked
+ * into mbedtls_ecdsa_verify() by deps/patches/0021-ecdsa-p256-verify-hook.patch. */
+#define MBEDTLS_STREAM_P256_VERIFY
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 #define MBEDTLS_PK_WRITE_C
