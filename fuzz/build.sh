@@ -81,7 +81,8 @@ stamp=$out/libmbedtls-fuzz.stamp
 hash_inputs() {
   "$CC" --version
   printf '%s\n' "${lib_flags[@]}"
-  (cd "$root" && find deps/mbedtls/library deps/mbedtls/include deps/config fuzz/fuzz_config.h src/crypto \
+  (cd "$root" && find deps/mbedtls/library deps/mbedtls/include deps/mbedtls/3rdparty/everest \
+     deps/config fuzz/fuzz_config.h src/crypto \
      -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort | xargs sha256sum)
 }
 want=$(hash_inputs | sha256sum | cut -d' ' -f1)
@@ -98,6 +99,14 @@ else
         'f=$1; shift; o=$FUZZ_OBJ/$(basename "$f" .c).o; "$FUZZ_CC" "$@" -c "$f" -o "$o" || { echo "failed: $f" >&2; exit 255; }' \
         _ {} "${lib_flags[@]}"; then
     log "Mbed TLS failed to compile"
+    exit 1
+  fi
+  # Everest/HACL*'s Curve25519 (src/crypto/x25519.c calls it), as deps/mbedtls.gyp builds it.
+  everest=$mbedtls/3rdparty/everest
+  if ! "$CC" "${lib_flags[@]}" -DMBEDTLS_ECDH_VARIANT_EVEREST_ENABLED -I"$everest/include" \
+      -I"$everest/include/everest" -I"$everest/include/everest/kremlib" \
+      -c "$everest/library/Hacl_Curve25519_joined.c" -o "$out/obj/mbedtls/everest_hacl.o"; then
+    log "Everest's Curve25519 failed to compile"
     exit 1
   fi
   ar rcs "$archive" "$out"/obj/mbedtls/*.o

@@ -1,6 +1,7 @@
-// Runs the C tests against certs/: the engine's (build/Release/engine_test) and our P-256
+// Runs the C tests: the engine's (build/Release/engine_test, against certs/), our P-256
 // verification's against Mbed TLS's own (build/Release/p256_verify_test, which also reads
-// Mbed TLS's test vectors from the fetched tree). With --memcheck, under valgrind: any leak
+// Mbed TLS's test vectors from the fetched tree) and X25519 through HACL
+// (build/Release/x25519_test). With --memcheck, under valgrind: any leak
 // or invalid access fails the run. A name filter (argument) goes to both.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -15,6 +16,7 @@ const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const programs = [
   ['engine_test', [certs, ...filter]],
   ['p256_verify_test', [certs, vectors, ...filter]],
+  ['x25519_test', [...filter]],
 ];
 let status = 0;
 for (const [name, programArgs] of programs) {
