@@ -66,8 +66,11 @@
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
 /* ECDSA verification on P-256 runs our variable-time code (src/crypto/p256_verify.c), hooked
- * into mbedtls_ecdsa_verify() by deps/patches/0021-ecdsa-p256-verify-hook.patch. */
+ * into mbedtls_ecdsa_verify() by deps/patches/0021-ecdsa-p256-verify-hook.patch. It needs a
+ * compiler with unsigned __int128 (64-bit GCC and Clang); elsewhere Mbed TLS's code runs. */
+#if defined(__SIZEOF_INT128__)
 #define MBEDTLS_STREAM_P256_VERIFY
+#endif
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 #define MBEDTLS_PK_WRITE_C

@@ -18,6 +18,8 @@
 
 #include "p256_verify.h"
 
+#if defined(MBEDTLS_STREAM_P256_VERIFY)
+
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -582,3 +584,5 @@ int mst_p256_verify(const unsigned char *buf, size_t blen, const mbedtls_ecp_poi
     }
     return MBEDTLS_ERR_ECP_VERIFY_FAILED;
 }
+
+#endif /* MBEDTLS_STREAM_P256_VERIFY */
