@@ -4,8 +4,9 @@
  *
  * Numbers are four 64-bit limbs, least significant first, multiplied with unsigned
  * __int128. Field elements (mod p) and the scalar arithmetic (mod n) use Montgomery
- * multiplication with R = 2^256; for p the per-step factor -p^-1 mod 2^64 is 1, because
- * p = 2^256 - 2^224 + 2^192 + 2^96 - 1 ends in 64 one bits, and p's third limb is zero.
+ * multiplication with R = 2^256. Modulo p = 2^256 - 2^224 + 2^192 + 2^96 - 1 the reduction
+ * needs one multiplication per limb instead of four (fe_reduce), and squares have their own
+ * routine; modulo n, used a few hundred times per verification, it is the generic one.
  * Points are Jacobian (X, Y, Z), affine x = X/Z^2, y = Y/Z^3, the point at infinity Z = 0.
  * The multiples of G come from a table of affine points built once; those of Q are built
  * for each call. All of it is variable time: a verification only sees public values.
@@ -219,14 +220,107 @@ static void mont_pow(uint64_t r[4], const uint64_t a[4], const uint64_t e[4],
 
 /* ---- The field GF(p), elements in Montgomery form ---- */
 
-static void fe_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+/* r = t / 2^256 mod p for t < 2^256 p (Montgomery reduction of a 512-bit product), with p's
+ * form doing the work of the multiplications: each step's q = t[i] (the factor is 1), and
+ * q p = q 2^256 - q 2^224 + q 2^192 + q 2^96 - q, so adding q p clears limb i, carries q
+ * into limb i+1 together with q (2^32 - 1), that is q 2^32 in all, nothing into limb i+2,
+ * and q p[3] into limb i+3. A carry out of limb i+4 waits for the next step's limb i+5. */
+static void fe_reduce(uint64_t r[4], uint64_t t[8])
 {
-    mont_mul(r, a, b, P, P_FACTOR);
+    uint64_t pending = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t q = t[i];
+        u128 c = (u128) t[i + 1] + ((u128) q << 32);
+        t[i + 1] = (uint64_t) c;
+        c >>= 64;
+        c += t[i + 2];
+        t[i + 2] = (uint64_t) c;
+        c >>= 64;
+        c += (u128) q * P[3] + t[i + 3];
+        t[i + 3] = (uint64_t) c;
+        c >>= 64;
+        c += (u128) t[i + 4] + pending;
+        t[i + 4] = (uint64_t) c;
+        pending = (uint64_t) (c >> 64);
+    }
+    /* t[4..7] + pending 2^256 < 2p */
+    if (pending != 0 || compare(t + 4, P) >= 0) {
+        subtract(t + 4, t + 4, P);
+    }
+    memcpy(r, t + 4, 4 * sizeof(uint64_t));
 }
 
+/* r = a b / 2^256 mod p; r may alias a or b. */
+static void fe_mul(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    uint64_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        u128 c = 0;
+        for (int j = 0; j < 4; j++) {
+            c += (u128) a[i] * b[j] + t[i + j];
+            t[i + j] = (uint64_t) c;
+            c >>= 64;
+        }
+        t[i + 4] = (uint64_t) c;
+    }
+    fe_reduce(r, t);
+}
+
+/* r = a^2 / 2^256 mod p: the products a[i] a[j] (i < j) once, doubled, plus the squares. */
 static void fe_sqr(uint64_t r[4], const uint64_t a[4])
 {
-    mont_mul(r, a, a, P, P_FACTOR);
+    uint64_t t[8];
+    u128 c;
+    c = (u128) a[0] * a[1];
+    t[1] = (uint64_t) c;
+    c >>= 64;
+    c += (u128) a[0] * a[2];
+    t[2] = (uint64_t) c;
+    c >>= 64;
+    c += (u128) a[0] * a[3];
+    t[3] = (uint64_t) c;
+    t[4] = (uint64_t) (c >> 64);
+    c = (u128) a[1] * a[2] + t[3];
+    t[3] = (uint64_t) c;
+    c >>= 64;
+    c += (u128) a[1] * a[3] + t[4];
+    t[4] = (uint64_t) c;
+    t[5] = (uint64_t) (c >> 64);
+    c = (u128) a[2] * a[3] + t[5];
+    t[5] = (uint64_t) c;
+    t[6] = (uint64_t) (c >> 64);
+
+    t[7] = t[6] >> 63;
+    t[6] = (t[6] << 1) | (t[5] >> 63);
+    t[5] = (t[5] << 1) | (t[4] >> 63);
+    t[4] = (t[4] << 1) | (t[3] >> 63);
+    t[3] = (t[3] << 1) | (t[2] >> 63);
+    t[2] = (t[2] << 1) | (t[1] >> 63);
+    t[1] <<= 1;
+
+    c = (u128) a[0] * a[0];
+    t[0] = (uint64_t) c;
+    c >>= 64;
+    c += t[1];
+    t[1] = (uint64_t) c;
+    c >>= 64;
+    c += (u128) a[1] * a[1] + t[2];
+    t[2] = (uint64_t) c;
+    c >>= 64;
+    c += t[3];
+    t[3] = (uint64_t) c;
+    c >>= 64;
+    c += (u128) a[2] * a[2] + t[4];
+    t[4] = (uint64_t) c;
+    c >>= 64;
+    c += t[5];
+    t[5] = (uint64_t) c;
+    c >>= 64;
+    c += (u128) a[3] * a[3] + t[6];
+    t[6] = (uint64_t) c;
+    c >>= 64;
+    t[7] += (uint64_t) c;
+    fe_reduce(r, t);
 }
 
 static void fe_add(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
