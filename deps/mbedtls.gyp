@@ -30,7 +30,7 @@
     },
     {
       # Our own crypto inside Mbed TLS (src/crypto/): the P-256 verification and the X25519
-      # glue that deps/patches/0021-*.patch route to. Built with our warnings.
+      # glue that deps/patches/0021-ecdsa-p256-verify-hook.patch and 0023-ecp-x25519-hacl-hook.patch route to. Built with our warnings.
       'target_name': 'mbedtls_stream_crypto',
       'type': 'static_library',
       'sources': ['../src/crypto/p256_verify.c', '../src/crypto/x25519.c'],
@@ -47,7 +47,7 @@
       # Everest/HACL*'s Curve25519 from Mbed TLS's tree, for src/crypto/x25519.c. Its file
       # compiles only under MBEDTLS_ECDH_VARIANT_EVEREST_ENABLED, defined here for this one
       # file: the rest of Mbed TLS keeps the legacy ECDH context (see
-      # deps/patches/0021-ecp-x25519-hacl-hook.patch for why), and this file uses no Mbed TLS
+      # deps/patches/0023-ecp-x25519-hacl-hook.patch for why), and this file uses no Mbed TLS
       # structure. Third-party code: no warnings of ours.
       'target_name': 'everest_hacl',
       'type': 'static_library',

@@ -61,7 +61,7 @@
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED      /* X25519 key exchange */
 /* Curve25519 multiplications (key shares and X25519 agreement, TLS 1.2 and 1.3) run on the
  * Everest/HACL* code of Mbed TLS's tree (3rdparty/everest) through src/crypto/x25519.c,
- * hooked into mbedtls_ecp_mul() by deps/patches/0021-ecp-x25519-hacl-hook.patch. */
+ * hooked into mbedtls_ecp_mul() by deps/patches/0023-ecp-x25519-hacl-hook.patch. */
 #define MBEDTLS_STREAM_X25519_HACL
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C

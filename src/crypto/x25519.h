@@ -4,7 +4,7 @@
  *
  * Mbed TLS's mbedtls_ecp_mul() on Curve25519 (key generation, TLS 1.2's ECDH context and
  * TLS 1.3's PSA key agreement all end there) hands the multiplication to mst_x25519_mul()
- * (deps/patches/0021-ecp-x25519-hacl-hook.patch) after its own checks of the scalar and the
+ * (deps/patches/0023-ecp-x25519-hacl-hook.patch) after its own checks of the scalar and the
  * point. HACL's code is constant time, as Mbed TLS's Montgomery ladder is.
  */
 #ifndef MST_X25519_H
