@@ -67,6 +67,13 @@
           ],
           'libraries': ['-lpthread'],
         },
+        {
+          # Our multi-block AES-GCM against Mbed TLS's GCM vectors and its stock code.
+          'target_name': 'gcm_test',
+          'type': 'executable',
+          'sources': ['test/c/gcm_test.c'],
+          'libraries': ['-lpthread'],
+        },
       ],
     }],
   ],

@@ -1,0 +1,461 @@
+/*
+ * gcm_accel.c: multi-block AES-GCM with AES-NI/PCLMULQDQ and VAES/VPCLMULQDQ (see
+ * gcm_accel.h for what it does and how Mbed TLS calls it).
+ *
+ * GHASH arithmetic (NIST SP 800-38D 6.3; the method of Gueron and Kounavis, "Intel
+ * Carry-Less Multiplication Instruction and its Usage for Computing the GCM Mode"):
+ * a block is loaded byte-reversed, so that the coefficient of x^0 is the integer's top bit.
+ * In that reflected form a carry-less product of two field elements is their product times
+ * a constant, which is cancelled by keeping H multiplied by x (h_powers), and the reduction
+ * modulo x^128 + x^7 + x^2 + x + 1 becomes a Montgomery-style reduction that clears the low
+ * 128 bits of the 256-bit product with two carry-less multiplications by 0xC2 << 56.
+ * Several blocks are hashed at once as X' = (X + C1) H^n + C2 H^(n-1) + ... + Cn H:
+ * the n products are added unreduced (Karatsuba: three multiplications each) and reduced
+ * once.
+ *
+ * Every loop bound and branch depends on lengths, the key size and the CPU only; the
+ * tables indexed are the round keys and the powers of H, always read whole.
+ */
+#include "gcm_accel.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GCM_ACCEL_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+#if defined(GCM_ACCEL_X86)
+
+/* Each function says which instructions it uses; the rest of the build stays generic. */
+#define TARGET_AESNI __attribute__((target("aes,pclmul,ssse3,sse4.1")))
+#define TARGET_VAES __attribute__((target("aes,pclmul,ssse3,sse4.1,avx,avx2,vaes,vpclmulqdq")))
+#define INLINE_AESNI static inline __attribute__((always_inline)) TARGET_AESNI
+#define INLINE_VAES static inline __attribute__((always_inline)) TARGET_VAES
+
+/* ---- Choosing the implementation ---------------------------------------------------- */
+
+/* -1 until first asked; then MBEDTLS_STREAM_GCM_*. Read and written atomically, as keys
+ * may be set on several threads. */
+static int supported_impl = -1;
+static int impl_cap = -1;
+
+static int xgetbv0(void)
+{
+    uint32_t eax, edx;
+    __asm__ volatile ("xgetbv" : "=a" (eax), "=d" (edx) : "c" (0));
+    return (int) eax;
+}
+
+static int detect_impl(void)
+{
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+        return MBEDTLS_STREAM_GCM_STOCK;
+    }
+    const unsigned int pclmul = 1u << 1, ssse3 = 1u << 9, sse41 = 1u << 19, aes = 1u << 25;
+    const unsigned int osxsave = 1u << 27, avx = 1u << 28;
+    if ((ecx & (pclmul | ssse3 | sse41 | aes)) != (pclmul | ssse3 | sse41 | aes)) {
+        return MBEDTLS_STREAM_GCM_STOCK;
+    }
+    /* 256-bit registers need AVX and an OS that saves their state (XCR0 bits 1 and 2). */
+    if ((ecx & (osxsave | avx)) != (osxsave | avx) || (xgetbv0() & 6) != 6) {
+        return MBEDTLS_STREAM_GCM_AESNI;
+    }
+    unsigned int max_leaf = __get_cpuid_max(0, NULL);
+    if (max_leaf < 7) {
+        return MBEDTLS_STREAM_GCM_AESNI;
+    }
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const unsigned int avx2 = 1u << 5;                     /* EBX */
+    const unsigned int vaes = 1u << 9, vpclmul = 1u << 10; /* ECX */
+    if ((ebx & avx2) && (ecx & vaes) && (ecx & vpclmul)) {
+        return MBEDTLS_STREAM_GCM_VAES;
+    }
+    return MBEDTLS_STREAM_GCM_AESNI;
+}
+
+static int cap_from_environment(void)
+{
+    const char *value = getenv("MBEDTLS_STREAM_GCM");
+    if (value != NULL) {
+        if (strcmp(value, "stock") == 0) {
+            return MBEDTLS_STREAM_GCM_STOCK;
+        }
+        if (strcmp(value, "aesni") == 0) {
+            return MBEDTLS_STREAM_GCM_AESNI;
+        }
+    }
+    return MBEDTLS_STREAM_GCM_VAES;
+}
+
+int mbedtls_stream_gcm_accel_supported(void)
+{
+    int impl = __atomic_load_n(&supported_impl, __ATOMIC_RELAXED);
+    if (impl < 0) {
+        impl = detect_impl();
+        __atomic_store_n(&supported_impl, impl, __ATOMIC_RELAXED);
+    }
+    return impl;
+}
+
+static int current_impl(void)
+{
+    int cap = __atomic_load_n(&impl_cap, __ATOMIC_RELAXED);
+    if (cap < 0) {
+        cap = cap_from_environment();
+        __atomic_store_n(&impl_cap, cap, __ATOMIC_RELAXED);
+    }
+    int supported = mbedtls_stream_gcm_accel_supported();
+    return cap < supported ? cap : supported;
+}
+
+int mbedtls_stream_gcm_accel_select(int impl)
+{
+    if (impl > MBEDTLS_STREAM_GCM_VAES) {
+        impl = MBEDTLS_STREAM_GCM_VAES;
+    }
+    __atomic_store_n(&impl_cap, impl < 0 ? cap_from_environment() : impl, __ATOMIC_RELAXED);
+    return current_impl();
+}
+
+/* ---- 128-bit helpers (AES-NI, PCLMULQDQ) --------------------------------------------- */
+
+/* Reverses the 16 bytes: GCM's bit order to the reflected integer and back. */
+INLINE_AESNI __m128i byte_reverse(__m128i x)
+{
+    return _mm_shuffle_epi8(x, _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+
+/* Swaps the counter block's last 4 bytes (big-endian) into a native 32-bit lane 3 and
+ * back, so that _mm_add_epi32 increments the counter modulo 2^32 as inc32 does. */
+INLINE_AESNI __m128i counter_swap(__m128i x)
+{
+    return _mm_shuffle_epi8(x, _mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+}
+
+INLINE_AESNI __m128i load_block(const unsigned char *p)
+{
+    return _mm_loadu_si128((const __m128i *) p);
+}
+
+/* Montgomery-style reduction of the 256-bit reflected product hi:lo (see the header
+ * comment): two folds of 64 bits, each a multiplication by 0xC2 << 56. */
+INLINE_AESNI __m128i ghash_reduce(__m128i hi, __m128i lo)
+{
+    const __m128i poly = _mm_set_epi64x((long long) 0xC200000000000000ULL, 0);
+    __m128i t = _mm_clmulepi64_si128(lo, poly, 0x10);
+    lo = _mm_xor_si128(_mm_shuffle_epi32(lo, 0x4e), t);
+    t = _mm_clmulepi64_si128(lo, poly, 0x10);
+    lo = _mm_xor_si128(_mm_shuffle_epi32(lo, 0x4e), t);
+    return _mm_xor_si128(lo, hi);
+}
+
+/* Karatsuba: accumulates the three partial products of a * b. */
+INLINE_AESNI void clmul_accumulate(__m128i a, __m128i b, __m128i *lo, __m128i *hi, __m128i *mid)
+{
+    __m128i a_sum = _mm_xor_si128(a, _mm_shuffle_epi32(a, 0x4e));
+    __m128i b_sum = _mm_xor_si128(b, _mm_shuffle_epi32(b, 0x4e));
+    *lo = _mm_xor_si128(*lo, _mm_clmulepi64_si128(a, b, 0x00));
+    *hi = _mm_xor_si128(*hi, _mm_clmulepi64_si128(a, b, 0x11));
+    *mid = _mm_xor_si128(*mid, _mm_clmulepi64_si128(a_sum, b_sum, 0x00));
+}
+
+/* Combines the Karatsuba sums into hi:lo and reduces them. */
+INLINE_AESNI __m128i karatsuba_reduce(__m128i lo, __m128i hi, __m128i mid)
+{
+    mid = _mm_xor_si128(mid, _mm_xor_si128(lo, hi));
+    lo = _mm_xor_si128(lo, _mm_slli_si128(mid, 8));
+    hi = _mm_xor_si128(hi, _mm_srli_si128(mid, 8));
+    return ghash_reduce(hi, lo);
+}
+
+INLINE_AESNI __m128i field_multiply(__m128i a, __m128i b)
+{
+    __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
+    clmul_accumulate(a, b, &lo, &hi, &mid);
+    return karatsuba_reduce(lo, hi, mid);
+}
+
+/* SubWord of FIPS 197 5.2 on a little-endian word, with AESKEYGENASSIST (whose dword 0 is
+ * SubWord of its dword 1). */
+INLINE_AESNI uint32_t sub_word(uint32_t w)
+{
+    __m128i x = _mm_shuffle_epi32(_mm_cvtsi32_si128((int) w), 0x00);
+    return (uint32_t) _mm_cvtsi128_si32(_mm_aeskeygenassist_si128(x, 0));
+}
+
+/* FIPS 197 5.2 key expansion, word by word, for 4, 6 or 8 key words. */
+static TARGET_AESNI void expand_key(mbedtls_stream_gcm_accel *accel, const unsigned char *key,
+                                    unsigned int key_words)
+{
+    static const uint8_t rcon[10] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36 };
+    uint32_t w[60];
+    unsigned int rounds = key_words + 6, total = 4 * (rounds + 1), i;
+    memcpy(w, key, 4 * key_words);
+    for (i = key_words; i < total; i++) {
+        uint32_t t = w[i - 1];
+        if (i % key_words == 0) {
+            /* RotWord on a little-endian word is a rotation right by 8 bits. */
+            t = sub_word((t >> 8) | (t << 24)) ^ rcon[i / key_words - 1];
+        } else if (key_words == 8 && i % key_words == 4) {
+            t = sub_word(t);
+        }
+        w[i] = w[i - key_words] ^ t;
+    }
+    memcpy(accel->round_keys, w, 4 * total);
+    accel->rounds = (unsigned char) rounds;
+    /* The words are key material too. */
+    volatile uint32_t *wipe = w;
+    for (i = 0; i < total; i++) {
+        wipe[i] = 0;
+    }
+}
+
+INLINE_AESNI __m128i aes_encrypt_block(const mbedtls_stream_gcm_accel *accel, __m128i b)
+{
+    b = _mm_xor_si128(b, load_block(accel->round_keys[0]));
+    for (unsigned int r = 1; r < accel->rounds; r++) {
+        b = _mm_aesenc_si128(b, load_block(accel->round_keys[r]));
+    }
+    return _mm_aesenclast_si128(b, load_block(accel->round_keys[accel->rounds]));
+}
+
+/* H = E(K, 0^128), then y * H in reflected form (a shift left by one bit, reduced by
+ * x^-1 = 0xC2...01 when the top bit falls out), then its powers. */
+static TARGET_AESNI void compute_h_powers(mbedtls_stream_gcm_accel *accel)
+{
+    __m128i h = byte_reverse(aes_encrypt_block(accel, _mm_setzero_si128()));
+    __m128i top = _mm_shuffle_epi32(_mm_srai_epi32(h, 31), 0xff);
+    __m128i shifted = _mm_or_si128(_mm_slli_epi64(h, 1), _mm_slli_si128(_mm_srli_epi64(h, 63), 8));
+    __m128i h1 = _mm_xor_si128(shifted,
+                               _mm_and_si128(top, _mm_set_epi64x((long long) 0xC200000000000000ULL, 1)));
+    __m128i power = h1;
+    for (int k = MBEDTLS_STREAM_GCM_POWERS - 1; k >= 0; k--) {
+        _mm_storeu_si128((__m128i *) accel->h_powers[k], power);
+        power = field_multiply(power, h1);
+    }
+}
+
+/*
+ * n (1 to 8) blocks: counters, AES, XOR, then GHASH of the n ciphertext blocks with one
+ * reduction. Forward, each input block read before its output is written, so output may
+ * start before input.
+ */
+INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                               __m128i *counter, __m128i *x,
+                               const unsigned char *in, unsigned char *out, unsigned int n)
+{
+    __m128i b[8], c[8];
+    /* Zeros for the blocks past n, which the compiler cannot tell are never read. */
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < 8; i++) {
+        b[i] = c[i] = _mm_setzero_si128();
+    }
+    __m128i key = load_block(accel->round_keys[0]);
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < n; i++) {
+        *counter = _mm_add_epi32(*counter, _mm_set_epi32(1, 0, 0, 0));
+        b[i] = _mm_xor_si128(counter_swap(*counter), key);
+    }
+    for (unsigned int r = 1; r < accel->rounds; r++) {
+        key = load_block(accel->round_keys[r]);
+#pragma GCC unroll 8
+        for (unsigned int i = 0; i < n; i++) {
+            b[i] = _mm_aesenc_si128(b[i], key);
+        }
+    }
+    key = load_block(accel->round_keys[accel->rounds]);
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < n; i++) {
+        __m128i input = load_block(in + 16 * i);
+        __m128i output = _mm_xor_si128(_mm_aesenclast_si128(b[i], key), input);
+        _mm_storeu_si128((__m128i *) (out + 16 * i), output);
+        c[i] = byte_reverse(decrypt ? input : output);
+    }
+    c[0] = _mm_xor_si128(c[0], *x);
+    __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
+    const unsigned char(*powers)[16] = accel->h_powers + (MBEDTLS_STREAM_GCM_POWERS - n);
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < n; i++) {
+        clmul_accumulate(c[i], load_block(powers[i]), &lo, &hi, &mid);
+    }
+    *x = karatsuba_reduce(lo, hi, mid);
+}
+
+static TARGET_AESNI void update_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                                      unsigned char counter_bytes[16], unsigned char ghash[16],
+                                      const unsigned char *in, unsigned char *out, size_t blocks)
+{
+    __m128i counter = counter_swap(load_block(counter_bytes));
+    __m128i x = byte_reverse(load_block(ghash));
+    for (; blocks >= 8; blocks -= 8, in += 128, out += 128) {
+        blocks_aesni(accel, decrypt, &counter, &x, in, out, 8);
+    }
+    if (blocks > 0) {
+        blocks_aesni(accel, decrypt, &counter, &x, in, out, (unsigned int) blocks);
+    }
+    _mm_storeu_si128((__m128i *) counter_bytes, counter_swap(counter));
+    _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
+}
+
+/* ---- 256-bit path (VAES, VPCLMULQDQ): two blocks per register ------------------------ */
+
+INLINE_VAES __m256i load_pair(const unsigned char *p)
+{
+    return _mm256_loadu_si256((const __m256i *) p);
+}
+
+/* 16 blocks: 8 registers of 2 through AES, then GHASH with H^16 .. H^1 and one reduction. */
+INLINE_VAES void blocks16_vaes(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                               __m128i *counter, __m128i *x,
+                               const unsigned char *in, unsigned char *out)
+{
+    const __m256i swap = _mm256_broadcastsi128_si256(
+        _mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+    const __m256i reverse = _mm256_broadcastsi128_si256(
+        _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __m256i b[8], c[8];
+    __m256i base = _mm256_broadcastsi128_si256(*counter);
+    __m256i key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[0]));
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        __m256i n = _mm256_add_epi32(base, _mm256_set_epi32(2 * i + 2, 0, 0, 0, 2 * i + 1, 0, 0, 0));
+        b[i] = _mm256_xor_si256(_mm256_shuffle_epi8(n, swap), key);
+    }
+    *counter = _mm_add_epi32(*counter, _mm_set_epi32(16, 0, 0, 0));
+    for (unsigned int r = 1; r < accel->rounds; r++) {
+        key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[r]));
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            b[i] = _mm256_aesenc_epi128(b[i], key);
+        }
+    }
+    key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[accel->rounds]));
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        __m256i input = load_pair(in + 32 * i);
+        __m256i output = _mm256_xor_si256(_mm256_aesenclast_epi128(b[i], key), input);
+        _mm256_storeu_si256((__m256i *) (out + 32 * i), output);
+        c[i] = _mm256_shuffle_epi8(decrypt ? input : output, reverse);
+    }
+    c[0] = _mm256_xor_si256(c[0], _mm256_zextsi128_si256(*x));
+    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256(), mid = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        __m256i h = load_pair(accel->h_powers[2 * i]);
+        __m256i h_sum = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
+        __m256i c_sum = _mm256_xor_si256(c[i], _mm256_shuffle_epi32(c[i], 0x4e));
+        lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(c[i], h, 0x00));
+        hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(c[i], h, 0x11));
+        mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128(c_sum, h_sum, 0x00));
+    }
+    /* The two halves' sums add up: the reduction is linear. */
+    __m128i lo128 = _mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
+    __m128i hi128 = _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
+    __m128i mid128 = _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1));
+    *x = karatsuba_reduce(lo128, hi128, mid128);
+}
+
+static TARGET_VAES void update_vaes(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                                    unsigned char counter_bytes[16], unsigned char ghash[16],
+                                    const unsigned char *in, unsigned char *out, size_t blocks)
+{
+    __m128i counter = counter_swap(load_block(counter_bytes));
+    __m128i x = byte_reverse(load_block(ghash));
+    for (; blocks >= 16; blocks -= 16, in += 256, out += 256) {
+        blocks16_vaes(accel, decrypt, &counter, &x, in, out);
+    }
+    if (blocks >= 8) {
+        blocks_aesni(accel, decrypt, &counter, &x, in, out, 8);
+        blocks -= 8, in += 128, out += 128;
+    }
+    if (blocks > 0) {
+        blocks_aesni(accel, decrypt, &counter, &x, in, out, (unsigned int) blocks);
+    }
+    _mm_storeu_si128((__m128i *) counter_bytes, counter_swap(counter));
+    _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
+}
+
+/* ---- Entry points ------------------------------------------------------------------ */
+
+void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes,
+                                     const unsigned char *key, unsigned int keybits)
+{
+    memset(accel, 0, sizeof(*accel));
+    accel->impl = MBEDTLS_STREAM_GCM_STOCK;
+    if (!is_aes || (keybits != 128 && keybits != 192 && keybits != 256)) {
+        return;
+    }
+    int impl = current_impl();
+    if (impl == MBEDTLS_STREAM_GCM_STOCK) {
+        return;
+    }
+    expand_key(accel, key, keybits / 32);
+    compute_h_powers(accel);
+    accel->impl = (unsigned char) impl;
+}
+
+size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                                       unsigned char counter[16], unsigned char ghash[16],
+                                       const unsigned char *input, unsigned char *output,
+                                       size_t length)
+{
+    size_t blocks = length / 16;
+    if (blocks == 0) {
+        return 0;
+    }
+    switch (accel->impl) {
+        case MBEDTLS_STREAM_GCM_VAES:
+            update_vaes(accel, decrypt, counter, ghash, input, output, blocks);
+            return blocks * 16;
+        case MBEDTLS_STREAM_GCM_AESNI:
+            update_aesni(accel, decrypt, counter, ghash, input, output, blocks);
+            return blocks * 16;
+        default:
+            return 0;
+    }
+}
+
+#else /* !GCM_ACCEL_X86: Mbed TLS's own code everywhere. */
+
+void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes,
+                                     const unsigned char *key, unsigned int keybits)
+{
+    (void) is_aes;
+    (void) key;
+    (void) keybits;
+    memset(accel, 0, sizeof(*accel));
+    accel->impl = MBEDTLS_STREAM_GCM_STOCK;
+}
+
+size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                                       unsigned char counter[16], unsigned char ghash[16],
+                                       const unsigned char *input, unsigned char *output,
+                                       size_t length)
+{
+    (void) accel;
+    (void) decrypt;
+    (void) counter;
+    (void) ghash;
+    (void) input;
+    (void) output;
+    (void) length;
+    return 0;
+}
+
+int mbedtls_stream_gcm_accel_supported(void)
+{
+    return MBEDTLS_STREAM_GCM_STOCK;
+}
+
+int mbedtls_stream_gcm_accel_select(int impl)
+{
+    (void) impl;
+    return MBEDTLS_STREAM_GCM_STOCK;
+}
+
+#endif /* GCM_ACCEL_X86 */

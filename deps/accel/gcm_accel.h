@@ -1,0 +1,94 @@
+/*
+ * gcm_accel.h: mbedtls-stream's multi-block AES-GCM for x86-64, called from Mbed TLS's own
+ * GCM (library/gcm.c, through deps/patches/0020-gcm-multi-block-aes-ni.patch) when the
+ * configuration defines MBEDTLS_STREAM_GCM_ACCEL.
+ *
+ * Mbed TLS 3.6 encrypts one 16-byte block per call through the cipher layer and reduces
+ * GHASH after every block. This code does the whole blocks of one mbedtls_gcm_update() call
+ * several at a time: 8 blocks per step with AES-NI and PCLMULQDQ, 16 blocks per step in
+ * 256-bit registers with VAES and VPCLMULQDQ, and in both one GHASH reduction per step
+ * (Karatsuba multiplications by precomputed powers of H, summed, then reduced once).
+ * Everything else (IV of any length, AAD, partial blocks, the tag) stays Mbed TLS's code,
+ * which shares the counter and the GHASH state with this code through the GCM context.
+ *
+ * The implementation is chosen per key, at mbedtls_gcm_setkey() time, by CPUID (no code is
+ * built with -march=native: each function carries its own target attribute). The
+ * environment variable MBEDTLS_STREAM_GCM (read once, at the first key) caps it: "stock"
+ * (Mbed TLS's code alone), "aesni", or "vaes" (the default: the best the CPU has).
+ * Constant time: no branch and no memory access depends on the key, H or the data.
+ */
+#ifndef MBEDTLS_STREAM_GCM_ACCEL_H
+#define MBEDTLS_STREAM_GCM_ACCEL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Implementations, in increasing order of speed. */
+#define MBEDTLS_STREAM_GCM_STOCK 0 /* Mbed TLS's own code: other CPUs, other ciphers */
+#define MBEDTLS_STREAM_GCM_AESNI 1 /* AES-NI, PCLMULQDQ, SSSE3, SSE4.1: 8 blocks per step */
+#define MBEDTLS_STREAM_GCM_VAES  2 /* plus AVX2, VAES, VPCLMULQDQ: 16 blocks per step */
+
+/* The powers of H kept per key: H^1 .. H^16. */
+#define MBEDTLS_STREAM_GCM_POWERS 16
+
+/*
+ * Per-key state, a member of mbedtls_gcm_context (filled by mbedtls_gcm_setkey, wiped by
+ * mbedtls_gcm_free with the rest of the context). `impl` is MBEDTLS_STREAM_GCM_STOCK when
+ * the fast code is not used for this key; the other members are then unused.
+ */
+typedef struct mbedtls_stream_gcm_accel {
+    /* AES encryption round keys (FIPS 197 5.2), as AESENC takes them. */
+    unsigned char round_keys[15][16];
+    /* h_powers[i] is H^(16 - i) in the byte-reflected, multiplied-by-x form that the
+     * carry-less multiplication uses, so that a run of n blocks multiplies by the n last. */
+    unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16];
+    unsigned char rounds; /* 10, 12 or 14 */
+    unsigned char impl;   /* MBEDTLS_STREAM_GCM_* */
+} mbedtls_stream_gcm_accel;
+
+/*
+ * Prepares `accel` for a key given to mbedtls_gcm_setkey(): `is_aes` non-zero when the
+ * block cipher is AES, `key` of `keybits` bits (128, 192 or 256). Chooses the
+ * implementation (mbedtls_stream_gcm_accel_select()); for anything else than AES with a
+ * supported CPU, sets impl to MBEDTLS_STREAM_GCM_STOCK. Never fails.
+ */
+void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes,
+                                     const unsigned char *key, unsigned int keybits);
+
+/*
+ * Encrypts or decrypts the whole 16-byte blocks at the start of `input` (`length` bytes
+ * available) into `output`, as NIST SP 800-38D 6.5 and 7 do: for each block, increments the
+ * last 32 bits of `counter` (big-endian, modulo 2^32), XORs the block with the encryption of
+ * `counter`, and folds the ciphertext block (the output when encrypting, the input when
+ * decrypting) into the GHASH state `ghash` (16 bytes, as mbedtls_gcm_context::buf holds it).
+ * `counter` and `ghash` are updated in place. `output` may equal `input`, or start before
+ * it. Returns the number of bytes done: a multiple of 16, and 0 when accel->impl is
+ * MBEDTLS_STREAM_GCM_STOCK, in which case nothing was touched.
+ */
+size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                                       unsigned char counter[16], unsigned char ghash[16],
+                                       const unsigned char *input, unsigned char *output,
+                                       size_t length);
+
+/*
+ * The best implementation this CPU supports (MBEDTLS_STREAM_GCM_*), whatever the cap.
+ */
+int mbedtls_stream_gcm_accel_supported(void);
+
+/*
+ * Sets the cap on the implementation given to keys set from now on (MBEDTLS_STREAM_GCM_*;
+ * a negative value restores the default of the environment) and returns the
+ * implementation that new keys get: the cap, or less when the CPU lacks it. For tests and
+ * benchmarks, which compare the implementations in one process; not thread-safe with
+ * concurrent mbedtls_gcm_setkey() calls.
+ */
+int mbedtls_stream_gcm_accel_select(int impl);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MBEDTLS_STREAM_GCM_ACCEL_H */
