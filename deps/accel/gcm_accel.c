@@ -243,7 +243,7 @@ static TARGET_AESNI void compute_h_powers(mbedtls_stream_gcm_accel *accel)
 /*
  * n (1 to 8) blocks: counters, AES, XOR, then GHASH of the n ciphertext blocks with one
  * reduction. Forward, each input block read before its output is written, so output may
- * start before input.
+ * start before input. For the tail of an update.
  */
 INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
                                __m128i *counter, __m128i *x,
@@ -256,20 +256,17 @@ INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decryp
         b[i] = c[i] = _mm_setzero_si128();
     }
     __m128i key = load_block(accel->round_keys[0]);
-#pragma GCC unroll 8
     for (unsigned int i = 0; i < n; i++) {
         *counter = _mm_add_epi32(*counter, _mm_set_epi32(1, 0, 0, 0));
         b[i] = _mm_xor_si128(counter_swap(*counter), key);
     }
     for (unsigned int r = 1; r < accel->rounds; r++) {
         key = load_block(accel->round_keys[r]);
-#pragma GCC unroll 8
         for (unsigned int i = 0; i < n; i++) {
             b[i] = _mm_aesenc_si128(b[i], key);
         }
     }
     key = load_block(accel->round_keys[accel->rounds]);
-#pragma GCC unroll 8
     for (unsigned int i = 0; i < n; i++) {
         __m128i input = load_block(in + 16 * i);
         __m128i output = _mm_xor_si128(_mm_aesenclast_si128(b[i], key), input);
@@ -279,11 +276,108 @@ INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decryp
     c[0] = _mm_xor_si128(c[0], *x);
     __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
     const unsigned char(*powers)[16] = accel->h_powers + (MBEDTLS_STREAM_GCM_POWERS - n);
-#pragma GCC unroll 8
     for (unsigned int i = 0; i < n; i++) {
         clmul_accumulate(c[i], load_block(powers[i]), &lo, &hi, &mid);
     }
     *x = karatsuba_reduce(lo, hi, mid);
+}
+
+/* GHASH of block i of 8 at `src`, into the Karatsuba sums (X is added to block 0). */
+INLINE_AESNI void hash_one_of_8(const mbedtls_stream_gcm_accel *accel, const unsigned char *src,
+                                unsigned int i, __m128i x, __m128i *lo, __m128i *hi, __m128i *mid)
+{
+    __m128i c = byte_reverse(load_block(src + 16 * i));
+    if (i == 0) {
+        c = _mm_xor_si128(c, x);
+    }
+    clmul_accumulate(c, load_block(accel->h_powers[MBEDTLS_STREAM_GCM_POWERS - 8 + i]), lo, hi, mid);
+}
+
+/*
+ * 8 blocks of counter mode from in to out, and, when `hash` is set, GHASH of the 8
+ * ciphertext blocks at `hash` (this step's input when decrypting, the previous step's
+ * output when encrypting), one block between each of the first 8 AES rounds, so that the
+ * carry-less multiplications run while the AES instructions wait on each other. All of
+ * `hash` is read before anything is written.
+ */
+INLINE_AESNI void step8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *counter, __m128i *x,
+                              const unsigned char *in, unsigned char *out,
+                              const unsigned char *hash)
+{
+    __m128i b[8];
+    __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
+    __m128i key = load_block(accel->round_keys[0]);
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < 8; i++) {
+        *counter = _mm_add_epi32(*counter, _mm_set_epi32(1, 0, 0, 0));
+        b[i] = _mm_xor_si128(counter_swap(*counter), key);
+    }
+    /* Rounds 1 to 8 exist for every key size (10, 12 or 14 rounds). */
+#pragma GCC unroll 8
+    for (unsigned int r = 1; r <= 8; r++) {
+        key = load_block(accel->round_keys[r]);
+#pragma GCC unroll 8
+        for (unsigned int i = 0; i < 8; i++) {
+            b[i] = _mm_aesenc_si128(b[i], key);
+        }
+        if (hash != NULL) {
+            hash_one_of_8(accel, hash, r - 1, *x, &lo, &hi, &mid);
+        }
+    }
+    for (unsigned int r = 9; r < accel->rounds; r++) {
+        key = load_block(accel->round_keys[r]);
+#pragma GCC unroll 8
+        for (unsigned int i = 0; i < 8; i++) {
+            b[i] = _mm_aesenc_si128(b[i], key);
+        }
+    }
+    if (hash != NULL) {
+        *x = karatsuba_reduce(lo, hi, mid);
+    }
+    key = load_block(accel->round_keys[accel->rounds]);
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < 8; i++) {
+        __m128i output = _mm_xor_si128(_mm_aesenclast_si128(b[i], key), load_block(in + 16 * i));
+        _mm_storeu_si128((__m128i *) (out + 16 * i), output);
+    }
+}
+
+/* GHASH of 8 blocks at src. */
+INLINE_AESNI void hash8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *x,
+                              const unsigned char *src)
+{
+    __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
+#pragma GCC unroll 8
+    for (unsigned int i = 0; i < 8; i++) {
+        hash_one_of_8(accel, src, i, *x, &lo, &hi, &mid);
+    }
+    *x = karatsuba_reduce(lo, hi, mid);
+}
+
+/*
+ * All `blocks` blocks, 8 per step. Decrypting, each step hashes its own input; encrypting,
+ * each step hashes the output of the step before, and the last step's output is hashed
+ * after the loop. Output may start before input: a step reads its input and the previous
+ * step's output before it writes, and writes only after both.
+ */
+INLINE_AESNI void blocks_all_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
+                                   __m128i *counter, __m128i *x,
+                                   const unsigned char *in, unsigned char *out, size_t blocks)
+{
+    if (decrypt) {
+        for (; blocks >= 8; blocks -= 8, in += 128, out += 128) {
+            step8_aesni(accel, counter, x, in, out, in);
+        }
+    } else if (blocks >= 8) {
+        step8_aesni(accel, counter, x, in, out, NULL);
+        for (blocks -= 8, in += 128, out += 128; blocks >= 8; blocks -= 8, in += 128, out += 128) {
+            step8_aesni(accel, counter, x, in, out, out - 128);
+        }
+        hash8_aesni(accel, x, out - 128);
+    }
+    if (blocks > 0) {
+        blocks_aesni(accel, decrypt, counter, x, in, out, (unsigned int) blocks);
+    }
 }
 
 static TARGET_AESNI void update_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
@@ -292,12 +386,7 @@ static TARGET_AESNI void update_aesni(const mbedtls_stream_gcm_accel *accel, int
 {
     __m128i counter = counter_swap(load_block(counter_bytes));
     __m128i x = byte_reverse(load_block(ghash));
-    for (; blocks >= 8; blocks -= 8, in += 128, out += 128) {
-        blocks_aesni(accel, decrypt, &counter, &x, in, out, 8);
-    }
-    if (blocks > 0) {
-        blocks_aesni(accel, decrypt, &counter, &x, in, out, (unsigned int) blocks);
-    }
+    blocks_all_aesni(accel, decrypt, &counter, &x, in, out, blocks);
     _mm_storeu_si128((__m128i *) counter_bytes, counter_swap(counter));
     _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
 }
@@ -309,16 +398,42 @@ INLINE_VAES __m256i load_pair(const unsigned char *p)
     return _mm256_loadu_si256((const __m256i *) p);
 }
 
-/* 16 blocks: 8 registers of 2 through AES, then GHASH with H^16 .. H^1 and one reduction. */
-INLINE_VAES void blocks16_vaes(const mbedtls_stream_gcm_accel *accel, int decrypt,
-                               __m128i *counter, __m128i *x,
-                               const unsigned char *in, unsigned char *out)
+/* GHASH of blocks 2i and 2i+1 of 16 at `src`, into the Karatsuba sums (per 128-bit half). */
+INLINE_VAES void hash_two_of_16(const mbedtls_stream_gcm_accel *accel, const unsigned char *src,
+                                unsigned int i, __m128i x, __m256i *lo, __m256i *hi, __m256i *mid)
+{
+    const __m256i reverse = _mm256_broadcastsi128_si256(
+        _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __m256i c = _mm256_shuffle_epi8(load_pair(src + 32 * i), reverse);
+    if (i == 0) {
+        c = _mm256_xor_si256(c, _mm256_zextsi128_si256(x));
+    }
+    __m256i h = load_pair(accel->h_powers[2 * i]);
+    __m256i h_sum = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
+    __m256i c_sum = _mm256_xor_si256(c, _mm256_shuffle_epi32(c, 0x4e));
+    *lo = _mm256_xor_si256(*lo, _mm256_clmulepi64_epi128(c, h, 0x00));
+    *hi = _mm256_xor_si256(*hi, _mm256_clmulepi64_epi128(c, h, 0x11));
+    *mid = _mm256_xor_si256(*mid, _mm256_clmulepi64_epi128(c_sum, h_sum, 0x00));
+}
+
+/* The two halves' sums add up (the reduction is linear), then one reduction. */
+INLINE_VAES __m128i reduce_halves(__m256i lo, __m256i hi, __m256i mid)
+{
+    __m128i lo128 = _mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
+    __m128i hi128 = _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
+    __m128i mid128 = _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1));
+    return karatsuba_reduce(lo128, hi128, mid128);
+}
+
+/* As step8_aesni, for 16 blocks in 8 registers of 2, with H^16 .. H^1. */
+INLINE_VAES void step16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *counter, __m128i *x,
+                             const unsigned char *in, unsigned char *out,
+                             const unsigned char *hash)
 {
     const __m256i swap = _mm256_broadcastsi128_si256(
         _mm_set_epi8(12, 13, 14, 15, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-    const __m256i reverse = _mm256_broadcastsi128_si256(
-        _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    __m256i b[8], c[8];
+    __m256i b[8];
+    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256(), mid = _mm256_setzero_si256();
     __m256i base = _mm256_broadcastsi128_si256(*counter);
     __m256i key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[0]));
 #pragma GCC unroll 8
@@ -327,37 +442,44 @@ INLINE_VAES void blocks16_vaes(const mbedtls_stream_gcm_accel *accel, int decryp
         b[i] = _mm256_xor_si256(_mm256_shuffle_epi8(n, swap), key);
     }
     *counter = _mm_add_epi32(*counter, _mm_set_epi32(16, 0, 0, 0));
-    for (unsigned int r = 1; r < accel->rounds; r++) {
+#pragma GCC unroll 8
+    for (unsigned int r = 1; r <= 8; r++) {
+        key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[r]));
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            b[i] = _mm256_aesenc_epi128(b[i], key);
+        }
+        if (hash != NULL) {
+            hash_two_of_16(accel, hash, r - 1, *x, &lo, &hi, &mid);
+        }
+    }
+    for (unsigned int r = 9; r < accel->rounds; r++) {
         key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[r]));
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             b[i] = _mm256_aesenc_epi128(b[i], key);
         }
     }
+    if (hash != NULL) {
+        *x = reduce_halves(lo, hi, mid);
+    }
     key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[accel->rounds]));
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
-        __m256i input = load_pair(in + 32 * i);
-        __m256i output = _mm256_xor_si256(_mm256_aesenclast_epi128(b[i], key), input);
+        __m256i output = _mm256_xor_si256(_mm256_aesenclast_epi128(b[i], key), load_pair(in + 32 * i));
         _mm256_storeu_si256((__m256i *) (out + 32 * i), output);
-        c[i] = _mm256_shuffle_epi8(decrypt ? input : output, reverse);
     }
-    c[0] = _mm256_xor_si256(c[0], _mm256_zextsi128_si256(*x));
+}
+
+INLINE_VAES void hash16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *x,
+                             const unsigned char *src)
+{
     __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256(), mid = _mm256_setzero_si256();
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        __m256i h = load_pair(accel->h_powers[2 * i]);
-        __m256i h_sum = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
-        __m256i c_sum = _mm256_xor_si256(c[i], _mm256_shuffle_epi32(c[i], 0x4e));
-        lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(c[i], h, 0x00));
-        hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(c[i], h, 0x11));
-        mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128(c_sum, h_sum, 0x00));
+    for (unsigned int i = 0; i < 8; i++) {
+        hash_two_of_16(accel, src, i, *x, &lo, &hi, &mid);
     }
-    /* The two halves' sums add up: the reduction is linear. */
-    __m128i lo128 = _mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
-    __m128i hi128 = _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
-    __m128i mid128 = _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1));
-    *x = karatsuba_reduce(lo128, hi128, mid128);
+    *x = reduce_halves(lo, hi, mid);
 }
 
 static TARGET_VAES void update_vaes(const mbedtls_stream_gcm_accel *accel, int decrypt,
@@ -366,16 +488,19 @@ static TARGET_VAES void update_vaes(const mbedtls_stream_gcm_accel *accel, int d
 {
     __m128i counter = counter_swap(load_block(counter_bytes));
     __m128i x = byte_reverse(load_block(ghash));
-    for (; blocks >= 16; blocks -= 16, in += 256, out += 256) {
-        blocks16_vaes(accel, decrypt, &counter, &x, in, out);
+    /* As blocks_all_aesni, 16 blocks per step; the rest 8 per step and one by one. */
+    if (decrypt) {
+        for (; blocks >= 16; blocks -= 16, in += 256, out += 256) {
+            step16_vaes(accel, &counter, &x, in, out, in);
+        }
+    } else if (blocks >= 16) {
+        step16_vaes(accel, &counter, &x, in, out, NULL);
+        for (blocks -= 16, in += 256, out += 256; blocks >= 16; blocks -= 16, in += 256, out += 256) {
+            step16_vaes(accel, &counter, &x, in, out, out - 256);
+        }
+        hash16_vaes(accel, &x, out - 256);
     }
-    if (blocks >= 8) {
-        blocks_aesni(accel, decrypt, &counter, &x, in, out, 8);
-        blocks -= 8, in += 128, out += 128;
-    }
-    if (blocks > 0) {
-        blocks_aesni(accel, decrypt, &counter, &x, in, out, (unsigned int) blocks);
-    }
+    blocks_all_aesni(accel, decrypt, &counter, &x, in, out, blocks);
     _mm_storeu_si128((__m128i *) counter_bytes, counter_swap(counter));
     _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
 }
