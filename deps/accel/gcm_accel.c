@@ -13,11 +13,14 @@
  * the n products are added unreduced (Karatsuba: three multiplications each) and reduced
  * once.
  *
+ * The AES round keys are Mbed TLS's own (its AES context's key schedule, which AESENC takes
+ * as it is), so a key costs no second copy; only the powers of H are kept here.
  * Every loop bound and branch depends on lengths, the key size and the CPU only; the
  * tables indexed are the round keys and the powers of H, always read whole.
  */
 #include "gcm_accel.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +127,13 @@ int mbedtls_stream_gcm_accel_select(int impl)
 
 /* ---- 128-bit helpers (AES-NI, PCLMULQDQ) --------------------------------------------- */
 
+/* What one update works with: Mbed TLS's round keys and the key's powers of H. */
+typedef struct {
+    const unsigned char (*round_keys)[16];
+    unsigned int rounds;
+    const unsigned char (*h_powers)[16];
+} gcm_state;
+
 /* Reverses the 16 bytes: GCM's bit order to the reflected integer and back. */
 INLINE_AESNI __m128i byte_reverse(__m128i x)
 {
@@ -180,62 +190,27 @@ INLINE_AESNI __m128i field_multiply(__m128i a, __m128i b)
     return karatsuba_reduce(lo, hi, mid);
 }
 
-/* SubWord of FIPS 197 5.2 on a little-endian word, with AESKEYGENASSIST (whose dword 0 is
- * SubWord of its dword 1). */
-INLINE_AESNI uint32_t sub_word(uint32_t w)
+INLINE_AESNI __m128i aes_encrypt_block(const gcm_state *st, __m128i b)
 {
-    __m128i x = _mm_shuffle_epi32(_mm_cvtsi32_si128((int) w), 0x00);
-    return (uint32_t) _mm_cvtsi128_si32(_mm_aeskeygenassist_si128(x, 0));
-}
-
-/* FIPS 197 5.2 key expansion, word by word, for 4, 6 or 8 key words. */
-static TARGET_AESNI void expand_key(mbedtls_stream_gcm_accel *accel, const unsigned char *key,
-                                    unsigned int key_words)
-{
-    static const uint8_t rcon[10] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36 };
-    uint32_t w[60];
-    unsigned int rounds = key_words + 6, total = 4 * (rounds + 1), i;
-    memcpy(w, key, 4 * key_words);
-    for (i = key_words; i < total; i++) {
-        uint32_t t = w[i - 1];
-        if (i % key_words == 0) {
-            /* RotWord on a little-endian word is a rotation right by 8 bits. */
-            t = sub_word((t >> 8) | (t << 24)) ^ rcon[i / key_words - 1];
-        } else if (key_words == 8 && i % key_words == 4) {
-            t = sub_word(t);
-        }
-        w[i] = w[i - key_words] ^ t;
+    b = _mm_xor_si128(b, load_block(st->round_keys[0]));
+    for (unsigned int r = 1; r < st->rounds; r++) {
+        b = _mm_aesenc_si128(b, load_block(st->round_keys[r]));
     }
-    memcpy(accel->round_keys, w, 4 * total);
-    accel->rounds = (unsigned char) rounds;
-    /* The words are key material too. */
-    volatile uint32_t *wipe = w;
-    for (i = 0; i < total; i++) {
-        wipe[i] = 0;
-    }
-}
-
-INLINE_AESNI __m128i aes_encrypt_block(const mbedtls_stream_gcm_accel *accel, __m128i b)
-{
-    b = _mm_xor_si128(b, load_block(accel->round_keys[0]));
-    for (unsigned int r = 1; r < accel->rounds; r++) {
-        b = _mm_aesenc_si128(b, load_block(accel->round_keys[r]));
-    }
-    return _mm_aesenclast_si128(b, load_block(accel->round_keys[accel->rounds]));
+    return _mm_aesenclast_si128(b, load_block(st->round_keys[st->rounds]));
 }
 
 /* H = E(K, 0^128), then y * H in reflected form (a shift left by one bit, reduced by
  * x^-1 = 0xC2...01 when the top bit falls out), then its powers. */
-static TARGET_AESNI void compute_h_powers(mbedtls_stream_gcm_accel *accel)
+static TARGET_AESNI void compute_h_powers(const gcm_state *st, unsigned char (*h_powers)[16])
 {
-    __m128i h = byte_reverse(aes_encrypt_block(accel, _mm_setzero_si128()));
+    __m128i h = byte_reverse(aes_encrypt_block(st, _mm_setzero_si128()));
     __m128i top = _mm_shuffle_epi32(_mm_srai_epi32(h, 31), 0xff);
     __m128i shifted = _mm_or_si128(_mm_slli_epi64(h, 1), _mm_slli_si128(_mm_srli_epi64(h, 63), 8));
     __m128i h1 = _mm_xor_si128(shifted,
                                _mm_and_si128(top, _mm_set_epi64x((long long) 0xC200000000000000ULL, 1)));
     __m128i power = h1;
     for (int k = MBEDTLS_STREAM_GCM_POWERS - 1; k >= 0; k--) {
-        _mm_storeu_si128((__m128i *) accel->h_powers[k], power);
+        _mm_storeu_si128((__m128i *) h_powers[k], power);
         power = field_multiply(power, h1);
     }
 }
@@ -245,7 +220,7 @@ static TARGET_AESNI void compute_h_powers(mbedtls_stream_gcm_accel *accel)
  * reduction. Forward, each input block read before its output is written, so output may
  * start before input. For the tail of an update.
  */
-INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
+INLINE_AESNI void blocks_aesni(const gcm_state *st, int decrypt,
                                __m128i *counter, __m128i *x,
                                const unsigned char *in, unsigned char *out, unsigned int n)
 {
@@ -255,18 +230,18 @@ INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decryp
     for (unsigned int i = 0; i < 8; i++) {
         b[i] = c[i] = _mm_setzero_si128();
     }
-    __m128i key = load_block(accel->round_keys[0]);
+    __m128i key = load_block(st->round_keys[0]);
     for (unsigned int i = 0; i < n; i++) {
         *counter = _mm_add_epi32(*counter, _mm_set_epi32(1, 0, 0, 0));
         b[i] = _mm_xor_si128(counter_swap(*counter), key);
     }
-    for (unsigned int r = 1; r < accel->rounds; r++) {
-        key = load_block(accel->round_keys[r]);
+    for (unsigned int r = 1; r < st->rounds; r++) {
+        key = load_block(st->round_keys[r]);
         for (unsigned int i = 0; i < n; i++) {
             b[i] = _mm_aesenc_si128(b[i], key);
         }
     }
-    key = load_block(accel->round_keys[accel->rounds]);
+    key = load_block(st->round_keys[st->rounds]);
     for (unsigned int i = 0; i < n; i++) {
         __m128i input = load_block(in + 16 * i);
         __m128i output = _mm_xor_si128(_mm_aesenclast_si128(b[i], key), input);
@@ -275,7 +250,7 @@ INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decryp
     }
     c[0] = _mm_xor_si128(c[0], *x);
     __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
-    const unsigned char(*powers)[16] = accel->h_powers + (MBEDTLS_STREAM_GCM_POWERS - n);
+    const unsigned char(*powers)[16] = st->h_powers + (MBEDTLS_STREAM_GCM_POWERS - n);
     for (unsigned int i = 0; i < n; i++) {
         clmul_accumulate(c[i], load_block(powers[i]), &lo, &hi, &mid);
     }
@@ -283,14 +258,14 @@ INLINE_AESNI void blocks_aesni(const mbedtls_stream_gcm_accel *accel, int decryp
 }
 
 /* GHASH of block i of 8 at `src`, into the Karatsuba sums (X is added to block 0). */
-INLINE_AESNI void hash_one_of_8(const mbedtls_stream_gcm_accel *accel, const unsigned char *src,
+INLINE_AESNI void hash_one_of_8(const gcm_state *st, const unsigned char *src,
                                 unsigned int i, __m128i x, __m128i *lo, __m128i *hi, __m128i *mid)
 {
     __m128i c = byte_reverse(load_block(src + 16 * i));
     if (i == 0) {
         c = _mm_xor_si128(c, x);
     }
-    clmul_accumulate(c, load_block(accel->h_powers[MBEDTLS_STREAM_GCM_POWERS - 8 + i]), lo, hi, mid);
+    clmul_accumulate(c, load_block(st->h_powers[MBEDTLS_STREAM_GCM_POWERS - 8 + i]), lo, hi, mid);
 }
 
 /*
@@ -300,13 +275,13 @@ INLINE_AESNI void hash_one_of_8(const mbedtls_stream_gcm_accel *accel, const uns
  * carry-less multiplications run while the AES instructions wait on each other. All of
  * `hash` is read before anything is written.
  */
-INLINE_AESNI void step8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *counter, __m128i *x,
+INLINE_AESNI void step8_aesni(const gcm_state *st, __m128i *counter, __m128i *x,
                               const unsigned char *in, unsigned char *out,
                               const unsigned char *hash)
 {
     __m128i b[8];
     __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
-    __m128i key = load_block(accel->round_keys[0]);
+    __m128i key = load_block(st->round_keys[0]);
 #pragma GCC unroll 8
     for (unsigned int i = 0; i < 8; i++) {
         *counter = _mm_add_epi32(*counter, _mm_set_epi32(1, 0, 0, 0));
@@ -315,17 +290,17 @@ INLINE_AESNI void step8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *co
     /* Rounds 1 to 8 exist for every key size (10, 12 or 14 rounds). */
 #pragma GCC unroll 8
     for (unsigned int r = 1; r <= 8; r++) {
-        key = load_block(accel->round_keys[r]);
+        key = load_block(st->round_keys[r]);
 #pragma GCC unroll 8
         for (unsigned int i = 0; i < 8; i++) {
             b[i] = _mm_aesenc_si128(b[i], key);
         }
         if (hash != NULL) {
-            hash_one_of_8(accel, hash, r - 1, *x, &lo, &hi, &mid);
+            hash_one_of_8(st, hash, r - 1, *x, &lo, &hi, &mid);
         }
     }
-    for (unsigned int r = 9; r < accel->rounds; r++) {
-        key = load_block(accel->round_keys[r]);
+    for (unsigned int r = 9; r < st->rounds; r++) {
+        key = load_block(st->round_keys[r]);
 #pragma GCC unroll 8
         for (unsigned int i = 0; i < 8; i++) {
             b[i] = _mm_aesenc_si128(b[i], key);
@@ -334,7 +309,7 @@ INLINE_AESNI void step8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *co
     if (hash != NULL) {
         *x = karatsuba_reduce(lo, hi, mid);
     }
-    key = load_block(accel->round_keys[accel->rounds]);
+    key = load_block(st->round_keys[st->rounds]);
 #pragma GCC unroll 8
     for (unsigned int i = 0; i < 8; i++) {
         __m128i output = _mm_xor_si128(_mm_aesenclast_si128(b[i], key), load_block(in + 16 * i));
@@ -343,13 +318,13 @@ INLINE_AESNI void step8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *co
 }
 
 /* GHASH of 8 blocks at src. */
-INLINE_AESNI void hash8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *x,
+INLINE_AESNI void hash8_aesni(const gcm_state *st, __m128i *x,
                               const unsigned char *src)
 {
     __m128i lo = _mm_setzero_si128(), hi = _mm_setzero_si128(), mid = _mm_setzero_si128();
 #pragma GCC unroll 8
     for (unsigned int i = 0; i < 8; i++) {
-        hash_one_of_8(accel, src, i, *x, &lo, &hi, &mid);
+        hash_one_of_8(st, src, i, *x, &lo, &hi, &mid);
     }
     *x = karatsuba_reduce(lo, hi, mid);
 }
@@ -360,33 +335,33 @@ INLINE_AESNI void hash8_aesni(const mbedtls_stream_gcm_accel *accel, __m128i *x,
  * after the loop. Output may start before input: a step reads its input and the previous
  * step's output before it writes, and writes only after both.
  */
-INLINE_AESNI void blocks_all_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
+INLINE_AESNI void blocks_all_aesni(const gcm_state *st, int decrypt,
                                    __m128i *counter, __m128i *x,
                                    const unsigned char *in, unsigned char *out, size_t blocks)
 {
     if (decrypt) {
         for (; blocks >= 8; blocks -= 8, in += 128, out += 128) {
-            step8_aesni(accel, counter, x, in, out, in);
+            step8_aesni(st, counter, x, in, out, in);
         }
     } else if (blocks >= 8) {
-        step8_aesni(accel, counter, x, in, out, NULL);
+        step8_aesni(st, counter, x, in, out, NULL);
         for (blocks -= 8, in += 128, out += 128; blocks >= 8; blocks -= 8, in += 128, out += 128) {
-            step8_aesni(accel, counter, x, in, out, out - 128);
+            step8_aesni(st, counter, x, in, out, out - 128);
         }
-        hash8_aesni(accel, x, out - 128);
+        hash8_aesni(st, x, out - 128);
     }
     if (blocks > 0) {
-        blocks_aesni(accel, decrypt, counter, x, in, out, (unsigned int) blocks);
+        blocks_aesni(st, decrypt, counter, x, in, out, (unsigned int) blocks);
     }
 }
 
-static TARGET_AESNI void update_aesni(const mbedtls_stream_gcm_accel *accel, int decrypt,
+static TARGET_AESNI void update_aesni(const gcm_state *st, int decrypt,
                                       unsigned char counter_bytes[16], unsigned char ghash[16],
                                       const unsigned char *in, unsigned char *out, size_t blocks)
 {
     __m128i counter = counter_swap(load_block(counter_bytes));
     __m128i x = byte_reverse(load_block(ghash));
-    blocks_all_aesni(accel, decrypt, &counter, &x, in, out, blocks);
+    blocks_all_aesni(st, decrypt, &counter, &x, in, out, blocks);
     _mm_storeu_si128((__m128i *) counter_bytes, counter_swap(counter));
     _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
 }
@@ -399,7 +374,7 @@ INLINE_VAES __m256i load_pair(const unsigned char *p)
 }
 
 /* GHASH of blocks 2i and 2i+1 of 16 at `src`, into the Karatsuba sums (per 128-bit half). */
-INLINE_VAES void hash_two_of_16(const mbedtls_stream_gcm_accel *accel, const unsigned char *src,
+INLINE_VAES void hash_two_of_16(const gcm_state *st, const unsigned char *src,
                                 unsigned int i, __m128i x, __m256i *lo, __m256i *hi, __m256i *mid)
 {
     const __m256i reverse = _mm256_broadcastsi128_si256(
@@ -408,7 +383,7 @@ INLINE_VAES void hash_two_of_16(const mbedtls_stream_gcm_accel *accel, const uns
     if (i == 0) {
         c = _mm256_xor_si256(c, _mm256_zextsi128_si256(x));
     }
-    __m256i h = load_pair(accel->h_powers[2 * i]);
+    __m256i h = load_pair(st->h_powers[2 * i]);
     __m256i h_sum = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
     __m256i c_sum = _mm256_xor_si256(c, _mm256_shuffle_epi32(c, 0x4e));
     *lo = _mm256_xor_si256(*lo, _mm256_clmulepi64_epi128(c, h, 0x00));
@@ -426,7 +401,7 @@ INLINE_VAES __m128i reduce_halves(__m256i lo, __m256i hi, __m256i mid)
 }
 
 /* As step8_aesni, for 16 blocks in 8 registers of 2, with H^16 .. H^1. */
-INLINE_VAES void step16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *counter, __m128i *x,
+INLINE_VAES void step16_vaes(const gcm_state *st, __m128i *counter, __m128i *x,
                              const unsigned char *in, unsigned char *out,
                              const unsigned char *hash)
 {
@@ -435,7 +410,7 @@ INLINE_VAES void step16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *cou
     __m256i b[8];
     __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256(), mid = _mm256_setzero_si256();
     __m256i base = _mm256_broadcastsi128_si256(*counter);
-    __m256i key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[0]));
+    __m256i key = _mm256_broadcastsi128_si256(load_block(st->round_keys[0]));
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         __m256i n = _mm256_add_epi32(base, _mm256_set_epi32(2 * i + 2, 0, 0, 0, 2 * i + 1, 0, 0, 0));
@@ -444,17 +419,17 @@ INLINE_VAES void step16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *cou
     *counter = _mm_add_epi32(*counter, _mm_set_epi32(16, 0, 0, 0));
 #pragma GCC unroll 8
     for (unsigned int r = 1; r <= 8; r++) {
-        key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[r]));
+        key = _mm256_broadcastsi128_si256(load_block(st->round_keys[r]));
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             b[i] = _mm256_aesenc_epi128(b[i], key);
         }
         if (hash != NULL) {
-            hash_two_of_16(accel, hash, r - 1, *x, &lo, &hi, &mid);
+            hash_two_of_16(st, hash, r - 1, *x, &lo, &hi, &mid);
         }
     }
-    for (unsigned int r = 9; r < accel->rounds; r++) {
-        key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[r]));
+    for (unsigned int r = 9; r < st->rounds; r++) {
+        key = _mm256_broadcastsi128_si256(load_block(st->round_keys[r]));
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             b[i] = _mm256_aesenc_epi128(b[i], key);
@@ -463,7 +438,7 @@ INLINE_VAES void step16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *cou
     if (hash != NULL) {
         *x = reduce_halves(lo, hi, mid);
     }
-    key = _mm256_broadcastsi128_si256(load_block(accel->round_keys[accel->rounds]));
+    key = _mm256_broadcastsi128_si256(load_block(st->round_keys[st->rounds]));
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         __m256i output = _mm256_xor_si256(_mm256_aesenclast_epi128(b[i], key), load_pair(in + 32 * i));
@@ -471,18 +446,18 @@ INLINE_VAES void step16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *cou
     }
 }
 
-INLINE_VAES void hash16_vaes(const mbedtls_stream_gcm_accel *accel, __m128i *x,
+INLINE_VAES void hash16_vaes(const gcm_state *st, __m128i *x,
                              const unsigned char *src)
 {
     __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256(), mid = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (unsigned int i = 0; i < 8; i++) {
-        hash_two_of_16(accel, src, i, *x, &lo, &hi, &mid);
+        hash_two_of_16(st, src, i, *x, &lo, &hi, &mid);
     }
     *x = reduce_halves(lo, hi, mid);
 }
 
-static TARGET_VAES void update_vaes(const mbedtls_stream_gcm_accel *accel, int decrypt,
+static TARGET_VAES void update_vaes(const gcm_state *st, int decrypt,
                                     unsigned char counter_bytes[16], unsigned char ghash[16],
                                     const unsigned char *in, unsigned char *out, size_t blocks)
 {
@@ -491,54 +466,62 @@ static TARGET_VAES void update_vaes(const mbedtls_stream_gcm_accel *accel, int d
     /* As blocks_all_aesni, 16 blocks per step; the rest 8 per step and one by one. */
     if (decrypt) {
         for (; blocks >= 16; blocks -= 16, in += 256, out += 256) {
-            step16_vaes(accel, &counter, &x, in, out, in);
+            step16_vaes(st, &counter, &x, in, out, in);
         }
     } else if (blocks >= 16) {
-        step16_vaes(accel, &counter, &x, in, out, NULL);
+        step16_vaes(st, &counter, &x, in, out, NULL);
         for (blocks -= 16, in += 256, out += 256; blocks >= 16; blocks -= 16, in += 256, out += 256) {
-            step16_vaes(accel, &counter, &x, in, out, out - 256);
+            step16_vaes(st, &counter, &x, in, out, out - 256);
         }
-        hash16_vaes(accel, &x, out - 256);
+        hash16_vaes(st, &x, out - 256);
     }
-    blocks_all_aesni(accel, decrypt, &counter, &x, in, out, blocks);
+    blocks_all_aesni(st, decrypt, &counter, &x, in, out, blocks);
     _mm_storeu_si128((__m128i *) counter_bytes, counter_swap(counter));
     _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
 }
 
 /* ---- Entry points ------------------------------------------------------------------ */
 
-void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes,
-                                     const unsigned char *key, unsigned int keybits)
+static bool rounds_valid(const unsigned char *round_keys, int rounds)
+{
+    return round_keys != NULL && (rounds == 10 || rounds == 12 || rounds == 14);
+}
+
+void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
+                                     const unsigned char *round_keys, int rounds)
 {
     memset(accel, 0, sizeof(*accel));
     accel->impl = MBEDTLS_STREAM_GCM_STOCK;
-    if (!is_aes || (keybits != 128 && keybits != 192 && keybits != 256)) {
+    if (!rounds_valid(round_keys, rounds)) {
         return;
     }
     int impl = current_impl();
     if (impl == MBEDTLS_STREAM_GCM_STOCK) {
         return;
     }
-    expand_key(accel, key, keybits / 32);
-    compute_h_powers(accel);
+    const gcm_state st = { (const unsigned char (*)[16]) round_keys, (unsigned int) rounds, NULL };
+    compute_h_powers(&st, accel->h_powers);
     accel->impl = (unsigned char) impl;
 }
 
-size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, int decrypt,
+size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
+                                       const unsigned char *round_keys, int rounds, int decrypt,
                                        unsigned char counter[16], unsigned char ghash[16],
                                        const unsigned char *input, unsigned char *output,
                                        size_t length)
 {
     size_t blocks = length / 16;
-    if (blocks == 0) {
+    if (blocks == 0 || !rounds_valid(round_keys, rounds)) {
         return 0;
     }
+    const gcm_state st = { (const unsigned char (*)[16]) round_keys, (unsigned int) rounds,
+                           (const unsigned char (*)[16]) accel->h_powers };
     switch (accel->impl) {
         case MBEDTLS_STREAM_GCM_VAES:
-            update_vaes(accel, decrypt, counter, ghash, input, output, blocks);
+            update_vaes(&st, decrypt, counter, ghash, input, output, blocks);
             return blocks * 16;
         case MBEDTLS_STREAM_GCM_AESNI:
-            update_aesni(accel, decrypt, counter, ghash, input, output, blocks);
+            update_aesni(&st, decrypt, counter, ghash, input, output, blocks);
             return blocks * 16;
         default:
             return 0;
@@ -547,22 +530,24 @@ size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, in
 
 #else /* !GCM_ACCEL_X86: Mbed TLS's own code everywhere. */
 
-void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes,
-                                     const unsigned char *key, unsigned int keybits)
+void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
+                                     const unsigned char *round_keys, int rounds)
 {
-    (void) is_aes;
-    (void) key;
-    (void) keybits;
+    (void) round_keys;
+    (void) rounds;
     memset(accel, 0, sizeof(*accel));
     accel->impl = MBEDTLS_STREAM_GCM_STOCK;
 }
 
-size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, int decrypt,
+size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
+                                       const unsigned char *round_keys, int rounds, int decrypt,
                                        unsigned char counter[16], unsigned char ghash[16],
                                        const unsigned char *input, unsigned char *output,
                                        size_t length)
 {
     (void) accel;
+    (void) round_keys;
+    (void) rounds;
     (void) decrypt;
     (void) counter;
     (void) ghash;

@@ -40,23 +40,22 @@ extern "C" {
  * the fast code is not used for this key; the other members are then unused.
  */
 typedef struct mbedtls_stream_gcm_accel {
-    /* AES encryption round keys (FIPS 197 5.2), as AESENC takes them. */
-    unsigned char round_keys[15][16];
     /* h_powers[i] is H^(16 - i) in the byte-reflected, multiplied-by-x form that the
      * carry-less multiplication uses, so that a run of n blocks multiplies by the n last. */
     unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16];
-    unsigned char rounds; /* 10, 12 or 14 */
-    unsigned char impl;   /* MBEDTLS_STREAM_GCM_* */
+    unsigned char impl; /* MBEDTLS_STREAM_GCM_* */
 } mbedtls_stream_gcm_accel;
 
 /*
- * Prepares `accel` for a key given to mbedtls_gcm_setkey(): `is_aes` non-zero when the
- * block cipher is AES, `key` of `keybits` bits (128, 192 or 256). Chooses the
- * implementation (mbedtls_stream_gcm_accel_select()); for anything else than AES with a
- * supported CPU, sets impl to MBEDTLS_STREAM_GCM_STOCK. Never fails.
+ * Prepares `accel` for the key just set by mbedtls_gcm_setkey(): `round_keys` is the AES
+ * encryption key schedule of Mbed TLS's AES context (FIPS 197 5.2, `rounds` + 1 round keys
+ * of 16 bytes, as AESENC takes them), or NULL when the block cipher is not AES; `rounds` is
+ * 10, 12 or 14. Chooses the implementation (mbedtls_stream_gcm_accel_select()); for
+ * anything else than AES with a supported CPU, sets impl to MBEDTLS_STREAM_GCM_STOCK.
+ * Never fails.
  */
-void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes,
-                                     const unsigned char *key, unsigned int keybits);
+void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
+                                     const unsigned char *round_keys, int rounds);
 
 /*
  * Encrypts or decrypts the whole 16-byte blocks at the start of `input` (`length` bytes
@@ -64,11 +63,13 @@ void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel, int is_aes
  * last 32 bits of `counter` (big-endian, modulo 2^32), XORs the block with the encryption of
  * `counter`, and folds the ciphertext block (the output when encrypting, the input when
  * decrypting) into the GHASH state `ghash` (16 bytes, as mbedtls_gcm_context::buf holds it).
- * `counter` and `ghash` are updated in place. `output` may equal `input`, or start before
+ * `counter` and `ghash` are updated in place. `round_keys` and `rounds` are the key's, as
+ * given to mbedtls_stream_gcm_accel_setkey(). `output` may equal `input`, or start before
  * it. Returns the number of bytes done: a multiple of 16, and 0 when accel->impl is
- * MBEDTLS_STREAM_GCM_STOCK, in which case nothing was touched.
+ * MBEDTLS_STREAM_GCM_STOCK or round_keys is NULL, in which case nothing was touched.
  */
-size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel, int decrypt,
+size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
+                                       const unsigned char *round_keys, int rounds, int decrypt,
                                        unsigned char counter[16], unsigned char ghash[16],
                                        const unsigned char *input, unsigned char *output,
                                        size_t length);
