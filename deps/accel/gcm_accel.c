@@ -5,10 +5,11 @@
  * GHASH arithmetic (NIST SP 800-38D 6.3; the method of Gueron and Kounavis, "Intel
  * Carry-Less Multiplication Instruction and its Usage for Computing the GCM Mode"):
  * a block is loaded byte-reversed, so that the coefficient of x^0 is the integer's top bit.
- * In that reflected form a carry-less product of two field elements is their product times
- * a constant, which is cancelled by keeping H multiplied by x (h_powers), and the reduction
- * modulo x^128 + x^7 + x^2 + x + 1 becomes a Montgomery-style reduction that clears the low
- * 128 bits of the 256-bit product with two carry-less multiplications by 0xC2 << 56.
+ * In that reflected form the reduction modulo x^128 + x^7 + x^2 + x + 1 becomes a
+ * Montgomery-style reduction that clears the low 128 bits of the 256-bit carry-less product
+ * with two carry-less multiplications by 0xC2 << 56; the product comes out multiplied by x,
+ * which is cancelled by keeping the powers of H divided by x (a shift left by one bit in the
+ * reflected form).
  * Several blocks are hashed at once as X' = (X + C1) H^n + C2 H^(n-1) + ... + Cn H:
  * the n products are added unreduced (Karatsuba: three multiplications each) and reduced
  * once.
@@ -199,8 +200,9 @@ INLINE_AESNI __m128i aes_encrypt_block(const gcm_state *st, __m128i b)
     return _mm_aesenclast_si128(b, load_block(st->round_keys[st->rounds]));
 }
 
-/* H = E(K, 0^128), then y * H in reflected form (a shift left by one bit, reduced by
- * x^-1 = 0xC2...01 when the top bit falls out), then its powers. */
+/* H = E(K, 0^128), then H / x in reflected form (a shift left by one bit, plus
+ * x^-1 = x^127 + x^6 + x + 1, 0xC2...01 reflected, when the top bit falls out), then the
+ * powers H^k / x, each the reduced product of the one before and H / x. */
 static TARGET_AESNI void compute_h_powers(const gcm_state *st, unsigned char (*h_powers)[16])
 {
     __m128i h = byte_reverse(aes_encrypt_block(st, _mm_setzero_si128()));

@@ -40,8 +40,8 @@ extern "C" {
  * the fast code is not used for this key; the other members are then unused.
  */
 typedef struct mbedtls_stream_gcm_accel {
-    /* h_powers[i] is H^(16 - i) in the byte-reflected, multiplied-by-x form that the
-     * carry-less multiplication uses, so that a run of n blocks multiplies by the n last. */
+    /* h_powers[i] is H^(16 - i), divided by x and byte-reflected as the carry-less
+     * multiplication uses it, so that a run of n blocks multiplies by the n last. */
     unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16];
     unsigned char impl; /* MBEDTLS_STREAM_GCM_* */
 } mbedtls_stream_gcm_accel;
