@@ -30,6 +30,11 @@
 #define GCM_ACCEL_X86 1
 #include <cpuid.h>
 #include <immintrin.h>
+/* The VAES and VPCLMULQDQ intrinsics came with GCC 8 and clang 6; older compilers get the
+ * AES-NI path alone. */
+#if (defined(__clang__) && __clang_major__ >= 6) || (!defined(__clang__) && __GNUC__ >= 8)
+#define GCM_ACCEL_VAES 1
+#endif
 #endif
 
 #if defined(GCM_ACCEL_X86)
@@ -69,16 +74,16 @@ static int detect_impl(void)
     if ((ecx & (osxsave | avx)) != (osxsave | avx) || (xgetbv0() & 6) != 6) {
         return MBEDTLS_STREAM_GCM_AESNI;
     }
-    unsigned int max_leaf = __get_cpuid_max(0, NULL);
-    if (max_leaf < 7) {
-        return MBEDTLS_STREAM_GCM_AESNI;
+#if defined(GCM_ACCEL_VAES)
+    if (__get_cpuid_max(0, NULL) >= 7) {
+        __cpuid_count(7, 0, eax, ebx, ecx, edx);
+        const unsigned int avx2 = 1u << 5;                     /* EBX */
+        const unsigned int vaes = 1u << 9, vpclmul = 1u << 10; /* ECX */
+        if ((ebx & avx2) && (ecx & vaes) && (ecx & vpclmul)) {
+            return MBEDTLS_STREAM_GCM_VAES;
+        }
     }
-    __cpuid_count(7, 0, eax, ebx, ecx, edx);
-    const unsigned int avx2 = 1u << 5;                     /* EBX */
-    const unsigned int vaes = 1u << 9, vpclmul = 1u << 10; /* ECX */
-    if ((ebx & avx2) && (ecx & vaes) && (ecx & vpclmul)) {
-        return MBEDTLS_STREAM_GCM_VAES;
-    }
+#endif
     return MBEDTLS_STREAM_GCM_AESNI;
 }
 
@@ -369,6 +374,7 @@ static TARGET_AESNI void update_aesni(const gcm_state *st, int decrypt,
 }
 
 /* ---- 256-bit path (VAES, VPCLMULQDQ): two blocks per register ------------------------ */
+#if defined(GCM_ACCEL_VAES)
 
 INLINE_VAES __m256i load_pair(const unsigned char *p)
 {
@@ -383,7 +389,7 @@ INLINE_VAES void hash_two_of_16(const gcm_state *st, const unsigned char *src,
         _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     __m256i c = _mm256_shuffle_epi8(load_pair(src + 32 * i), reverse);
     if (i == 0) {
-        c = _mm256_xor_si256(c, _mm256_zextsi128_si256(x));
+        c = _mm256_xor_si256(c, _mm256_inserti128_si256(_mm256_setzero_si256(), x, 0));
     }
     __m256i h = load_pair(st->h_powers[2 * i]);
     __m256i h_sum = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
@@ -482,6 +488,8 @@ static TARGET_VAES void update_vaes(const gcm_state *st, int decrypt,
     _mm_storeu_si128((__m128i *) ghash, byte_reverse(x));
 }
 
+#endif /* GCM_ACCEL_VAES */
+
 /* ---- Entry points ------------------------------------------------------------------ */
 
 static bool rounds_valid(const unsigned char *round_keys, int rounds)
@@ -519,9 +527,11 @@ size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
     const gcm_state st = { (const unsigned char (*)[16]) round_keys, (unsigned int) rounds,
                            (const unsigned char (*)[16]) accel->h_powers };
     switch (accel->impl) {
+#if defined(GCM_ACCEL_VAES)
         case MBEDTLS_STREAM_GCM_VAES:
             update_vaes(&st, decrypt, counter, ghash, input, output, blocks);
             return blocks * 16;
+#endif
         case MBEDTLS_STREAM_GCM_AESNI:
             update_aesni(&st, decrypt, counter, ghash, input, output, blocks);
             return blocks * 16;
