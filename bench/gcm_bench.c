@@ -11,6 +11,7 @@
  */
 #include "mbedtls/cipher.h"
 #include "mbedtls/gcm.h"
+#include "gcm_accel.h"
 
 #include <stdio.h>
 #include <stdlib.h>

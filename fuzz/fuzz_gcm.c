@@ -29,6 +29,8 @@
 
 #include <mbedtls/gcm.h>
 
+#include "gcm_accel.h"
+
 #include "fuzz_common.h"
 
 #define HEADER 6
@@ -73,7 +75,7 @@ static int setkey(mbedtls_gcm_context *ctx, const gcm_input *in, int impl)
 {
     mbedtls_stream_gcm_accel_select(impl);
     int ret = mbedtls_gcm_setkey(ctx, MBEDTLS_CIPHER_ID_AES, in->key, in->keybits);
-    if (ret != 0 || ctx->stream_accel.impl != impl)
+    if (ret != 0 || ctx->stream_accel != impl)
         fail(in, impl, "setkey");
     return ret;
 }

@@ -15,7 +15,8 @@
  * once.
  *
  * The AES round keys are Mbed TLS's own (its AES context's key schedule, which AESENC takes
- * as it is), so a key costs no second copy; only the powers of H are kept here.
+ * as it is), and the powers of H live in the GCM context's table, which Mbed TLS's own
+ * AES-NI GHASH leaves unused: a key costs no memory beyond Mbed TLS's own.
  * Every loop bound and branch depends on lengths, the key size and the CPU only; the
  * tables indexed are the round keys and the powers of H, always read whole.
  */
@@ -381,17 +382,18 @@ INLINE_VAES __m256i load_pair(const unsigned char *p)
     return _mm256_loadu_si256((const __m256i *) p);
 }
 
-/* GHASH of blocks 2i and 2i+1 of 16 at `src`, into the Karatsuba sums (per 128-bit half). */
+/* GHASH of blocks 2i and 2i+1 of 16 at `src`, into the Karatsuba sums (per 128-bit half).
+ * The 16 blocks are hashed as two runs of 8 (H^8 .. H^1 each), X added to blocks 0 and 8. */
 INLINE_VAES void hash_two_of_16(const gcm_state *st, const unsigned char *src,
                                 unsigned int i, __m128i x, __m256i *lo, __m256i *hi, __m256i *mid)
 {
     const __m256i reverse = _mm256_broadcastsi128_si256(
         _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     __m256i c = _mm256_shuffle_epi8(load_pair(src + 32 * i), reverse);
-    if (i == 0) {
+    if (i % 4 == 0) {
         c = _mm256_xor_si256(c, _mm256_inserti128_si256(_mm256_setzero_si256(), x, 0));
     }
-    __m256i h = load_pair(st->h_powers[2 * i]);
+    __m256i h = load_pair(st->h_powers[2 * (i % 4)]);
     __m256i h_sum = _mm256_xor_si256(h, _mm256_shuffle_epi32(h, 0x4e));
     __m256i c_sum = _mm256_xor_si256(c, _mm256_shuffle_epi32(c, 0x4e));
     *lo = _mm256_xor_si256(*lo, _mm256_clmulepi64_epi128(c, h, 0x00));
@@ -408,7 +410,8 @@ INLINE_VAES __m128i reduce_halves(__m256i lo, __m256i hi, __m256i mid)
     return karatsuba_reduce(lo128, hi128, mid128);
 }
 
-/* As step8_aesni, for 16 blocks in 8 registers of 2, with H^16 .. H^1. */
+/* As step8_aesni, for 16 blocks in 8 registers of 2 (AES has 8 independent registers to
+ * work on between rounds), GHASH in two runs of 8 with a reduction each. */
 INLINE_VAES void step16_vaes(const gcm_state *st, __m128i *counter, __m128i *x,
                              const unsigned char *in, unsigned char *out,
                              const unsigned char *hash)
@@ -434,6 +437,10 @@ INLINE_VAES void step16_vaes(const gcm_state *st, __m128i *counter, __m128i *x,
         }
         if (hash != NULL) {
             hash_two_of_16(st, hash, r - 1, *x, &lo, &hi, &mid);
+            if (r == 4) {
+                *x = reduce_halves(lo, hi, mid);
+                lo = hi = mid = _mm256_setzero_si256();
+            }
         }
     }
     for (unsigned int r = 9; r < st->rounds; r++) {
@@ -461,6 +468,10 @@ INLINE_VAES void hash16_vaes(const gcm_state *st, __m128i *x,
 #pragma GCC unroll 8
     for (unsigned int i = 0; i < 8; i++) {
         hash_two_of_16(st, src, i, *x, &lo, &hi, &mid);
+        if (i == 3) {
+            *x = reduce_halves(lo, hi, mid);
+            lo = hi = mid = _mm256_setzero_si256();
+        }
     }
     *x = reduce_halves(lo, hi, mid);
 }
@@ -497,24 +508,25 @@ static bool rounds_valid(const unsigned char *round_keys, int rounds)
     return round_keys != NULL && (rounds == 10 || rounds == 12 || rounds == 14);
 }
 
-void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
+void mbedtls_stream_gcm_accel_setkey(unsigned char *impl,
+                                     unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16],
                                      const unsigned char *round_keys, int rounds)
 {
-    memset(accel, 0, sizeof(*accel));
-    accel->impl = MBEDTLS_STREAM_GCM_STOCK;
+    *impl = MBEDTLS_STREAM_GCM_STOCK;
     if (!rounds_valid(round_keys, rounds)) {
         return;
     }
-    int impl = current_impl();
-    if (impl == MBEDTLS_STREAM_GCM_STOCK) {
+    int chosen = current_impl();
+    if (chosen == MBEDTLS_STREAM_GCM_STOCK) {
         return;
     }
     const gcm_state st = { (const unsigned char (*)[16]) round_keys, (unsigned int) rounds, NULL };
-    compute_h_powers(&st, accel->h_powers);
-    accel->impl = (unsigned char) impl;
+    compute_h_powers(&st, h_powers);
+    *impl = (unsigned char) chosen;
 }
 
-size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
+size_t mbedtls_stream_gcm_accel_update(int impl,
+                                       const unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16],
                                        const unsigned char *round_keys, int rounds, int decrypt,
                                        unsigned char counter[16], unsigned char ghash[16],
                                        const unsigned char *input, unsigned char *output,
@@ -525,8 +537,8 @@ size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
         return 0;
     }
     const gcm_state st = { (const unsigned char (*)[16]) round_keys, (unsigned int) rounds,
-                           (const unsigned char (*)[16]) accel->h_powers };
-    switch (accel->impl) {
+                           h_powers };
+    switch (impl) {
 #if defined(GCM_ACCEL_VAES)
         case MBEDTLS_STREAM_GCM_VAES:
             update_vaes(&st, decrypt, counter, ghash, input, output, blocks);
@@ -542,22 +554,25 @@ size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
 
 #else /* !GCM_ACCEL_X86: Mbed TLS's own code everywhere. */
 
-void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
+void mbedtls_stream_gcm_accel_setkey(unsigned char *impl,
+                                     unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16],
                                      const unsigned char *round_keys, int rounds)
 {
+    (void) h_powers;
     (void) round_keys;
     (void) rounds;
-    memset(accel, 0, sizeof(*accel));
-    accel->impl = MBEDTLS_STREAM_GCM_STOCK;
+    *impl = MBEDTLS_STREAM_GCM_STOCK;
 }
 
-size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
+size_t mbedtls_stream_gcm_accel_update(int impl,
+                                       const unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16],
                                        const unsigned char *round_keys, int rounds, int decrypt,
                                        unsigned char counter[16], unsigned char ghash[16],
                                        const unsigned char *input, unsigned char *output,
                                        size_t length)
 {
-    (void) accel;
+    (void) impl;
+    (void) h_powers;
     (void) round_keys;
     (void) rounds;
     (void) decrypt;

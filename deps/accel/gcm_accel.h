@@ -6,7 +6,7 @@
  * Mbed TLS 3.6 encrypts one 16-byte block per call through the cipher layer and reduces
  * GHASH after every block. This code does the whole blocks of one mbedtls_gcm_update() call
  * several at a time: 8 blocks per step with AES-NI and PCLMULQDQ, 16 blocks per step in
- * 256-bit registers with VAES and VPCLMULQDQ, and in both one GHASH reduction per step
+ * 256-bit registers with VAES and VPCLMULQDQ, and in both one GHASH reduction per 8 blocks
  * (Karatsuba multiplications by precomputed powers of H, summed, then reduced once).
  * Everything else (IV of any length, AAD, partial blocks, the tag) stays Mbed TLS's code,
  * which shares the counter and the GHASH state with this code through the GCM context.
@@ -31,30 +31,21 @@ extern "C" {
 #define MBEDTLS_STREAM_GCM_AESNI 1 /* AES-NI, PCLMULQDQ, SSSE3, SSE4.1: 8 blocks per step */
 #define MBEDTLS_STREAM_GCM_VAES  2 /* plus AVX2, VAES, VPCLMULQDQ: 16 blocks per step */
 
-/* The powers of H kept per key: H^1 .. H^16. */
-#define MBEDTLS_STREAM_GCM_POWERS 16
+/* The powers of H kept per key: H^1 .. H^8. */
+#define MBEDTLS_STREAM_GCM_POWERS 8
 
 /*
- * Per-key state, a member of mbedtls_gcm_context (filled by mbedtls_gcm_setkey, wiped by
- * mbedtls_gcm_free with the rest of the context). `impl` is MBEDTLS_STREAM_GCM_STOCK when
- * the fast code is not used for this key; the other members are then unused.
+ * Prepares the fast path for the key just set by mbedtls_gcm_setkey(). `round_keys` is the
+ * AES encryption key schedule of Mbed TLS's AES context (FIPS 197 5.2: `rounds` + 1 round
+ * keys of 16 bytes, as AESENC takes them), or NULL when the block cipher is not AES or the
+ * GCM context does not use Mbed TLS's AES-NI GHASH; `rounds` is 10, 12 or 14. Sets *impl to
+ * the implementation chosen (mbedtls_stream_gcm_accel_select()), MBEDTLS_STREAM_GCM_STOCK
+ * when there is none for this key or CPU, and otherwise fills `h_powers`: h_powers[i] is
+ * H^(8 - i), divided by x and byte-reflected as the carry-less multiplication uses it, so
+ * that a run of n blocks multiplies by the n last. Never fails.
  */
-typedef struct mbedtls_stream_gcm_accel {
-    /* h_powers[i] is H^(16 - i), divided by x and byte-reflected as the carry-less
-     * multiplication uses it, so that a run of n blocks multiplies by the n last. */
-    unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16];
-    unsigned char impl; /* MBEDTLS_STREAM_GCM_* */
-} mbedtls_stream_gcm_accel;
-
-/*
- * Prepares `accel` for the key just set by mbedtls_gcm_setkey(): `round_keys` is the AES
- * encryption key schedule of Mbed TLS's AES context (FIPS 197 5.2, `rounds` + 1 round keys
- * of 16 bytes, as AESENC takes them), or NULL when the block cipher is not AES; `rounds` is
- * 10, 12 or 14. Chooses the implementation (mbedtls_stream_gcm_accel_select()); for
- * anything else than AES with a supported CPU, sets impl to MBEDTLS_STREAM_GCM_STOCK.
- * Never fails.
- */
-void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
+void mbedtls_stream_gcm_accel_setkey(unsigned char *impl,
+                                     unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16],
                                      const unsigned char *round_keys, int rounds);
 
 /*
@@ -63,12 +54,14 @@ void mbedtls_stream_gcm_accel_setkey(mbedtls_stream_gcm_accel *accel,
  * last 32 bits of `counter` (big-endian, modulo 2^32), XORs the block with the encryption of
  * `counter`, and folds the ciphertext block (the output when encrypting, the input when
  * decrypting) into the GHASH state `ghash` (16 bytes, as mbedtls_gcm_context::buf holds it).
- * `counter` and `ghash` are updated in place. `round_keys` and `rounds` are the key's, as
- * given to mbedtls_stream_gcm_accel_setkey(). `output` may equal `input`, or start before
- * it. Returns the number of bytes done: a multiple of 16, and 0 when accel->impl is
- * MBEDTLS_STREAM_GCM_STOCK or round_keys is NULL, in which case nothing was touched.
+ * `counter` and `ghash` are updated in place. `impl`, `h_powers`, `round_keys` and `rounds`
+ * are the key's, as mbedtls_stream_gcm_accel_setkey() had and left them. `output` may equal
+ * `input`, or start before it. Returns the number of bytes done: a multiple of 16, and 0
+ * when `impl` is MBEDTLS_STREAM_GCM_STOCK or round_keys is NULL, in which case nothing was
+ * touched.
  */
-size_t mbedtls_stream_gcm_accel_update(const mbedtls_stream_gcm_accel *accel,
+size_t mbedtls_stream_gcm_accel_update(int impl,
+                                       const unsigned char h_powers[MBEDTLS_STREAM_GCM_POWERS][16],
                                        const unsigned char *round_keys, int rounds, int decrypt,
                                        unsigned char counter[16], unsigned char ghash[16],
                                        const unsigned char *input, unsigned char *output,
