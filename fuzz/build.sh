@@ -4,9 +4,9 @@
 #   fuzz/build.sh            build what is out of date
 #   fuzz/build.sh --clean    remove build-fuzz/ first
 #
-# Mbed TLS (deps/mbedtls/library/*.c, fetched by `npm install`) is compiled once with
-# coverage instrumentation and ASan+UBSan into build-fuzz/libmbedtls-fuzz.a, so the fuzzer
-# sees coverage inside Mbed TLS; a stamp (a hash of Mbed TLS's sources and headers, the
+# Mbed TLS (deps/mbedtls/library/*.c, fetched by `npm install`) and our multi-block AES-GCM
+# that its GCM calls (deps/accel/*.c) are compiled once with coverage instrumentation and
+# ASan+UBSan into build-fuzz/libmbedtls-fuzz.a, so the fuzzer sees coverage inside Mbed TLS; a stamp (a hash of Mbed TLS's sources and headers, the
 # config headers, the compiler and the flags) rebuilds it only when one of those changed.
 # Each target is then linked from fuzz/<target>.c, fuzz/fuzz_common.c, src/core/*.c and
 # src/crypto/*.c (our code inside Mbed TLS, which the patched library calls).
@@ -21,7 +21,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/build-fuzz
 fuzz=$root/fuzz
 mbedtls=$root/deps/mbedtls
-targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify)
+targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm)
 
 if [[ ${1:-} == --clean ]]; then
   rm -rf "$out"
@@ -62,7 +62,7 @@ if [[ ! -x $probe ]]; then
   fi
 fi
 
-config_flags=(-I"$fuzz" -I"$root/deps/config" -I"$mbedtls/include" -I"$mbedtls/library" -I"$root/src/crypto"
+config_flags=(-I"$fuzz" -I"$root/deps/config" -I"$root/deps/accel" -I"$mbedtls/include" -I"$mbedtls/library" -I"$root/src/crypto"
               '-DMBEDTLS_CONFIG_FILE="fuzz_config.h"')
 # Every UB check stops the run, except that the kinds fuzz/ubsan.supp names (known,
 # reported findings) are built recoverable so that the file can suppress those reports; the
@@ -82,19 +82,19 @@ hash_inputs() {
   "$CC" --version
   printf '%s\n' "${lib_flags[@]}"
   (cd "$root" && find deps/mbedtls/library deps/mbedtls/include deps/mbedtls/3rdparty/everest \
-     deps/config fuzz/fuzz_config.h src/crypto \
+     deps/config deps/accel fuzz/fuzz_config.h src/crypto \
      -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort | xargs sha256sum)
 }
 want=$(hash_inputs | sha256sum | cut -d' ' -f1)
 if [[ -f $archive && -f $stamp && $(cat "$stamp") == "$want" ]]; then
   log "Mbed TLS archive is up to date"
 else
-  log "compiling Mbed TLS ($(ls "$mbedtls"/library/*.c | wc -l) files, $jobs jobs) with $CC"
+  log "compiling Mbed TLS ($(ls "$mbedtls"/library/*.c | wc -l) files) and deps/accel/ ($jobs jobs) with $CC"
   start=$SECONDS
   rm -f "$archive" "$stamp" "$out"/obj/mbedtls/*.o
   export FUZZ_CC=$CC FUZZ_OBJ=$out/obj/mbedtls
   # One compiler per file; the flags reach the child shell as arguments after "--".
-  if ! printf '%s\n' "$mbedtls"/library/*.c |
+  if ! printf '%s\n' "$mbedtls"/library/*.c "$root"/deps/accel/*.c |
       xargs -P "$jobs" -I{} bash -c \
         'f=$1; shift; o=$FUZZ_OBJ/$(basename "$f" .c).o; "$FUZZ_CC" "$@" -c "$f" -o "$o" || { echo "failed: $f" >&2; exit 255; }' \
         _ {} "${lib_flags[@]}"; then
@@ -131,7 +131,7 @@ if cmp -s "$flags_stamp.$$" "$flags_stamp"; then rm "$flags_stamp.$$"; else mv "
 compile() {
   local src=$1 obj=$2; shift 2
   local newest=$src h
-  for h in "$root"/src/core/*.h "$root"/src/crypto/*.h "$fuzz"/*.h "$root/deps/config/mbedtls_stream_config.h" \
+  for h in "$root"/src/core/*.h "$root"/src/crypto/*.h "$fuzz"/*.h "$root/deps/config/mbedtls_stream_config.h" "$root"/deps/accel/*.h \
            "${BASH_SOURCE[0]}" "$stamp" "$flags_stamp"; do
     [[ $h -nt $newest ]] && newest=$h
   done

@@ -31,6 +31,7 @@
 #define MBEDTLS_AES_C
 #define MBEDTLS_AESNI_C                        /* used only on x86-64; a no-op elsewhere */
 #define MBEDTLS_GCM_C
+#define MBEDTLS_STREAM_GCM_ACCEL               /* ours: multi-block AES-GCM, deps/accel/ (patch 0020) */
 #define MBEDTLS_CCM_C                          /* AES-CCM suites used by embedded peers */
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
