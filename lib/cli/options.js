@@ -62,6 +62,10 @@ function protocolOptions(options, defaultCiphers) {
   }
   if (options.force_ciphersuite) {
     result.ciphers = options.force_ciphersuite;
+    // The one suite offered decides the version, as with ssl_client2: node's `ciphers` keeps
+    // the TLS 1.3 suites whatever TLS 1.2 suite it names, so the other version is turned off.
+    const tls13 = /^(TLS1-3-|TLS_AES_|TLS_CHACHA20_)/.test(options.force_ciphersuite);
+    if (!version && options.dtls !== '1') result[tls13 ? 'minVersion' : 'maxVersion'] = tls13 ? 'TLSv1.3' : 'TLSv1.2';
   } else if (options.psk && options.dtls !== '1') {
     // node's default list leaves TLS 1.2 PSK suites out (!PSK); a PSK user wants them first.
     result.ciphers = `PSK:${defaultCiphers.split(':').filter((s) => s !== '!PSK').join(':')}`;
