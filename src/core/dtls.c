@@ -4,6 +4,7 @@
  * the authenticity check a server makes before it lets a session follow its peer to a new
  * address. Mbed TLS does the protocol; this file only sets it up and asks it.
  */
+#define MBEDTLS_ALLOW_PRIVATE_ACCESS /* the session and keys a finished handshake keeps aside */
 #include "internal.h"
 
 #include <mbedtls/platform_util.h>
@@ -231,4 +232,54 @@ int mst_session_write_datagram(mst_session *session, const uint8_t *data, size_t
     if (len > mst_session_max_payload(session))
         return MST_ERR_MESSAGE_TOO_LARGE;
     return mst_session_write_plaintext(session, data, len);
+}
+
+static size_t get16(const uint8_t *p) { return ((size_t)p[0] << 8) | p[1]; }
+static size_t get24(const uint8_t *p) { return ((size_t)p[0] << 16) | ((size_t)p[1] << 8) | p[2]; }
+
+/* Records of 13-byte headers; a ClientKeyExchange's 12-byte handshake header, then the PSK
+ * identity with its 2-byte length (RFC 4279 2). */
+const uint8_t *mst_dtls_find_psk_identity(const uint8_t *queue, size_t len, size_t *identity_len)
+{
+    if (len < 2)
+        return NULL;
+    size_t datagram = get16(queue);
+    const uint8_t *record = queue + 2, *end = queue + 2 + (datagram < len - 2 ? datagram : len - 2);
+    while (end - record >= 13) {
+        size_t record_len = get16(record + 11);
+        if ((size_t)(end - record - 13) < record_len)
+            return NULL;
+        const uint8_t *body = record + 13;
+        if (record[0] == MBEDTLS_SSL_MSG_HANDSHAKE && get16(record + 3) == 0 && record_len >= 14 &&
+            body[0] == MBEDTLS_SSL_HS_CLIENT_KEY_EXCHANGE && get24(body + 6) == 0) {
+            size_t fragment = get24(body + 9), identity = get16(body + 12);
+            if (identity == 0 || fragment > record_len - 12 || 2 + identity > fragment)
+                return NULL;
+            *identity_len = identity;
+            return body + 14;
+        }
+        record = body + record_len;
+    }
+    return NULL;
+}
+
+bool mst_dtls_lend_negotiated(mbedtls_ssl_context *ssl, mst_dtls_lent *lent)
+{
+    lent->session = ssl->MBEDTLS_PRIVATE(session);
+    lent->transform = ssl->MBEDTLS_PRIVATE(transform);
+    if (lent->session == NULL)
+        ssl->MBEDTLS_PRIVATE(session) = ssl->MBEDTLS_PRIVATE(session_negotiate);
+    if (lent->transform == NULL)
+        ssl->MBEDTLS_PRIVATE(transform) = ssl->MBEDTLS_PRIVATE(transform_negotiate);
+    if (ssl->MBEDTLS_PRIVATE(session) == NULL || ssl->MBEDTLS_PRIVATE(transform) == NULL) {
+        mst_dtls_give_back(ssl, lent);
+        return false;
+    }
+    return true;
+}
+
+void mst_dtls_give_back(mbedtls_ssl_context *ssl, const mst_dtls_lent *lent)
+{
+    ssl->MBEDTLS_PRIVATE(session) = lent->session;
+    ssl->MBEDTLS_PRIVATE(transform) = lent->transform;
 }

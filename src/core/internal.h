@@ -208,6 +208,21 @@ int mst_dtls_carry_to(mbedtls_ssl_context *ssl, const mst_dtls_carried *carried,
  * Mbed TLS answers a ClientHello it reads (RFC 6347 4.2.1). */
 void mst_dtls_answer_sequence(mbedtls_ssl_context *ssl, const uint8_t *queue, size_t len);
 
+/* dtls.c: in the first datagram of a queue (2-byte length prefixed datagrams), the identity
+ * of a ClientKeyExchange's first fragment in epoch 0 (a TLS 1.2 PSK suite's), and its length
+ * in *len; NULL when that datagram holds none (it then goes to Mbed TLS as it is). */
+const uint8_t *mst_dtls_find_psk_identity(const uint8_t *queue, size_t len, size_t *identity_len);
+/* dtls.c: the side of a DTLS handshake that sent the last flight keeps the new session and
+ * keys aside until the peer's next record (to resend that flight), and Mbed TLS's keying
+ * material exporter reads the current ones, still NULL then. Lends it the new ones for one
+ * call: false (nothing lent) when there are none; mst_dtls_give_back() after the call. */
+typedef struct {
+    mbedtls_ssl_session *session;
+    mbedtls_ssl_transform *transform;
+} mst_dtls_lent;
+bool mst_dtls_lend_negotiated(mbedtls_ssl_context *ssl, mst_dtls_lent *lent);
+void mst_dtls_give_back(mbedtls_ssl_context *ssl, const mst_dtls_lent *lent);
+
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);
 

@@ -692,29 +692,16 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
 {
     if (!session->handshake_done || session->error.code != 0)
         return MST_ERR_NOT_READY;
-    /* DTLS: the side that sent the last flight keeps the new session and keys aside until
-     * the peer's next record (to resend that flight), and Mbed TLS's exporter reads the
-     * current ones, still NULL then: lend it the new ones for the call. */
     mbedtls_ssl_context *ssl = &session->ssl;
-    mbedtls_ssl_session *current_session = ssl->MBEDTLS_PRIVATE(session);
-    mbedtls_ssl_transform *current_transform = ssl->MBEDTLS_PRIVATE(transform);
-    if (is_datagram(session)) {
-        if (current_session == NULL)
-            ssl->MBEDTLS_PRIVATE(session) = ssl->MBEDTLS_PRIVATE(session_negotiate);
-        if (current_transform == NULL)
-            ssl->MBEDTLS_PRIVATE(transform) = ssl->MBEDTLS_PRIVATE(transform_negotiate);
-        if (ssl->MBEDTLS_PRIVATE(session) == NULL || ssl->MBEDTLS_PRIVATE(transform) == NULL) {
-            ssl->MBEDTLS_PRIVATE(session) = current_session;
-            ssl->MBEDTLS_PRIVATE(transform) = current_transform;
-            return MST_ERR_NOT_READY;
-        }
-    }
+    mst_dtls_lent lent;
+    if (is_datagram(session) && !mst_dtls_lend_negotiated(ssl, &lent))
+        return MST_ERR_NOT_READY;
     int ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_export_keying_material(
                                      ssl, out, len, label, label_len,
                                      context, context_len, context != NULL));
-    ssl->MBEDTLS_PRIVATE(session) = current_session;
-    ssl->MBEDTLS_PRIVATE(transform) = current_transform;
+    if (is_datagram(session))
+        mst_dtls_give_back(ssl, &lent);
     return ret;
 }
 
@@ -957,36 +944,14 @@ static int ask_psk(mst_session *session, const uint8_t *identity, size_t len)
     return 0;
 }
 
-/* DTLS: the next datagram (2-byte length, then records of 13-byte headers) is looked through
- * for the first fragment of a ClientKeyExchange in epoch 0 (12-byte handshake header, then
- * the identity); a datagram without one goes to Mbed TLS. */
+/* DTLS: a ClientKeyExchange in the next datagram queued names the identity (dtls.c). */
 static int datagram_psk_gate(mst_session *session)
 {
-    const uint8_t *in = mst_bytes_front(&session->ciphertext_in);
-    size_t available = mst_bytes_length(&session->ciphertext_in);
-    if (available < 2)
-        return 0;
-    size_t datagram = get16(in);
-    const uint8_t *record = in + 2, *end = in + 2 + (datagram < available - 2 ? datagram : available - 2);
-    while (end - record >= 13) {
-        size_t record_len = get16(record + 11);
-        if ((size_t)(end - record - 13) < record_len)
-            return 0;
-        const uint8_t *body = record + 13;
-        if (record[0] == MBEDTLS_SSL_MSG_HANDSHAKE && get16(record + 3) == 0 && record_len >= 14 &&
-            body[0] == MBEDTLS_SSL_HS_CLIENT_KEY_EXCHANGE && body[6] == 0 && body[7] == 0 &&
-            body[8] == 0) {
-            size_t fragment = ((size_t)body[9] << 16) | ((size_t)body[10] << 8) | body[11];
-            size_t identity_len = get16(body + 12);
-            if (identity_len == 0 || fragment > record_len - 12 || 2 + identity_len > fragment)
-                return 0;
-            if (ask_psk(session, body + 14, identity_len) != 0)
-                return 0;
-            return 1;
-        }
-        record = body + record_len;
-    }
-    return 0;
+    size_t identity_len;
+    const uint8_t *identity = mst_dtls_find_psk_identity(mst_bytes_front(&session->ciphertext_in),
+                                                         mst_bytes_length(&session->ciphertext_in),
+                                                         &identity_len);
+    return identity != NULL && ask_psk(session, identity, identity_len) == 0;
 }
 
 /* Nonzero while Mbed TLS must not read on: the record it is about to read is a TLS 1.2
