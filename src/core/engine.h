@@ -440,8 +440,22 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
                                        const char *label, size_t label_len,
                                        const uint8_t *context, size_t context_len);
 
-/* Bytes Mbed TLS holds for this session, now and at the most. */
+/* Bytes held for this session, now and at the most: Mbed TLS's allocations and the
+ * engine's own windows (ciphertext in and out, plaintext out, key log, debug lines). */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
+/* How many blocks were ever allocated for this session (Mbed TLS's and the windows'): a
+ * count that stays put while a connection reuses its memory. */
+size_t mst_session_allocations(const mst_session *session);
+/* Gives back what an idle session need not hold; call it when the connection has been
+ * idle for a while (the engine has no clock: lib/ does so from one timer shared by all
+ * sockets). While data flows the windows keep up to 256 KiB each between calls, and Mbed
+ * TLS keeps its two record buffers (16.7 KB each); this frees every empty window and, for
+ * a TLS session whose handshake is over with no record partly received, unread or unsent,
+ * shrinks the record buffers to a few bytes. The next call that may read or write a
+ * record (feed, process, write, close, refuse) grows them back first, so a full 16 KiB
+ * record from the peer is always received (RFC 8446 5.1). Any time, any number of times;
+ * returns the bytes the session holds afterwards (as mst_session_memory's current). */
+size_t mst_session_trim(mst_session *session);
 
 /* ---- DTLS 1.2 (datagram transport; dtls.c) ----
  *

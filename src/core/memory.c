@@ -18,6 +18,7 @@ struct mst_memory_account {
     atomic_size_t current;
     atomic_size_t peak;
     atomic_size_t references; /* the session's own, plus one per live block */
+    atomic_size_t allocations; /* blocks ever allocated for the account */
 };
 
 typedef union block_header {
@@ -47,25 +48,29 @@ static void account_release(mst_memory_account *account)
         free(account);
 }
 
-static void *counting_calloc(size_t count, size_t size)
+/* Charges a block of `bytes` (its header already allocated) to `owner` and the totals. */
+static void *charge(block_header *header, mst_memory_account *owner, size_t bytes)
 {
-    if (size != 0 && count > (SIZE_MAX - sizeof(block_header)) / size)
-        return NULL;
-    size_t bytes = count * size;
-    block_header *header = calloc(1, sizeof(block_header) + bytes);
-    if (header == NULL)
-        return NULL;
-    mst_memory_account *owner = current_owner;
     header->fields.owner = owner;
     header->fields.size = bytes;
     size_t now = atomic_fetch_add_explicit(&total_current, bytes, memory_order_relaxed) + bytes;
     raise_peak(&total_peak, now);
     if (owner != NULL) {
         atomic_fetch_add_explicit(&owner->references, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&owner->allocations, 1, memory_order_relaxed);
         now = atomic_fetch_add_explicit(&owner->current, bytes, memory_order_relaxed) + bytes;
         raise_peak(&owner->peak, now);
     }
     return header + 1;
+}
+
+static void *counting_calloc(size_t count, size_t size)
+{
+    if (size != 0 && count > (SIZE_MAX - sizeof(block_header)) / size)
+        return NULL;
+    size_t bytes = count * size;
+    block_header *header = calloc(1, sizeof(block_header) + bytes);
+    return header != NULL ? charge(header, current_owner, bytes) : NULL;
 }
 
 static void counting_free(void *pointer)
@@ -82,6 +87,16 @@ static void counting_free(void *pointer)
     }
     free(header);
 }
+
+void *mst_memory_alloc(mst_memory_account *account, size_t size)
+{
+    if (size > SIZE_MAX - sizeof(block_header))
+        return NULL;
+    block_header *header = malloc(sizeof(block_header) + size);
+    return header != NULL ? charge(header, account, size) : NULL;
+}
+
+void mst_memory_free(void *pointer) { counting_free(pointer); }
 
 int mst_memory_install(void)
 {
@@ -106,6 +121,11 @@ void mst_memory_account_read(const mst_memory_account *account, size_t *current,
 {
     *current = atomic_load_explicit(&account->current, memory_order_relaxed);
     *peak = atomic_load_explicit(&account->peak, memory_order_relaxed);
+}
+
+size_t mst_memory_account_allocations(const mst_memory_account *account)
+{
+    return atomic_load_explicit(&account->allocations, memory_order_relaxed);
 }
 
 mst_memory_account *mst_memory_enter(mst_memory_account *account)

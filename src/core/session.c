@@ -17,8 +17,12 @@
 
 /* Room made for each mbedtls_ssl_read: one full TLS record of plaintext. */
 #define PLAINTEXT_CHUNK 16384
-/* An idle window keeps at most this much memory. */
+/* The debug window, once taken, keeps at most this much memory. */
 #define IDLE_BUFFER_KEEP 16384
+/* Once data flows an empty window keeps up to this much, so a stream of 64 KiB writes
+ * reuses its windows rather than allocate (and page-fault) them again at every call;
+ * mst_session_trim() gives them back when the connection goes idle. */
+#define BUSY_BUFFER_KEEP (256 * 1024)
 /* Certificates of a peer chain kept: as many as Mbed TLS verifies (the leaf, the trust
  * anchor and MBEDTLS_X509_MAX_INTERMEDIATE_CA between, 100 as OpenSSL's default depth). */
 #define MAX_CHAIN_DEPTH MBEDTLS_X509_MAX_VERIFY_CHAIN_SIZE
@@ -55,6 +59,8 @@ struct mst_session {
     unsigned flags; /* the MST_STATE_* bits that are remembered, not derived */
     bool handshake_done;
     bool transport_eof;
+    bool record_buffers_released; /* mst_session_trim() shrank Mbed TLS's record buffers */
+    bool data_flows; /* application data moved since the last mst_session_trim() */
     /* DTLS retransmission timer, on the embedder's clock */
     uint64_t now_ms;
     uint64_t timer_started_ms;
@@ -191,6 +197,8 @@ static _Thread_local mst_session *running_session;
         mst_memory_leave(previous_owner);                                      \
     } while (0)
 
+static int wake(mst_session *session);
+
 mbedtls_ssl_context *mst_session_ssl(mst_session *session) { return &session->ssl; }
 
 mst_config *mst_session_config(const mst_session *session) { return session->config; }
@@ -200,7 +208,9 @@ bool mst_session_handshake_done(const mst_session *session) { return session->ha
 int mst_session_run(mst_session *session, int (*work)(mbedtls_ssl_context *ssl, void *argument),
                     void *argument)
 {
-    int ret;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
     WITH_SESSION_MEMORY(session, ret = work(&session->ssl, argument));
     return ret;
 }
@@ -225,6 +235,34 @@ static int fail(mst_session *session, int code)
     if (code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && message != NULL)
         session->peer_alert = message[1];
     return code;
+}
+
+/* Grows Mbed TLS's record buffers back after mst_session_trim(), before any call that may
+ * read or write a record. 0 or the sticky error. */
+static int wake(mst_session *session)
+{
+    if (!session->record_buffers_released)
+        return 0;
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mst_record_buffers_restore(&session->ssl));
+    if (ret != 0)
+        return fail(session, ret);
+    session->record_buffers_released = false;
+    return 0;
+}
+
+/* How much memory an empty window keeps between calls (see BUSY_BUFFER_KEEP): handshake
+ * flights are one-off bursts, and a connection without traffic holds no empty window;
+ * application data comes again. */
+static size_t window_keep(const mst_session *session)
+{
+    return session->data_flows ? BUSY_BUFFER_KEEP : 0;
+}
+
+/* The plaintext window also keeps the room made for the next read. */
+static size_t plaintext_keep(const mst_session *session)
+{
+    return session->data_flows ? BUSY_BUFFER_KEEP + PLAINTEXT_CHUNK : 0;
 }
 
 /* ---- The transport side, as Mbed TLS sees it ---- */
@@ -580,6 +618,11 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
         return NULL;
     }
     session->memory = memory;
+    session->ciphertext_in.owner = memory;
+    session->ciphertext_out.owner = memory;
+    session->plaintext_out.owner = memory;
+    session->keylog.owner = memory;
+    session->debug.owner = memory;
     session->config = config;
     session->verify_mode = MBEDTLS_SSL_VERIFY_UNSET;
     session->chain_top_next = true;
@@ -897,6 +940,7 @@ static int read_records(mst_session *session)
                 room[1] = (uint8_t)ret;
             }
             session->plaintext_out.end += prefix + (size_t)ret;
+            session->data_flows = true;
             continue;
         }
         switch (ret) {
@@ -1377,7 +1421,9 @@ int mst_session_refuse(mst_session *session, unsigned char alert)
         return session->error.code;
     if (session->hello == HELLO_AWAITED || session->hello == HELLO_HELD)
         session->hello = HELLO_RELEASED;
-    int ret;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_send_alert_message(
                                      &session->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert));
     fail(session, MST_ERR_REFUSED);
@@ -1437,6 +1483,8 @@ static int drive(mst_session *session)
 {
     if (session->error.code != 0)
         return session->error.code;
+    if (wake(session) != 0)
+        return session->error.code;
     if (session->hello == HELLO_AWAITED) {
         int found = scan_client_hello(session);
         if (found < 0)
@@ -1462,7 +1510,9 @@ static int drive(mst_session *session)
     if (ret == 0 && !session->handshake_done && session->transport_eof &&
         mst_bytes_length(&session->ciphertext_in) == 0)
         ret = fail(session, MBEDTLS_ERR_SSL_CONN_EOF);
-    mst_bytes_trim(&session->ciphertext_in, IDLE_BUFFER_KEEP);
+    mst_bytes_trim(&session->ciphertext_in, window_keep(session));
+    /* The room made for a read that found no data goes, until data flows. */
+    mst_bytes_trim(&session->plaintext_out, plaintext_keep(session));
     return ret;
 }
 
@@ -1509,7 +1559,10 @@ int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_
         return MST_ERR_CLOSED;
     if (len > 0 && data == NULL)
         return MST_ERR_BAD_ARGUMENT;
-    int ret = 0;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
+    session->data_flows = true;
     WITH_SESSION_MEMORY(session, {
         while (len > 0) {
             size_t chunk = len < session->max_send_fragment ? len : session->max_send_fragment;
@@ -1544,7 +1597,9 @@ int mst_session_close(mst_session *session)
     session->flags |= MST_STATE_CLOSE_SENT;
     if (!session->handshake_done)
         return 0;
-    int ret;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_close_notify(&session->ssl));
     return ret != 0 ? fail(session, ret) : 0;
 }
@@ -1583,7 +1638,7 @@ void mst_session_consume_ciphertext(mst_session *session, size_t len)
     } else {
         mst_bytes_consume(out, len);
     }
-    mst_bytes_trim(out, IDLE_BUFFER_KEEP);
+    mst_bytes_trim(out, window_keep(session));
 }
 
 size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t cap)
@@ -1609,7 +1664,7 @@ void mst_session_consume_plaintext(mst_session *session, size_t len)
     if (is_datagram(session) && peek(session, &session->plaintext_out, &record) != NULL)
         len = 2 + record; /* a record leaves whole */
     mst_bytes_consume(&session->plaintext_out, len);
-    mst_bytes_trim(&session->plaintext_out, IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK);
+    mst_bytes_trim(&session->plaintext_out, plaintext_keep(session));
 }
 
 size_t mst_session_read_plaintext(mst_session *session, uint8_t *out, size_t cap)
@@ -1778,6 +1833,30 @@ const char *mst_ciphersuite_name(int id)
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak)
 {
     mst_memory_account_read(session->memory, current, peak);
+}
+
+size_t mst_session_allocations(const mst_session *session)
+{
+    return mst_memory_account_allocations(session->memory);
+}
+
+size_t mst_session_trim(mst_session *session)
+{
+    /* Empty windows go; one still holding bytes is the embedder's to take first. */
+    session->data_flows = false;
+    mst_bytes_trim(&session->ciphertext_in, 0);
+    mst_bytes_trim(&session->ciphertext_out, 0);
+    mst_bytes_trim(&session->plaintext_out, 0);
+    mst_bytes_trim(&session->keylog, 0);
+    mst_bytes_trim(&session->debug, 0);
+    if (session->error.code == 0 && !session->record_buffers_released) {
+        bool released;
+        WITH_SESSION_MEMORY(session, released = mst_record_buffers_release(&session->ssl));
+        session->record_buffers_released = released;
+    }
+    size_t current, peak;
+    mst_memory_account_read(session->memory, &current, &peak);
+    return current;
 }
 
 /* ---- Resumption (client) ----
