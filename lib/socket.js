@@ -22,6 +22,7 @@ const { selectContext } = require('./select-context');
 const { OnreadSink } = require('./onread');
 const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
+const idleTrim = require('./idle-trim');
 
 const { constants } = binding;
 const { MbedtlsError, callbackError } = errors;
@@ -815,6 +816,7 @@ class TLSSocket extends Duplex {
 
   _destroy(err, callback) {
     this._clearTimer();
+    idleTrim.forget(this);
     if (this[kPendingWrite]) {
       // Data still waiting for the handshake is cancelled, as a net.Socket's queued write
       // is when its handle closes; the callback runs after the destroy, as node's do.
@@ -869,6 +871,12 @@ class TLSSocket extends Duplex {
 
   _touch() {
     if (this[kTimer]) this[kTimer].refresh();
+    idleTrim.noteActivity(this);
+  }
+
+  // Called by lib/idle-trim.js once the socket has been quiet for a while.
+  _trimIdle() {
+    if (!this.destroyed) this[kSession].trim();
   }
 
   _unrefTimer() {
@@ -1099,8 +1107,8 @@ class TLSSocket extends Duplex {
 
   // Bytes Mbed TLS holds for this connection: { current, peak }.
   memoryUsage() {
-    const [current, peak] = this[kSession].memory();
-    return { current, peak };
+    const [current, peak, allocations] = this[kSession].memory();
+    return { current, peak, allocations };
   }
 }
 

@@ -471,6 +471,7 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::OwnCertificate>("ownCertificate"),
             InstanceMethod<&Session::VerifiedChain>("verifiedChain"),
             InstanceMethod<&Session::Memory>("memory"),
+            InstanceMethod<&Session::Trim>("trim"),
         });
   }
 
@@ -983,15 +984,26 @@ class Session : public Napi::ObjectWrap<Session> {
     return der != nullptr ? Napi::Buffer<uint8_t>::Copy(env, der, len) : env.Null();
   }
 
-  // memory() -> [current, peak] bytes Mbed TLS holds for this session
+  // memory() -> [current, peak, allocations]: bytes held for this session (Mbed TLS's and
+  // the engine's windows) and how many blocks were ever allocated for it
   Napi::Value Memory(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    size_t current = 0, peak = 0;
-    if (session_ != nullptr) mst_session_memory(session_, &current, &peak);
-    Napi::Array result = Napi::Array::New(env, 2);
+    size_t current = 0, peak = 0, allocations = 0;
+    if (session_ != nullptr) {
+      mst_session_memory(session_, &current, &peak);
+      allocations = mst_session_allocations(session_);
+    }
+    Napi::Array result = Napi::Array::New(env, 3);
     result.Set(0u, Napi::Number::New(env, static_cast<double>(current)));
     result.Set(1u, Napi::Number::New(env, static_cast<double>(peak)));
+    result.Set(2u, Napi::Number::New(env, static_cast<double>(allocations)));
     return result;
+  }
+
+  // trim() -> bytes held afterwards: gives back what an idle session need not hold
+  Napi::Value Trim(const Napi::CallbackInfo& info) {
+    size_t current = session_ != nullptr ? mst_session_trim(session_) : 0;
+    return Napi::Number::New(info.Env(), static_cast<double>(current));
   }
 
   mst_session* session_ = nullptr;
