@@ -377,7 +377,12 @@ class TLSSocket extends Duplex {
   // same chunk), then the failure or the peer's close.
   _afterNative(state) {
     const out = this[kOut];
-    const plaintext = out[0];
+    let plaintext = out[0];
+    if (out[6] !== undefined) {
+      // feed() decrypted into a Buffer sized for the most the input could yield.
+      plaintext = plaintext.subarray(0, out[6]);
+      out[6] = undefined;
+    }
     const ciphertext = out[1];
     const keylog = out[3];
     const debug = out[4];

@@ -335,8 +335,19 @@ int mst_session_set_client_psk(mst_session *session, const uint8_t *key, size_t 
  * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */
 int mst_session_process(mst_session *session);
 /* Feeds bytes received from the transport (in datagram mode: one datagram) and processes
- * every complete record. Returns 0 or the sticky error. */
+ * every complete record. Returns 0 or the sticky error. After the handshake (stream mode)
+ * records are read from `data` in place, and only a last, incomplete record is copied. */
 int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_t len);
+/* As mst_session_feed_ciphertext(), with the plaintext the call decrypts written to `out`
+ * (cap bytes of room) first, *written bytes of it, so the embedder can hand it on without
+ * a copy; what does not fit waits in the plaintext window as usual (and comes after). A
+ * window that already holds plaintext keeps the order: the call then writes nothing to
+ * out. Stream mode (a datagram session takes no `out`). */
+int mst_session_feed_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
+                          size_t cap, size_t *written);
+/* The most plaintext a feed of len more bytes can yield, counting the input still waiting
+ * from before: room enough for mst_session_feed_into()'s out. */
+size_t mst_session_plaintext_bound(const mst_session *session, size_t len);
 /* The transport ended (TCP FIN). Before the handshake is done this is an error
  * (MBEDTLS_ERR_SSL_CONN_EOF); after it, MST_STATE_PEER_EOF unless close_notify came first. */
 int mst_session_feed_eof(mst_session *session);

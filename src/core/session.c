@@ -61,6 +61,14 @@ struct mst_session {
     bool transport_eof;
     bool record_buffers_released; /* mst_session_trim() shrank Mbed TLS's record buffers */
     bool data_flows; /* application data moved since the last mst_session_trim() */
+    /* During a feed after the handshake (stream mode): the caller's bytes, read in place
+     * once ciphertext_in is empty, and what is left of them is queued after the call. */
+    const uint8_t *borrowed;
+    size_t borrowed_len;
+    /* During mst_session_feed_into(): where plaintext goes while the window is empty. */
+    uint8_t *sink;
+    size_t sink_cap;
+    size_t sink_used;
     /* DTLS retransmission timer, on the embedder's clock */
     uint64_t now_ms;
     uint64_t timer_started_ms;
@@ -291,6 +299,13 @@ static int recv_ciphertext(void *context, unsigned char *out, size_t len)
     mst_session *session = context;
     mst_bytes *in = &session->ciphertext_in;
     size_t available = mst_bytes_length(in);
+    if (available == 0 && session->borrowed_len > 0) {
+        size_t n = session->borrowed_len < len ? session->borrowed_len : len;
+        memcpy(out, session->borrowed, n);
+        session->borrowed += n;
+        session->borrowed_len -= n;
+        return (int)n;
+    }
     if (available == 0)
         return session->transport_eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
     if (session->config->asks_psk && session->config->endpoint == MST_SERVER && psk_gate(session) != 0)
@@ -928,18 +943,35 @@ static int read_records(mst_session *session)
     for (int stalls = 0;;) {
         if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
             return 0;
-        /* In datagram mode each record keeps its bounds: a 2-byte length, then the record. */
+        /* Into the caller's sink (mst_session_feed_into) while it has room and nothing waits
+         * in the window before; else into the window. In datagram mode each record keeps
+         * its bounds there: a 2-byte length, then the record. */
+        bool into_sink = session->sink_used < session->sink_cap &&
+                         mst_bytes_length(&session->plaintext_out) == 0;
         size_t prefix = is_datagram(session) ? 2 : 0;
-        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, prefix + PLAINTEXT_CHUNK);
-        if (room == NULL)
-            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-        int ret = mbedtls_ssl_read(&session->ssl, room + prefix, PLAINTEXT_CHUNK);
+        uint8_t *room;
+        size_t room_len;
+        if (into_sink) {
+            room = session->sink + session->sink_used;
+            room_len = session->sink_cap - session->sink_used;
+        } else {
+            room = mst_bytes_reserve(&session->plaintext_out, prefix + PLAINTEXT_CHUNK);
+            if (room == NULL)
+                return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+            room += prefix;
+            room_len = PLAINTEXT_CHUNK;
+        }
+        int ret = mbedtls_ssl_read(&session->ssl, room, room_len);
         if (ret > 0) {
-            if (prefix) {
-                room[0] = (uint8_t)(ret >> 8);
-                room[1] = (uint8_t)ret;
+            if (into_sink) {
+                session->sink_used += (size_t)ret;
+            } else {
+                if (prefix) {
+                    room[-2] = (uint8_t)(ret >> 8);
+                    room[-1] = (uint8_t)ret;
+                }
+                session->plaintext_out.end += prefix + (size_t)ret;
             }
-            session->plaintext_out.end += prefix + (size_t)ret;
             session->data_flows = true;
             continue;
         }
@@ -950,7 +982,8 @@ static int read_records(mst_session *session)
              * bounded number of such stalls guards against a loop without progress. */
             if (++stalls < 64 && (mbedtls_ssl_check_pending(&session->ssl) ||
                                   (!mbedtls_ssl_is_handshake_over(&session->ssl) &&
-                                   mst_bytes_length(&session->ciphertext_in) > 0)))
+                                   (mst_bytes_length(&session->ciphertext_in) > 0 ||
+                                    session->borrowed_len > 0))))
                 continue;
             return 0;
         case MBEDTLS_ERR_SSL_WANT_WRITE:
@@ -1534,9 +1567,53 @@ int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_
         if (mst_bytes_append(&session->ciphertext_in, prefix, 2) != 0)
             return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
     }
-    if (mst_bytes_append(&session->ciphertext_in, data, len) != 0)
-        return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-    return drive(session);
+    if (is_datagram(session) || !session->handshake_done) {
+        /* The handshake's input is looked through in the window (a held ClientHello, a PSK
+         * identity) before Mbed TLS reads it. */
+        if (mst_bytes_append(&session->ciphertext_in, data, len) != 0)
+            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return drive(session);
+    }
+    /* Records are read from the caller's bytes in place; only what is left of them (part of
+     * a record) is copied, to wait for the rest. */
+    session->borrowed = data;
+    session->borrowed_len = len;
+    int ret = drive(session);
+    if (session->borrowed_len > 0 &&
+        mst_bytes_append(&session->ciphertext_in, session->borrowed, session->borrowed_len) != 0)
+        ret = fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    session->borrowed = NULL;
+    session->borrowed_len = 0;
+    return ret;
+}
+
+size_t mst_session_plaintext_bound(const mst_session *session, size_t len)
+{
+    /* A record's plaintext is shorter than the record: the bytes not yet read as records
+     * bound what they can yield. */
+    const mbedtls_ssl_context *ssl = &session->ssl;
+    size_t bound = len + mst_bytes_length(&session->ciphertext_in) + ssl->MBEDTLS_PRIVATE(in_left);
+    if (ssl->MBEDTLS_PRIVATE(in_offt) != NULL)
+        bound += ssl->MBEDTLS_PRIVATE(in_msglen);
+    return bound;
+}
+
+int mst_session_feed_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
+                          size_t cap, size_t *written)
+{
+    *written = 0;
+    if (cap > 0 && out == NULL)
+        return MST_ERR_BAD_ARGUMENT;
+    if (is_datagram(session))
+        return mst_session_feed_ciphertext(session, data, len);
+    session->sink = out;
+    session->sink_cap = cap;
+    session->sink_used = 0;
+    int ret = mst_session_feed_ciphertext(session, data, len);
+    *written = session->sink_used;
+    session->sink = NULL;
+    session->sink_cap = session->sink_used = 0;
+    return ret;
 }
 
 int mst_session_feed_eof(mst_session *session)

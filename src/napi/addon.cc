@@ -38,6 +38,8 @@ struct AddonData {
 // Mbed TLS holds about this much per session (two record buffers plus the handshake); V8 is
 // told, so garbage collection weighs dropped sockets properly.
 constexpr int64_t kSessionExternalBytes = 48 * 1024;
+// Feed decrypts into a Buffer of its own when the input can yield at least this much.
+constexpr size_t kSinkMinimum = 4096;
 
 Napi::Value ErrorInfo(Napi::Env env, int code, const char* text) {
   Napi::Object info = Napi::Object::New(env);
@@ -516,12 +518,26 @@ class Session : public Napi::ObjectWrap<Session> {
 
  private:
   // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext, out[3]
-  // key log lines, out[4] debug lines. Returns state | events << 8.
-  Napi::Value Collect(Napi::Env env) {
+  // key log lines, out[4] debug lines. Returns state | events << 8. `sink`, when given,
+  // holds `written` bytes of plaintext decrypted straight into it (Feed); out[0] is then the
+  // sink itself, and out[6] its length in use when that is shorter.
+  Napi::Value Collect(Napi::Env env, Napi::Buffer<uint8_t>* sink = nullptr, size_t written = 0) {
     Napi::Array out = out_.Value();
     size_t len = 0;
     const uint8_t* plaintext = mst_session_peek_plaintext(session_, &len);
-    if (datagram_) {
+    if (sink != nullptr && written > 0) {
+      if (plaintext != nullptr) {
+        // More than the sink held (it is sized to hold everything): one buffer, in order.
+        auto all = Napi::Buffer<uint8_t>::New(env, written + len);
+        memcpy(all.Data(), sink->Data(), written);
+        memcpy(all.Data() + written, plaintext, len);
+        mst_session_consume_plaintext(session_, len);
+        out.Set(0u, all);
+      } else {
+        out.Set(0u, *sink);
+        if (written < sink->Length()) out.Set(6u, Napi::Number::New(env, static_cast<double>(written)));
+      }
+    } else if (datagram_) {
       // DTLS: one Buffer per record received.
       Napi::Array records = Napi::Array::New(env);
       for (uint32_t i = 0; plaintext != nullptr; i++) {
@@ -598,6 +614,18 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Value result;
     if (Destroyed(env, &result) || ThrowUnlessBuffer(env, info[0], "data")) return result;
     auto chunk = info[0].As<Napi::Buffer<uint8_t>>();
+    // After the handshake the plaintext is decrypted straight into the Buffer handed to JS:
+    // one allocation per call, sized by what the input can yield, and no copy after Mbed
+    // TLS's own. (Short input goes the usual way: a copy of little is cheaper.)
+    if (!datagram_ && !(mst_session_state(session_) & MST_STATE_HANDSHAKING)) {
+      size_t bound = mst_session_plaintext_bound(session_, chunk.Length());
+      if (bound >= kSinkMinimum) {
+        auto sink = Napi::Buffer<uint8_t>::New(env, bound);
+        size_t written = 0;
+        mst_session_feed_into(session_, chunk.Data(), chunk.Length(), sink.Data(), bound, &written);
+        return Collect(env, &sink, written);
+      }
+    }
     mst_session_feed_ciphertext(session_, chunk.Data(), chunk.Length());
     return Collect(env);
   }

@@ -768,6 +768,72 @@ done:
     free_pair(&p);
 }
 
+/* Takes everything `from` has queued as one buffer (the caller frees it). */
+static uint8_t *take_all(mst_session *from, size_t *len)
+{
+    const uint8_t *data = mst_session_peek_ciphertext(from, len);
+    uint8_t *copy = malloc(*len ? *len : 1);
+    if (data != NULL)
+        memcpy(copy, data, *len);
+    mst_session_consume_ciphertext(from, *len);
+    return copy;
+}
+
+/* mst_session_feed_into() decrypts into the caller's buffer: all of it when the buffer is
+ * as long as mst_session_plaintext_bound() says, the rest through the window (after, in
+ * order) when it is shorter, and nothing when the window already holds plaintext. */
+static void test_feed_into(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version});
+    enum { TOTAL = 3 * 16384 + 100 };
+    uint8_t *sent = malloc(TOTAL), *got = malloc(TOTAL), *ciphertext = NULL;
+    for (size_t i = 0; i < TOTAL; i++)
+        sent[i] = (uint8_t)(i * 7 + (i >> 9));
+    CHECK(handshake(&p, 0));
+    for (int round = 0; round < 3; round++) {
+        CHECK(mst_session_write_plaintext(p.server, sent, TOTAL) == 0);
+        size_t len;
+        ciphertext = take_all(p.server, &len);
+        /* A first part with a cut record, then the rest. */
+        size_t first = 20000, written = 0, cap;
+        size_t bound = mst_session_plaintext_bound(p.client, first);
+        CHECK(bound >= first);
+        CHECK(mst_session_feed_into(p.client, ciphertext, first, got, bound, &written) == 0);
+        /* One whole record (16384 bytes in TLS 1.2, 16383 from Mbed TLS in TLS 1.3). */
+        CHECK(written >= 16383 && written <= 16384);
+        size_t have = written;
+        bound = mst_session_plaintext_bound(p.client, len - first);
+        CHECK(bound >= TOTAL - have && bound <= len);
+        cap = round == 0 ? bound : round == 1 ? 1000 : 0;
+        CHECK(mst_session_feed_into(p.client, ciphertext + first, len - first, got + have, cap,
+                                    &written) == 0);
+        CHECK(written == (round == 0 ? TOTAL - have : cap));
+        have += written;
+        have += mst_session_read_plaintext(p.client, got + have, TOTAL - have);
+        CHECK(have == TOTAL && memcmp(sent, got, TOTAL) == 0);
+        CHECK(!(mst_session_state(p.client) & MST_STATE_HAS_PLAINTEXT));
+        free(ciphertext);
+        ciphertext = NULL;
+    }
+    /* Plaintext left in the window comes first: the next call writes nothing to out. */
+    CHECK(mst_session_write_plaintext(p.server, sent, 100) == 0);
+    transfer(p.server, p.client, 0, false);
+    CHECK(mst_session_write_plaintext(p.server, sent + 100, 100) == 0);
+    size_t len, written = 1;
+    ciphertext = take_all(p.server, &len);
+    CHECK(mst_session_feed_into(p.client, ciphertext, len, got, TOTAL, &written) == 0);
+    CHECK(written == 0);
+    CHECK(mst_session_read_plaintext(p.client, got, 200) == 200 && memcmp(got, sent, 200) == 0);
+done:
+    free(ciphertext);
+    free(sent);
+    free(got);
+    free_pair(&p);
+}
+
+static void test_tls12_feed_into(void) { test_feed_into(MST_TLS1_2); }
+static void test_tls13_feed_into(void) { test_feed_into(MST_TLS1_3); }
+
 static void test_config_errors(void)
 {
     mst_error err;
@@ -2941,7 +3007,7 @@ static const test tests[] = {
     TEST(tls12_free_at_every_stage), TEST(tls13_free_at_every_stage),
     TEST(session_memory_accounting), TEST(tls12_bulk_writes_reuse_memory),
     TEST(tls13_bulk_writes_reuse_memory), TEST(tls12_idle_trim), TEST(tls13_idle_trim),
-    TEST(trim_mid_record),
+    TEST(trim_mid_record), TEST(tls12_feed_into), TEST(tls13_feed_into),
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
     TEST(dtls_hello_cookie_then_session), TEST(dtls_hello_drops_what_is_not_a_client_hello),
