@@ -23,6 +23,7 @@ const { OnreadSink } = require('./onread');
 const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
 const idleTrim = require('./idle-trim');
+const { checkPeerName } = require('./name-check');
 
 const { constants } = binding;
 const { MbedtlsError, callbackError } = errors;
@@ -713,7 +714,9 @@ class TLSSocket extends Duplex {
       const hostname = this._peerName();
       const check = options.checkServerIdentity || tls.checkServerIdentity;
       try {
-        verifyError = check(hostname, this.getPeerCertificate(true)) || null;
+        const leaf = this[kSession].peerCertificates()[0];
+        verifyError = (leaf === undefined ? check(hostname, {})
+          : checkPeerName(check, hostname, leaf, () => this.getPeerCertificate(true))) || null;
       } catch (err) {
         verifyError = callbackError(err);
       }

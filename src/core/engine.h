@@ -548,6 +548,29 @@ int mst_generate_self_signed(const char *subject, const mst_alt_name *alt_names,
 /* Wipes and frees PEM from mst_generate_self_signed(). Safe on NULL. */
 void mst_free_pem(char *pem, size_t len);
 
+/* ---- The names a peer's certificate is checked against (names.c) ---- */
+
+enum {
+    MST_CERTIFICATE_NAME_CN = 1,    /* a commonName of the subject (tag: its ASN.1 string type) */
+    MST_CERTIFICATE_NAME_DNS = 2,   /* a dNSName subjectAltName (IA5String contents) */
+    MST_CERTIFICATE_NAME_IP = 3,    /* an iPAddress subjectAltName (4 or 16 bytes, or bad) */
+    MST_CERTIFICATE_NAME_OTHER = 4  /* any other subjectAltName (tag: its GeneralName tag) */
+};
+typedef struct mst_certificate_name {
+    int kind;             /* MST_CERTIFICATE_NAME_* */
+    int tag;              /* the ASN.1 tag of the value */
+    const uint8_t *value; /* inside the DER given */
+    size_t len;
+} mst_certificate_name;
+
+/* The names node's tls.checkServerIdentity reads of a DER certificate (RFC 6125: the
+ * subjectAltNames, and the subject's common names when there is no DNS name), in the
+ * certificate's order: the subject's CNs, then the subjectAltNames. Fills up to cap entries
+ * and sets *count to how many there are (call again with room for all when more). The
+ * values point into `der`. 0, or Mbed TLS's parse error (then *count is 0). */
+int mst_certificate_names(const uint8_t *der, size_t len, mst_certificate_name *names, size_t cap,
+                          size_t *count);
+
 /* Every cipher suite this build supports, in Mbed TLS's preference order: fills up to cap
  * IANA numbers into ids and returns how many there are. */
 size_t mst_ciphersuites(int *ids, size_t cap);

@@ -1062,6 +1062,30 @@ Napi::Value MemoryTotals(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// certificateNames(der) -> [kind, tag, Buffer, kind, tag, Buffer, ...] (mst_certificate_names),
+// or null when Mbed TLS cannot parse the certificate
+Napi::Value CertificateNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ThrowUnlessBuffer(env, info[0], "der")) return env.Undefined();
+  auto der = info[0].As<Napi::Buffer<uint8_t>>();
+  std::vector<mst_certificate_name> names(8);
+  size_t count = 0;
+  for (;;) {
+    if (mst_certificate_names(der.Data(), der.Length(), names.data(), names.size(), &count) != 0)
+      return env.Null();
+    if (count <= names.size()) break;
+    names.resize(count);
+  }
+  Napi::Array result = Napi::Array::New(env, 3 * count);
+  for (size_t i = 0; i < count; i++) {
+    uint32_t at = static_cast<uint32_t>(3 * i);
+    result.Set(at, Napi::Number::New(env, names[i].kind));
+    result.Set(at + 1, Napi::Number::New(env, names[i].tag));
+    result.Set(at + 2, Napi::Buffer<uint8_t>::Copy(env, names[i].value, names[i].len));
+  }
+  return result;
+}
+
 // ciphersuites() -> [[ianaId, mbedtlsName], ...] in Mbed TLS's preference order
 Napi::Value Ciphersuites(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1122,6 +1146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SecureContext", SecureContext::Define(env));
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
+  exports.Set("certificateNames", Napi::Function::New(env, CertificateNames));
   exports.Set("ciphersuites", Napi::Function::New(env, Ciphersuites));
   exports.Set("generateSelfSigned", Napi::Function::New(env, GenerateSelfSigned));
   Napi::Object constants = Napi::Object::New(env);
