@@ -17,7 +17,7 @@
 
 /* Room made for each mbedtls_ssl_read: one full TLS record of plaintext. */
 #define PLAINTEXT_CHUNK 16384
-/* The debug window, once taken, keeps at most this much memory. */
+/* The debug window once taken, and a datagram session's windows, keep at most this much. */
 #define IDLE_BUFFER_KEEP 16384
 /* Once data flows an empty window keeps up to this much, so a stream of 64 KiB writes
  * reuses its windows rather than allocate (and page-fault) them again at every call;
@@ -261,15 +261,19 @@ static int wake(mst_session *session)
 
 /* How much memory an empty window keeps between calls (see BUSY_BUFFER_KEEP): handshake
  * flights are one-off bursts, and a connection without traffic holds no empty window;
- * application data comes again. */
+ * application data comes again. Datagram windows hold a datagram or two at a time. */
 static size_t window_keep(const mst_session *session)
 {
+    if (is_datagram(session))
+        return IDLE_BUFFER_KEEP;
     return session->data_flows ? BUSY_BUFFER_KEEP : 0;
 }
 
 /* The plaintext window also keeps the room made for the next read. */
 static size_t plaintext_keep(const mst_session *session)
 {
+    if (is_datagram(session))
+        return IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK;
     return session->data_flows ? BUSY_BUFFER_KEEP + PLAINTEXT_CHUNK : 0;
 }
 
