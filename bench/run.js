@@ -5,8 +5,8 @@
 // odd rounds, mbedtls first in even ones); the table shows the best round (highest rate,
 // lowest memory). Other load on the machine shows up in the figures: run it on a quiet one.
 //
-//   node bench/run.js                 full run: ~1 min on 2 cores
-//   BENCH_QUICK=1 node bench/run.js   quick run: ~20 s, smaller and shorter
+//   node bench/run.js                 full run: ~1.5 min on 2 cores
+//   BENCH_QUICK=1 node bench/run.js   quick run: ~45 s, smaller and shorter
 //
 // Measurements (ECDSA P-256 server certificate, client verifies against certs/ca.pem):
 //   bulk       one connection sends BULK_MIB MiB client->server in 64 KiB writes, honouring
@@ -19,13 +19,25 @@
 //              children report RSS after gc() before (after a warm-up) and after; per
 //              connection = delta / count. For mbedtls-stream also the bytes Mbed TLS holds
 //              per connection (sum of socket.memoryUsage().current / count).
+//   TLS 1.2 handshakes, sequential, as above with both ends at TLS 1.2: the figure to read
+//              the DTLS ones against.
+// DTLS 1.2, mbedtls-stream alone (node has no DTLS), on loopback, its default settings
+// (cookies on: each handshake has its HelloVerifyRequest round trip):
+//   DTLS handshakes  dtls.connect() -> 'secureConnect' -> close() (close_notify, so the
+//              server frees the session), one at a time and 8 in parallel, for
+//              HANDSHAKE_SECONDS; each client has its own UDP socket and context.
+//   DTLS messages    one session; MESSAGE_SIZE-byte messages echoed by the server, WINDOW of
+//              them in flight (each echo sends the next), for HANDSHAKE_SECONDS; messages/s
+//              = echoes received / time. A message UDP loses is replaced after a quiet
+//              LOSS_WAIT_MS, so a loss costs time, never the run.
 // Progress goes to stderr, the table to stdout.
 'use strict';
 
 const { once } = require('events');
 const crypto = require('crypto');
 const {
-  impl, clientContext, handshake, workers, forkChild, next, request, stopChild, killChildren,
+  impl, certs, HOST, clientContext, handshake, workers, forkChild, next, request, stopChild,
+  killChildren,
 } = require('./common');
 
 const QUICK = Boolean(process.env.BENCH_QUICK) && process.env.BENCH_QUICK !== '0';
@@ -35,6 +47,9 @@ const BULK_MIB = QUICK ? 64 : 256;
 const HANDSHAKE_SECONDS = QUICK ? 1.5 : 3;
 const IDLE_CONNECTIONS = QUICK ? 200 : 500;
 const WRITE_SIZE = 64 * 1024;
+const MESSAGE_SIZE = 1000;
+const WINDOW = 16;
+const LOSS_WAIT_MS = 200;
 const NAMES = { node: 'node:tls', mbedtls: 'mbedtls-stream' };
 
 // [key, label, unit, best of rounds]
@@ -45,6 +60,10 @@ const METRICS = [
   ['bulk12', 'bulk client->server, TLS 1.2', 'MB/s', HIGHER],
   ['hs1', 'full handshakes, sequential', 'handshakes/s', HIGHER],
   ['hs8', 'full handshakes, 8 in parallel', 'handshakes/s', HIGHER],
+  ['hs12', 'TLS 1.2 full handshakes, sequential', 'handshakes/s', HIGHER],
+  ['dtlsHs1', 'DTLS 1.2 full handshakes, sequential', 'handshakes/s', HIGHER],
+  ['dtlsHs8', 'DTLS 1.2 full handshakes, 8 in parallel', 'handshakes/s', HIGHER],
+  ['dtlsMsgs', `DTLS 1.2 ${MESSAGE_SIZE}-byte messages echoed`, 'messages/s', HIGHER],
   ['serverRss', 'server RSS per idle connection', 'KiB', LOWER],
   ['clientRss', 'client RSS per idle connection', 'KiB', LOWER],
   ['serverHeap', 'server Mbed TLS memory per connection', 'KiB', LOWER],
@@ -84,11 +103,11 @@ async function bulk(name, key, version) {
   }
 }
 
-async function handshakes(name, key, parallel) {
+async function handshakes(name, key, parallel, version) {
   const tls = impl(name);
   const { server, port } = await startServer(name, 'handshake');
   try {
-    const ctx = clientContext(tls);
+    const ctx = clientContext(tls, version ? { minVersion: version, maxVersion: version } : {});
     let count = 0;
     let note;
     const start = Date.now();
@@ -102,6 +121,77 @@ async function handshakes(name, key, parallel) {
       }
     });
     return { values: { [key]: count / ((Date.now() - start) / 1000) }, notes: { [key]: note } };
+  } finally {
+    await stopChild(server);
+  }
+}
+
+// A DTLS client of the bench server, resolved once secure.
+function dtlsHandshake(port) {
+  const dtls = require('../dtls');
+  return new Promise((resolve, reject) => {
+    const socket = dtls.connect({ host: HOST, port, ca: certs.ca }, () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function dtlsHandshakes(key, parallel) {
+  const { server, port } = await startServer('mbedtls', 'dtls-handshake');
+  try {
+    let count = 0;
+    let note;
+    const start = Date.now();
+    const deadline = start + HANDSHAKE_SECONDS * 1000;
+    await workers(parallel, async () => {
+      while (Date.now() < deadline) {
+        const socket = await dtlsHandshake(port);
+        note ??= negotiated(socket);
+        await new Promise((resolve) => socket.close(resolve));
+        count++;
+      }
+    });
+    return { values: { [key]: count / ((Date.now() - start) / 1000) }, notes: { [key]: note } };
+  } finally {
+    await stopChild(server);
+  }
+}
+
+async function dtlsMessages() {
+  const { server, port } = await startServer('mbedtls', 'dtls-echo');
+  try {
+    const socket = await dtlsHandshake(port);
+    const note = `${negotiated(socket)}, ${WINDOW} in flight`;
+    const message = crypto.randomBytes(MESSAGE_SIZE);
+    let received = 0;
+    let lastArrival = Date.now();
+    const start = Date.now();
+    const deadline = start + HANDSHAKE_SECONDS * 1000;
+    await new Promise((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('message', () => {
+        received++;
+        lastArrival = Date.now();
+        if (Date.now() < deadline) socket.send(message);
+      });
+      // Replaces what UDP lost: after a quiet LOSS_WAIT_MS the window is refilled.
+      const check = setInterval(() => {
+        const now = Date.now();
+        if (now >= deadline) {
+          clearInterval(check);
+          resolve();
+        } else if (now - lastArrival >= LOSS_WAIT_MS) {
+          lastArrival = now;
+          for (let i = 0; i < WINDOW; i++) socket.send(message);
+        }
+      }, LOSS_WAIT_MS / 4);
+      for (let i = 0; i < WINDOW; i++) socket.send(message);
+    });
+    const seconds = (Date.now() - start) / 1000;
+    socket.close();
+    return { values: { dtlsMsgs: received / seconds }, notes: { dtlsMsgs: note } };
   } finally {
     await stopChild(server);
   }
@@ -130,22 +220,27 @@ async function memory(name) {
 }
 
 // Each measurement: [rounds, label, run(name) -> { values: { metric: number or null },
-// notes: { metric: what was negotiated } }].
+// notes: { metric: what was negotiated } }, implementations (default both)].
 const MEASUREMENTS = [
   [ROUNDS, 'bulk TLS 1.3', (name) => bulk(name, 'bulk13', 'TLSv1.3')],
   [ROUNDS, 'bulk TLS 1.2', (name) => bulk(name, 'bulk12', 'TLSv1.2')],
   [ROUNDS, 'handshakes x1', (name) => handshakes(name, 'hs1', 1)],
   [ROUNDS, 'handshakes x8', (name) => handshakes(name, 'hs8', 8)],
   [MEMORY_ROUNDS, 'memory', memory],
+  [ROUNDS, 'handshakes x1 TLS 1.2', (name) => handshakes(name, 'hs12', 1, 'TLSv1.2')],
+  [ROUNDS, 'DTLS handshakes x1', () => dtlsHandshakes('dtlsHs1', 1), ['mbedtls']],
+  [ROUNDS, 'DTLS handshakes x8', () => dtlsHandshakes('dtlsHs8', 8), ['mbedtls']],
+  [ROUNDS, 'DTLS messages', dtlsMessages, ['mbedtls']],
 ];
 
 async function main() {
   const best = { node: {}, mbedtls: {} };
   const notes = {}; // metric -> { implementation: note }
-  for (const [rounds, label, run] of MEASUREMENTS) {
+  for (const [rounds, label, run, only] of MEASUREMENTS) {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['node', 'mbedtls'] : ['mbedtls', 'node'];
       for (const name of order) {
+        if (only && !only.includes(name)) continue;
         const { values, notes: runNotes } = await run(name);
         for (const [key, note] of Object.entries(runNotes)) (notes[key] ??= {})[name] = note;
         const shown = [];
@@ -183,7 +278,8 @@ function printTable(best, notes) {
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   rows.slice(1).forEach((row) => console.log(line(row)));
-  console.log('\nratio > 1 is better for MB/s and handshakes/s, worse for KiB. Negotiated:');
+  console.log('\nratio > 1 is better for MB/s, handshakes/s and messages/s, worse for KiB. ' +
+    'node has no DTLS (n/a). Negotiated:');
   for (const [key, byImpl] of Object.entries(notes)) {
     const label = METRICS.find(([k]) => k === key)[1];
     console.log(`  ${label}: ${Object.entries(byImpl).map(([n, note]) => `${NAMES[n]} ${note}`).join('; ')}`);

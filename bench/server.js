@@ -8,15 +8,31 @@
 // idle:      keeps connections open; answers { type: 'memory', waitFor } once exactly
 //            `waitFor` connections are open and IDLE_SETTLE_MS passed, with
 //            { rss, heap, connections } after gc().
+// dtls-handshake, dtls-echo (mbedtls only: node has no DTLS): a DTLS server on one UDP
+//            socket that accepts peers, and that also echoes each message back.
 'use strict';
 
 const { impl, certs, HOST, memorySample, exitWithParent, IDLE_SETTLE_MS } = require('./common');
 
 const [name, scenario] = process.argv.slice(2);
-if (!['bulk', 'handshake', 'idle'].includes(scenario)) throw new Error(`unknown scenario '${scenario}'`);
-const tls = impl(name);
+if (!['bulk', 'handshake', 'idle', 'dtls-handshake', 'dtls-echo'].includes(scenario)) {
+  throw new Error(`unknown scenario '${scenario}'`);
+}
 const open = new Set();
 
+if (scenario.startsWith('dtls-')) {
+  if (name !== 'mbedtls') throw new Error(`${name} has no DTLS`);
+  const server = require('../dtls').createServer({ key: certs.key, cert: certs.cert }, (socket) => {
+    socket.on('error', () => {});
+    if (scenario === 'dtls-echo') socket.on('message', (message) => socket.send(message));
+  });
+  server.on('tlsClientError', () => {});
+  server.listen(0, HOST, () => process.send({ type: 'listening', port: server.address().port }));
+  exitWithParent();
+  return;
+}
+
+const tls = impl(name);
 const server = tls.createServer({ key: certs.key, cert: certs.cert }, (socket) => {
   socket.on('error', () => {}); // clients of the handshake scenario destroy at once
   open.add(socket);

@@ -4,11 +4,12 @@
 #   fuzz/build.sh            build what is out of date
 #   fuzz/build.sh --clean    remove build-fuzz/ first
 #
-# Mbed TLS (deps/mbedtls/library/*.c, fetched by `npm install`) is compiled once with
-# coverage instrumentation and ASan+UBSan into build-fuzz/libmbedtls-fuzz.a, so the fuzzer
-# sees coverage inside Mbed TLS; a stamp (a hash of Mbed TLS's sources and headers, the
+# Mbed TLS (deps/mbedtls/library/*.c, fetched by `npm install`) and our multi-block AES-GCM
+# that its GCM calls (deps/accel/*.c) are compiled once with coverage instrumentation and
+# ASan+UBSan into build-fuzz/libmbedtls-fuzz.a, so the fuzzer sees coverage inside Mbed TLS; a stamp (a hash of Mbed TLS's sources and headers, the
 # config headers, the compiler and the flags) rebuilds it only when one of those changed.
-# Each target is then linked from fuzz/<target>.c, fuzz/fuzz_common.c and src/core/*.c.
+# Each target is then linked from fuzz/<target>.c, fuzz/fuzz_common.c, src/core/*.c and
+# src/crypto/*.c (our code inside Mbed TLS, which the patched library calls).
 #
 # Environment: CC (default clang-14, else clang), JOBS (default nproc), FUZZ_CORE_CFLAGS
 # (extra flags for src/core only).
@@ -20,7 +21,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/build-fuzz
 fuzz=$root/fuzz
 mbedtls=$root/deps/mbedtls
-targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509)
+targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm)
 
 if [[ ${1:-} == --clean ]]; then
   rm -rf "$out"
@@ -43,7 +44,7 @@ if [[ ! -f $mbedtls/library/ssl_tls.c ]]; then
   bash "$root/deps/fetch-mbedtls.sh"
 fi
 
-mkdir -p "$out/obj/mbedtls" "$out/obj/core"
+mkdir -p "$out/obj/mbedtls" "$out/obj/core" "$out/obj/crypto"
 # One build at a time (two fuzz/run.sh started together share build-fuzz/).
 if command -v flock >/dev/null 2>&1; then
   exec 9>"$out/.build.lock"
@@ -61,7 +62,7 @@ if [[ ! -x $probe ]]; then
   fi
 fi
 
-config_flags=(-I"$fuzz" -I"$root/deps/config" -I"$mbedtls/include" -I"$mbedtls/library"
+config_flags=(-I"$fuzz" -I"$root/deps/config" -I"$root/deps/accel" -I"$mbedtls/include" -I"$mbedtls/library" -I"$root/src/crypto"
               '-DMBEDTLS_CONFIG_FILE="fuzz_config.h"')
 # Every UB check stops the run, except that the kinds fuzz/ubsan.supp names (known,
 # reported findings) are built recoverable so that the file can suppress those reports; the
@@ -80,23 +81,32 @@ stamp=$out/libmbedtls-fuzz.stamp
 hash_inputs() {
   "$CC" --version
   printf '%s\n' "${lib_flags[@]}"
-  (cd "$root" && find deps/mbedtls/library deps/mbedtls/include deps/config fuzz/fuzz_config.h \
+  (cd "$root" && find deps/mbedtls/library deps/mbedtls/include deps/mbedtls/3rdparty/everest \
+     deps/config deps/accel fuzz/fuzz_config.h src/crypto \
      -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort | xargs sha256sum)
 }
 want=$(hash_inputs | sha256sum | cut -d' ' -f1)
 if [[ -f $archive && -f $stamp && $(cat "$stamp") == "$want" ]]; then
   log "Mbed TLS archive is up to date"
 else
-  log "compiling Mbed TLS ($(ls "$mbedtls"/library/*.c | wc -l) files, $jobs jobs) with $CC"
+  log "compiling Mbed TLS ($(ls "$mbedtls"/library/*.c | wc -l) files) and deps/accel/ ($jobs jobs) with $CC"
   start=$SECONDS
   rm -f "$archive" "$stamp" "$out"/obj/mbedtls/*.o
   export FUZZ_CC=$CC FUZZ_OBJ=$out/obj/mbedtls
   # One compiler per file; the flags reach the child shell as arguments after "--".
-  if ! printf '%s\n' "$mbedtls"/library/*.c |
+  if ! printf '%s\n' "$mbedtls"/library/*.c "$root"/deps/accel/*.c |
       xargs -P "$jobs" -I{} bash -c \
         'f=$1; shift; o=$FUZZ_OBJ/$(basename "$f" .c).o; "$FUZZ_CC" "$@" -c "$f" -o "$o" || { echo "failed: $f" >&2; exit 255; }' \
         _ {} "${lib_flags[@]}"; then
     log "Mbed TLS failed to compile"
+    exit 1
+  fi
+  # Everest/HACL*'s Curve25519 (src/crypto/x25519.c calls it), as deps/mbedtls.gyp builds it.
+  everest=$mbedtls/3rdparty/everest
+  if ! "$CC" "${lib_flags[@]}" -DMBEDTLS_ECDH_VARIANT_EVEREST_ENABLED -I"$everest/include" \
+      -I"$everest/include/everest" -I"$everest/include/everest/kremlib" \
+      -c "$everest/library/Hacl_Curve25519_joined.c" -o "$out/obj/mbedtls/everest_hacl.o"; then
+    log "Everest's Curve25519 failed to compile"
     exit 1
   fi
   ar rcs "$archive" "$out"/obj/mbedtls/*.o
@@ -121,7 +131,7 @@ if cmp -s "$flags_stamp.$$" "$flags_stamp"; then rm "$flags_stamp.$$"; else mv "
 compile() {
   local src=$1 obj=$2; shift 2
   local newest=$src h
-  for h in "$root"/src/core/*.h "$fuzz"/*.h "$root/deps/config/mbedtls_stream_config.h" \
+  for h in "$root"/src/core/*.h "$root"/src/crypto/*.h "$fuzz"/*.h "$root/deps/config/mbedtls_stream_config.h" "$root"/deps/accel/*.h \
            "${BASH_SOURCE[0]}" "$stamp" "$flags_stamp"; do
     [[ $h -nt $newest ]] && newest=$h
   done
@@ -133,8 +143,8 @@ compile() {
 
 objects=()
 pids=()
-for src in "$root"/src/core/*.c; do
-  obj=$out/obj/core/$(basename "$src" .c).o
+for src in "$root"/src/core/*.c "$root"/src/crypto/*.c; do
+  obj=$out/obj/$(basename "$(dirname "$src")")/$(basename "$src" .c).o
   objects+=("$obj")
   compile "$src" "$obj" "${core_flags[@]}" >/dev/null &
   pids+=($!)

@@ -304,6 +304,54 @@ mst_config *fuzz_server_config(enum mst_transport transport, unsigned variant)
     return configs[transport][variant] = config;
 }
 
+mst_config *fuzz_cid_server_config(unsigned variant)
+{
+    static mst_config *configs[FUZZ_SERVER_VARIANTS];
+    variant %= FUZZ_SERVER_VARIANTS;
+    if (configs[variant] != NULL)
+        return configs[variant];
+    mst_config *config = new_server_config(MST_DATAGRAM, variant);
+    mst_error err;
+    static const char *const alpn[] = {"http/1.1"};
+    must(mst_config_set_alpn(config, alpn, 1, &err), "alpn", &err);
+    must(mst_config_set_dtls_cid(config, FUZZ_CID_LENGTH, &err), "dtls_cid", &err);
+    fuzz_rng_select(FUZZ_STREAM_SERVER);
+    return configs[variant] = config;
+}
+
+mst_config *fuzz_cid_client_config(void)
+{
+    static mst_config *config;
+    if (config != NULL)
+        return config;
+    config = new_config(MST_CLIENT, MST_DATAGRAM);
+    add_trust(config);
+    mst_error err;
+    static const char *const alpn[] = {"h2", "http/1.1"};
+    must(mst_config_set_alpn(config, alpn, 2, &err), "alpn", &err);
+    must(mst_config_set_dtls_cid(config, 0, &err), "dtls_cid", &err);
+    fuzz_rng_select(FUZZ_STREAM_CLIENT);
+    return config;
+}
+
+mst_config *fuzz_dtls_chosen_config(unsigned variant, bool cids)
+{
+    static mst_config *configs[2][FUZZ_SERVER_VARIANTS];
+    variant %= FUZZ_SERVER_VARIANTS;
+    if (configs[cids][variant] != NULL)
+        return configs[cids][variant];
+    mst_config *base = cids ? fuzz_cid_server_config(variant) : fuzz_server_config(MST_DATAGRAM, variant);
+    mst_config *config = new_server_config(MST_DATAGRAM, variant ^ 1);
+    mst_error err;
+    static const char *const alpn[] = {"http/1.1"};
+    must(mst_config_set_alpn(config, alpn, 1, &err), "alpn", &err);
+    if (cids)
+        must(mst_config_set_dtls_cid(config, FUZZ_CID_LENGTH, &err), "dtls_cid", &err);
+    must(mst_config_share_dtls_cookies(config, base, &err), "share_dtls_cookies", &err);
+    fuzz_rng_select(FUZZ_STREAM_SERVER);
+    return configs[cids][variant] = config;
+}
+
 mst_config *fuzz_choosing_server_config(unsigned variant)
 {
     static mst_config *configs[FUZZ_SERVER_VARIANTS];
@@ -483,6 +531,17 @@ void fuzz_service(fuzz_peer *peer)
         peer->got_data = true;
     unsigned events = mst_session_take_events(s) | peer->pending_events;
     peer->pending_events = 0;
+    if ((events & MST_EVENT_CLIENT_HELLO) && peer->chosen != NULL) {
+        for (size_t i = 0; mst_session_hello_alpn(s, i) != NULL; i++)
+            ;
+        (void)mst_session_server_name(s);
+        mst_session_continue_hello(s, peer->chosen);
+        mst_session_process(s);
+        drain(peer);
+        while ((n = mst_session_read_plaintext(s, buffer, sizeof(buffer))) > 0)
+            peer->got_data = true;
+        events |= mst_session_take_events(s);
+    }
     unsigned state = mst_session_state(s);
     if ((events & MST_EVENT_HANDSHAKE_DONE) || (state & MST_STATE_FAILED))
         read_getters(peer);

@@ -58,6 +58,16 @@ mst_config *fuzz_client_config(enum mst_transport transport, unsigned variant);
  * certificates and offer ALPN http/1.1. */
 #define FUZZ_SERVER_VARIANTS 2
 mst_config *fuzz_server_config(enum mst_transport transport, unsigned variant);
+/* DTLS configs with RFC 9146 Connection IDs, as lib/dtls makes them: a server (variant bit
+ * 0: RSA) whose sessions each take a FUZZ_CID_LENGTH-byte CID, and a client (no certificate)
+ * whose own CID is empty (the server's is used). Otherwise as the configs above. */
+#define FUZZ_CID_LENGTH 4
+mst_config *fuzz_cid_server_config(unsigned variant);
+mst_config *fuzz_cid_client_config(void);
+/* The DTLS server config an SNICallback would choose for the sessions of server variant
+ * `variant` (with `cids`: fuzz_cid_server_config's, else fuzz_server_config's): the other
+ * certificate, the same CID length, and that config's cookie secret. */
+mst_config *fuzz_dtls_chosen_config(unsigned variant, bool cids);
 /* Stream server configs that resume sessions (fixed ticket keys) and ask the embedder for
  * PSK keys, for sessions that hold the ClientHello (the ECDSA or RSA certificate). */
 mst_config *fuzz_choosing_server_config(unsigned variant);
@@ -73,6 +83,8 @@ typedef struct fuzz_peer {
     uint64_t now_ms;  /* datagram clock */
     bool wrote, closed, got_data;
     unsigned pending_events; /* events taken before fuzz_service, which it still acts on */
+    mst_config *chosen; /* a server holding its ClientHello: fuzz_service goes on with this
+                           config once the hello is whole, as an SNICallback would */
     fuzz_sink sink;   /* where its ciphertext goes; NULL drops it */
     void *sink_context;
 } fuzz_peer;

@@ -19,7 +19,7 @@ bash "$root/fuzz/build.sh"
 export MST_FUZZ_CERTS=$root/certs
 
 # Recorded seeds are all this folder holds: start afresh so renamed scenarios leave nothing.
-for t in fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509; do rm -rf "${dest:?}/$t"; done
+for t in fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_gcm; do rm -rf "${dest:?}/$t"; done
 mkdir -p "$dest"
 "$out/record_seeds" "$dest"
 
@@ -50,6 +50,22 @@ EOF
 else
   echo "openssl is not installed: no CRL seeds"
 fi
+
+# fuzz_gcm seeds: no handshake to record; header (options, IV length, AAD length, tag length,
+# split seed, parameter; see fuzz_gcm.c), 32 key bytes, then IV, AAD and data from a fixed
+# pattern. One seed per key size and option, with data around the 8- and 16-block steps.
+mkdir -p "$dest/fuzz_gcm"
+gcm_seed() {
+  local name=$1 header=$2 bytes=$3
+  { printf "$header"; head -c $((32 + bytes)) < <(yes 'mbedtls-stream fuzz_gcm seed 0123456789' | tr -d '\n'); } \
+    > "$dest/fuzz_gcm/$name"
+}
+gcm_seed aes128-tls12-record '\x00\x00\x0d\x0c\x01\x00' $((12 + 13 + 300))
+gcm_seed aes256-tls13-record '\x02\x00\x05\x0c\x07\x00' $((12 + 5 + 4096))
+gcm_seed aes192-iv-60-split '\x05\x3b\x40\x07\x33\x00' $((60 + 64 + 1000))
+gcm_seed aes128-counter-wraps '\x08\x00\x00\x0c\x09\x05' $((12 + 520))
+gcm_seed aes256-overlap '\x13\x00\x11\x0c\x0b\x0f' $((12 + 17 + 8200))
+echo "fuzz_gcm seeds: $(ls "$dest/fuzz_gcm" | wc -l)"
 
 # Replay check: each seed's session must end as its recording did.
 status=0

@@ -131,6 +131,9 @@ static bool handshake_done(const fuzz_peer *peer)
     return !(mst_session_state(peer->session) & (MST_STATE_HANDSHAKING | MST_STATE_FAILED));
 }
 
+#define DEMUX_CID 8
+#define DEMUX_HOLD 0x10
+
 typedef struct scenario {
     const char *name;
     uint8_t client_options; /* fuzz_client's byte 0, or fuzz_dtls's for the client */
@@ -138,11 +141,16 @@ typedef struct scenario {
     uint8_t chunking;       /* byte 1 of the stream seeds */
     bool expect_done;       /* the handshake completes */
     int drop_to_client;     /* DTLS: datagrams lost on the way to the client */
+    uint8_t demux;          /* DTLS: fuzz_dtls_demux byte-0 bits 3-4 (DEMUX_CID: Connection
+                               IDs, the server's first CID, its CID records from address 1;
+                               DEMUX_HOLD: the ClientHello held, the chosen config); such
+                               scenarios make fuzz_dtls_demux seeds only */
 } scenario;
 
 static void run(enum mst_transport transport, const scenario *sc)
 {
     bool dtls = transport == MST_DATAGRAM;
+    bool cid = (sc->demux & DEMUX_CID) != 0;
     unsigned client_variant, client_verify, server_variant, server_verify;
     bool sni;
     if (!dtls) {
@@ -161,8 +169,10 @@ static void run(enum mst_transport transport, const scenario *sc)
 
     fuzz_rng_reset(FUZZ_STREAM_CLIENT);
     fuzz_rng_reset(FUZZ_STREAM_SERVER);
-    mst_config *client_config = fuzz_client_config(transport, client_variant);
-    mst_config *server_config = fuzz_server_config(transport, server_variant);
+    mst_config *client_config = cid ? fuzz_cid_client_config()
+                                        : fuzz_client_config(transport, client_variant);
+    mst_config *server_config = cid ? fuzz_cid_server_config(server_variant)
+                                        : fuzz_server_config(transport, server_variant);
     size_t slots = fuzz_psa_slots_in_use();
 
     inbox to_client = {.drop = sc->drop_to_client}, to_server = {0};
@@ -172,7 +182,19 @@ static void run(enum mst_transport transport, const scenario *sc)
                         .sink_context = &to_client};
     /* The same calls, in the same order, as the targets make on their engine. */
     fuzz_peer_start(&server, server_config, server_verify, false);
+    if (cid) {
+        /* fuzz_dtls_demux's CID for the first session of an input: 1, big-endian. */
+        uint8_t first[FUZZ_CID_LENGTH] = {0};
+        first[FUZZ_CID_LENGTH - 1] = 1;
+        mst_session_use_cid(server.session, first, sizeof(first));
+    }
+    if (sc->demux & DEMUX_HOLD) {
+        server.chosen = fuzz_dtls_chosen_config(server_variant, cid);
+        mst_session_hold_client_hello(server.session);
+    }
     fuzz_peer_start(&client, client_config, client_verify, sni);
+    if (cid)
+        mst_session_use_cid(client.session, NULL, 0);
     fuzz_process(&client);
     fuzz_service(&client);
     for (int round = 0; round < 200; round++) {
@@ -218,7 +240,7 @@ static void run(enum mst_transport transport, const scenario *sc)
         tape_byte(&seed, sc->chunking);
         tape_put(&seed, to_server.received.data, to_server.received.len);
         write_seed("fuzz_server", name, &seed);
-    } else {
+    } else if (!sc->demux) {
         tape_byte(&seed, sc->client_options & ~1u);
         tape_put(&seed, to_client.received.data, to_client.received.len);
         snprintf(name, sizeof(name), "%s-client.bin", sc->name);
@@ -229,16 +251,21 @@ static void run(enum mst_transport transport, const scenario *sc)
         snprintf(name, sizeof(name), "%s-server.bin", sc->name);
         write_seed("fuzz_dtls", name, &seed);
         tape_free(&seed);
+    }
+    if (dtls) {
         /* The same datagrams, all from address 0, for the demultiplexer (fuzz_dtls_demux.c):
-         * byte 0 RSA and verify bits, then 0x80 per timer and 0 + length + bytes per datagram. */
-        tape_byte(&seed, ((sc->server_options >> 1) & 1u) | (((sc->server_options >> 2) & 3u) << 1));
+         * byte 0 RSA and verify bits (and CIDs), then 0x80 per timer and 0 + length + bytes per
+         * datagram; with CIDs, those starting with a CID record come from address 1. */
+        tape_byte(&seed, ((sc->server_options >> 1) & 1u) |
+                             (((sc->server_options >> 2) & 3u) << 1) | sc->demux);
         const tape *in = &to_server.received;
         for (size_t at = 0; at + 2 <= in->len;) {
             size_t n = ((size_t)in->data[at] << 8) | in->data[at + 1];
             if (n == 0) {
                 tape_byte(&seed, 0x80);
             } else {
-                tape_byte(&seed, 0);
+                bool moved = cid && in->data[at + 2] == MST_DTLS_CID_CONTENT_TYPE;
+                tape_byte(&seed, moved ? 1 : 0);
                 tape_put(&seed, in->data + at, 2 + n);
             }
             at += 2 + n;
@@ -272,22 +299,22 @@ static void run(enum mst_transport transport, const scenario *sc)
 #define S_EOF 8
 
 static const scenario stream_scenarios[] = {
-    {"tls13-ecdsa", C_SNI, 0, 0x00, true, 0},
-    {"tls12-ecdsa", C_TLS12 | C_SNI, 0, 0x00, true, 0},
-    {"tls13-rsa", C_TLS13, S_RSA, 0x00, true, 0},
-    {"tls12-rsa", C_TLS12, S_RSA, 0x00, true, 0},
-    {"tls13-mutual", C_CERT, S_REQUIRED, 0x00, true, 0},
-    {"tls12-mutual", C_TLS12 | C_CERT, S_REQUIRED, 0x00, true, 0},
-    {"tls13-mutual-rsa", C_TLS13 | C_CERT | C_SNI, S_RSA | S_REQUIRED, 0x00, true, 0},
-    {"tls12-mutual-rsa", C_TLS12 | C_CERT, S_RSA | S_REQUIRED | S_EOF, 0x00, true, 0},
-    {"tls13-optional-nocert", 0, S_OPTIONAL, 0x00, true, 0},
-    {"tls12-optional-nocert", C_TLS12, S_OPTIONAL, 0x00, true, 0},
-    {"tls13-required-nocert", 0, S_REQUIRED, 0x00, false, 0},
-    {"tls12-required-nocert", C_TLS12, S_REQUIRED, 0x00, false, 0},
-    {"tls13-client-verify-none", C_NONE | C_EOF, S_EOF, 0x00, true, 0},
-    {"tls12-client-optional", C_TLS12 | C_OPTIONAL, S_RSA, 0x00, true, 0},
-    {"tls13-chunked", C_SNI, 0, 0x37, true, 0},
-    {"tls12-chunked", C_TLS12 | C_CERT, S_OPTIONAL, 0x44, true, 0},
+    {"tls13-ecdsa", C_SNI, 0, 0x00, true, 0, 0},
+    {"tls12-ecdsa", C_TLS12 | C_SNI, 0, 0x00, true, 0, 0},
+    {"tls13-rsa", C_TLS13, S_RSA, 0x00, true, 0, 0},
+    {"tls12-rsa", C_TLS12, S_RSA, 0x00, true, 0, 0},
+    {"tls13-mutual", C_CERT, S_REQUIRED, 0x00, true, 0, 0},
+    {"tls12-mutual", C_TLS12 | C_CERT, S_REQUIRED, 0x00, true, 0, 0},
+    {"tls13-mutual-rsa", C_TLS13 | C_CERT | C_SNI, S_RSA | S_REQUIRED, 0x00, true, 0, 0},
+    {"tls12-mutual-rsa", C_TLS12 | C_CERT, S_RSA | S_REQUIRED | S_EOF, 0x00, true, 0, 0},
+    {"tls13-optional-nocert", 0, S_OPTIONAL, 0x00, true, 0, 0},
+    {"tls12-optional-nocert", C_TLS12, S_OPTIONAL, 0x00, true, 0, 0},
+    {"tls13-required-nocert", 0, S_REQUIRED, 0x00, false, 0, 0},
+    {"tls12-required-nocert", C_TLS12, S_REQUIRED, 0x00, false, 0, 0},
+    {"tls13-client-verify-none", C_NONE | C_EOF, S_EOF, 0x00, true, 0, 0},
+    {"tls12-client-optional", C_TLS12 | C_OPTIONAL, S_RSA, 0x00, true, 0, 0},
+    {"tls13-chunked", C_SNI, 0, 0x37, true, 0, 0},
+    {"tls12-chunked", C_TLS12 | C_CERT, S_OPTIONAL, 0x44, true, 0, 0},
 };
 
 /* fuzz_dtls byte 0: bit 0 role, bit 1 client certificate / RSA server, bits 2-3 verify,
@@ -298,10 +325,12 @@ static const scenario stream_scenarios[] = {
 #define D_SNI 0x10
 
 static const scenario dtls_scenarios[] = {
-    {"dtls-ecdsa", D_SNI, 0, 0, true, 0},
-    {"dtls-rsa", 0, D_RSA, 0, true, 0},
-    {"dtls-mutual", D_CERT, D_REQUIRED, 0, true, 0},
-    {"dtls-lost-datagram", D_SNI, 0, 0, true, 1},
+    {"dtls-ecdsa", D_SNI, 0, 0, true, 0, 0},
+    {"dtls-rsa", 0, D_RSA, 0, true, 0, 0},
+    {"dtls-mutual", D_CERT, D_REQUIRED, 0, true, 0, 0},
+    {"dtls-lost-datagram", D_SNI, 0, 0, true, 1, 0},
+    {"dtls-cid", D_SNI, 0, 0, true, 0, DEMUX_CID},
+    {"dtls-cid-sni", D_SNI, 0, 0, true, 0, DEMUX_CID | DEMUX_HOLD},
 };
 
 /* ---- fuzz_x509 seeds ---- */

@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 60; `fuzz/run.sh 15` is the CI run, about a minute and a half
-# for all five). Builds first (fuzz/build.sh). Per target:
+# for all six). Builds first (fuzz/build.sh). Per target:
 #   1. replays every file in fuzz/regressions/<target>/ (inputs that once failed);
 #   2. fuzzes for SECONDS from the committed seeds fuzz/corpus/<target>/ plus the scratch
 #      corpus build-fuzz/corpus/<target>/, where new inputs go (the committed folder is only
@@ -20,7 +20,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/build-fuzz
-all_targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509)
+all_targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm)
 
 seconds=${1:-60}
 if ! [[ $seconds =~ ^[0-9]+$ ]] || [[ $seconds -lt 1 ]]; then
@@ -51,6 +51,7 @@ done
 max_len() {
   case $1 in
     fuzz_x509) echo 8192 ;;
+    fuzz_p256_verify) echo 256 ;;
     *) echo 12288 ;;
   esac
 }

@@ -360,7 +360,7 @@ class SecureContext {
     const hint = psk && psk.hint ? psk.hint.toString('hex') : '';
     const key = `${isServer ? 'server' : 'client'}\0${debug}\0${alpn ? alpn.join('\0') : ''}\0${base._id}\0${psk ? `psk:${hint}` : ''}\0${dtls ? JSON.stringify(dtls) : ''}`;
     if (!this._configs[key]) {
-      const config = this._build(isServer, alpn, debug, store, base._material, dtls);
+      const config = this._build(isServer, alpn, debug, store, base._material, dtls, base._datagram);
       if (psk) {
         let result = config.askPSK();
         if (!result && psk.hint) result = config.setPSKHint(psk.hint);
@@ -376,9 +376,10 @@ class SecureContext {
     return this._material.maxVersion;
   }
 
-  _build(isServer, alpn, debug, store, settings, dtls = null) {
+  // `datagram`: DTLS (a context chosen by SNI for a DTLS server follows the server's).
+  _build(isServer, alpn, debug, store, settings, dtls = null, datagram = this._datagram) {
     const m = this._material;
-    const config = new binding.SecureContext(isServer, this._datagram);
+    const config = new binding.SecureContext(isServer, datagram);
     if (dtls) {
       const result = binding.dtls.configure(config, dtls);
       if (result) throw fail({ errno: result, message: 'Invalid DTLS settings' }, 'Invalid DTLS settings');
@@ -398,7 +399,7 @@ class SecureContext {
     // suite leaves TLS 1.3 its default suites; one with TLS 1.3 suites only rules TLS 1.2 out.
     const has13 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.3');
     const has12 = suites.some((id) => ciphers.byId(id).version === 'TLSv1.2');
-    if (this._datagram) {
+    if (datagram) {
       // DTLS 1.2: TLS 1.2's suites only.
       if (!has12) {
         throw new MbedtlsError('The cipher list names no TLS 1.2 suite, which DTLS 1.2 needs',

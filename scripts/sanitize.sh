@@ -7,7 +7,7 @@
 #
 # The normal build in build/ is never touched: node-gyp always builds into ./build of the
 # directory it runs in, so it runs in build-asan/src-tree/, which holds copies of the .gyp
-# files and symlinks to src/, deps/config, deps/mbedtls, deps/list-sources.js and
+# files and symlinks to src/, deps/config, deps/accel, deps/mbedtls, deps/list-sources.js and
 # node_modules/. Objects are kept there between runs; make recompiles only what changed.
 #
 # Exit status: non-zero if the build fails, any test fails, or any sanitizer report appears
@@ -47,6 +47,7 @@ copy_if_changed "$ROOT/deps/mbedtls.gyp" "$TREE/deps/mbedtls.gyp"
 ln -sfn "$ROOT/src" "$TREE/src"
 ln -sfn "$ROOT/node_modules" "$TREE/node_modules"
 ln -sfn "$ROOT/deps/config" "$TREE/deps/config"
+ln -sfn "$ROOT/deps/accel" "$TREE/deps/accel"
 ln -sfn "$ROOT/deps/mbedtls" "$TREE/deps/mbedtls"
 ln -sfn "$ROOT/deps/list-sources.js" "$TREE/deps/list-sources.js"
 

@@ -1,11 +1,16 @@
 'use strict';
 // The key exchange as node's: the TLS 1.2 static-RSA suites of node's default cipher list
-// (AES*-GCM-SHA*, AES*-SHA256, AES*-SHA) against node's client and server and openssl, and
-// getEphemeralKeyInfo() reporting the group each side agreed, as node's client reports it.
+// (AES*-GCM-SHA*, AES*-SHA256, AES*-SHA) against node's client and server and openssl,
+// getEphemeralKeyInfo() reporting the group each side agreed, as node's client reports it,
+// and X25519 (computed by Everest/HACL* inside Mbed TLS) with node's client and server, a
+// peer's all-zero (low-order) X25519 key share refused.
 
 const tls = require('node:tls');
 const ours = require('..');
-const { assert, certs, listen, once, useCleanup, startSClient } = require('./helpers');
+const {
+  assert, certs, listen, once, useCleanup, startSClient, echo, echoRoundTrip, randomBytes,
+  handshakeOutcome, recordRelay,
+} = require('./helpers');
 
 const STATIC_RSA = ['AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES256-SHA256',
   'AES128-SHA', 'AES256-SHA'];
@@ -130,5 +135,83 @@ describe('key exchange', function () {
       p.client.destroy();
       assert.equal(p.client.getEphemeralKeyInfo(), null);
     });
+  });
+
+  describe('X25519', function () {
+    const HANDSHAKE = 22;
+    for (const version of ['TLSv1.3', 'TLSv1.2']) {
+      for (const [serverName, server, clientName, client] of [['our', ours, 'node\'s', tls],
+        ['node\'s', tls, 'our', ours]]) {
+        it(`${version}: ${clientName} client and ${serverName} server agree on X25519 and exchange data`, async function () {
+          // Node's server takes X25519 only and node's client offers it first (with P-256,
+          // the certificate's curve, which a TLS 1.2 server needs in the client's list);
+          // ours offer X25519 first by default.
+          const srv = track.server(server.createServer({
+            ...certs.ecdsa, ...(server === tls ? { ecdhCurve: 'X25519' } : {}),
+          }, echo));
+          const port = await listen(srv);
+          const socket = track.socket(client.connect({
+            port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+            minVersion: version, maxVersion: version,
+            ...(client === tls ? { ecdhCurve: 'X25519:P-256' } : {}),
+          }));
+          await once(socket, 'secureConnect');
+          assert.equal(socket.getProtocol(), version);
+          assert.deepEqual(socket.getEphemeralKeyInfo(), { type: 'ECDH', name: 'X25519', size: 253 });
+          const payload = randomBytes(100000);
+          assert.deepEqual(await echoRoundTrip(socket, payload), payload);
+        });
+      }
+    }
+
+    // Replaces the 32 bytes after `marker` in the first matching handshake record from
+    // the client with zeros: the u-coordinate 0, a point of order 2 (RFC 7748 section 6.1).
+    function zeroKeyShare(handshakeType, marker) {
+      const state = { done: false };
+      state.alter = (record, entry) => {
+        if (!state.done && entry.from === 'client' && entry.type === HANDSHAKE &&
+            entry.first === handshakeType) {
+          const at = record.indexOf(marker, 5);
+          if (at >= 0) {
+            record.fill(0, at + marker.length, at + marker.length + 32);
+            state.done = true;
+          }
+        }
+        return record;
+      };
+      return state;
+    }
+
+    const cases = [
+      // TLS 1.3: ClientHello's key_share entry: group 0x001d, length 32.
+      ['TLSv1.3', 'ClientHello key share', 1, Buffer.from([0x00, 0x1d, 0x00, 0x20])],
+      // TLS 1.2: ClientKeyExchange, body length 33, point length 32.
+      ['TLSv1.2', 'ClientKeyExchange', 16, Buffer.from([0x10, 0x00, 0x00, 0x21, 0x20])],
+    ];
+    for (const [version, what, handshakeType, marker] of cases) {
+      it(`${version}: an all-zero X25519 ${what} is refused by our server, as by node's`, async function () {
+        for (const server of [tls, ours]) {
+          const srv = track.server(server.createServer({
+            ...certs.ecdsa, ...(server === tls ? { ecdhCurve: 'X25519' } : {}),
+          }));
+          const refused = once(srv, 'tlsClientError');
+          const port = await listen(srv);
+          const zero = zeroKeyShare(handshakeType, marker);
+          const relay = await recordRelay(track, port, { alter: zero.alter });
+          const socket = track.socket(tls.connect({
+            port: relay.port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+            minVersion: version, maxVersion: version, ecdhCurve: 'X25519:P-256',
+          }));
+          const outcome = await handshakeOutcome(socket);
+          assert.ok(zero.done, 'the key share was found and zeroed');
+          assert.equal(outcome.secure, false);
+          const error = await refused;
+          // Node's server says ERR_SSL_FAILED_DURING_DERIVATION and sends illegal_parameter;
+          // ours refuses with an Mbed TLS code (the point check of Mbed TLS, before any
+          // multiplication) and closes without an alert.
+          assert.match(error.code, /^ERR_/);
+        }
+      });
+    }
   });
 });

@@ -31,6 +31,7 @@
 #define MBEDTLS_AES_C
 #define MBEDTLS_AESNI_C                        /* used only on x86-64; a no-op elsewhere */
 #define MBEDTLS_GCM_C
+#define MBEDTLS_STREAM_GCM_ACCEL               /* ours: multi-block AES-GCM, deps/accel/ (patch 0020) */
 #define MBEDTLS_CCM_C                          /* AES-CCM suites used by embedded peers */
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
@@ -59,8 +60,18 @@
 #define MBEDTLS_ECP_DP_SECP384R1_ENABLED
 #define MBEDTLS_ECP_DP_SECP521R1_ENABLED
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED      /* X25519 key exchange */
+/* Curve25519 multiplications (key shares and X25519 agreement, TLS 1.2 and 1.3) run on the
+ * Everest/HACL* code of Mbed TLS's tree (3rdparty/everest) through src/crypto/x25519.c,
+ * hooked into mbedtls_ecp_mul() by deps/patches/0023-ecp-x25519-hacl-hook.patch. */
+#define MBEDTLS_STREAM_X25519_HACL
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
+/* ECDSA verification on P-256 runs our variable-time code (src/crypto/p256_verify.c), hooked
+ * into mbedtls_ecdsa_verify() by deps/patches/0021-ecdsa-p256-verify-hook.patch. It needs a
+ * compiler with unsigned __int128 (64-bit GCC and Clang); elsewhere Mbed TLS's code runs. */
+#if defined(__SIZEOF_INT128__)
+#define MBEDTLS_STREAM_P256_VERIFY
+#endif
 #define MBEDTLS_PK_C
 #define MBEDTLS_PK_PARSE_C
 #define MBEDTLS_PK_WRITE_C

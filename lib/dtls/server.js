@@ -40,9 +40,8 @@ class DTLSServer extends EventEmitter {
     if (!set(options)) options = {};
     if (typeof options !== 'object') throw errors.invalidArgType('options', 'of type object', options);
     options_.pskCallbackOption(options);
-    if (set(options.SNICallback)) {
-      throw new errors.MbedtlsError('SNICallback is not supported by DTLS servers yet',
-        { code: 'ERR_MBEDTLS_UNSUPPORTED_OPTION', option: 'SNICallback' });
+    if (set(options.SNICallback) && typeof options.SNICallback !== 'function') {
+      throw errors.invalidArgType('options.SNICallback', 'of type function', options.SNICallback);
     }
     const retransmit = options_.retransmitOption(options.retransmitTimeout);
     this._cidLength = options_.serverConnectionId(options.connectionId);
@@ -67,8 +66,11 @@ class DTLSServer extends EventEmitter {
       cookies: options.cookies !== false,
     };
     if (this._cidLength > 0) dtls.cidLength = this._cidLength;
-    this._config = this._context.native(true, context.alpnList(options.ALPNProtocols),
-      context.debugLevel(options.debug), null, psk, dtls);
+    // What a context chosen by SNICallback is built with too (_configFor).
+    this._native = {
+      alpn: context.alpnList(options.ALPNProtocols), debug: context.debugLevel(options.debug), psk, dtls,
+    };
+    this._config = this._context.native(true, this._native.alpn, this._native.debug, null, psk, dtls);
     this._byAddress = new Map(); // peerKey -> DTLSSocket
     this._byCid = new Map(); // hex CID -> DTLSSocket
     this._replacing = new Map(); // peerKey -> the new DTLSSocket of a peer that started over
@@ -167,6 +169,15 @@ class DTLSServer extends EventEmitter {
       this.emit('close');
     });
     return this;
+  }
+
+  // The native config of a context SNICallback chose, on this server's settings and cookie
+  // secret (a session moves to it with the ClientHello its cookie was checked in).
+  _configFor(secureContext) {
+    const { alpn, debug, psk, dtls } = this._native;
+    const { cookies, ...settings } = dtls;
+    return secureContext.native(true, alpn, debug, this._context, psk,
+      { ...settings, cookiesOf: this._config });
   }
 
   // ---- The demultiplexer ----

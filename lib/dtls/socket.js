@@ -13,6 +13,7 @@ const tls = require('tls');
 const binding = require('../binding');
 const errors = require('../errors');
 const { TLSSocket, kSession, kContext, clientPsk, pskBuffer } = require('../socket');
+const sni = require('./sni');
 
 const { constants } = binding;
 const { MbedtlsError, MBEDTLS_ERR, callbackError } = errors;
@@ -85,6 +86,7 @@ class DTLSSocket extends EventEmitter {
     }
     if (isServer) {
       binding.dtls.setTransportId(session, internal.clientId);
+      if (sni.holdsHello(options)) session.holdClientHello();
       const mode = options.requestCert
         ? (options.rejectUnauthorized !== false ? constants.VERIFY_REQUIRED : constants.VERIFY_OPTIONAL)
         : constants.VERIFY_NONE;
@@ -124,7 +126,9 @@ class DTLSSocket extends EventEmitter {
 
   // One datagram from the peer.
   _receive(datagram) {
-    if (this.destroyed) return;
+    // While SNICallback chooses, the whole ClientHello is held: what comes meanwhile is the
+    // client retransmitting it, and its timer will send it again.
+    if (this.destroyed || this._helloHeld) return;
     this[kTimers].lastActivity = Date.now();
     this._afterNative(this[kSession].feed(datagram));
   }
@@ -149,6 +153,10 @@ class DTLSSocket extends EventEmitter {
     }
     if (this.destroyed) return;
     this._armRetransmit(deadline);
+    if (state & constants.EVENT_CLIENT_HELLO) {
+      this._onClientHello();
+      return;
+    }
     if (state & constants.EVENT_PSK_HINT) {
       if (this._answerPskHint()) this._afterNative(this[kSession].process());
       return;
@@ -200,6 +208,30 @@ class DTLSSocket extends EventEmitter {
       timers.idle = null;
       this._armIdle();
     }, wait);
+  }
+
+  // Server with an SNICallback: the held ClientHello's name chooses the context; the
+  // handshake goes on with it, or fails closed (a fatal alert, 'tlsClientError').
+  _onClientHello() {
+    const session = this[kSession];
+    const servername = session.servername() || undefined;
+    if (servername) this.servername = servername;
+    this._helloHeld = true;
+    sni.chooseByHello({
+      socket: this,
+      SNICallback: this._tlsOptions.SNICallback,
+      secureContext: this[kContext],
+      config: (chosen) => this.server._configFor(chosen),
+    }, servername, (err, secureContext, config, alert) => {
+      if (this.destroyed) return;
+      this._helloHeld = false;
+      if (err) {
+        this._refuse(err, alert || ALERT_INTERNAL_ERROR);
+        return;
+      }
+      if (config) this[kContext] = secureContext;
+      this._afterNative(session.continueHello(config || undefined));
+    });
   }
 
   // The server's pskCallback(socket, identity) -> key | null. False when that failed.

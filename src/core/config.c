@@ -188,6 +188,7 @@ void mst_config_unref(mst_config *config)
         mbedtls_pk_free(&config->own[i].key);
     }
     mbedtls_ssl_cookie_free(&config->cookies);
+    mst_config_unref(config->cookies_from);
     if (config->alpn != NULL) {
         for (char **p = config->alpn; *p != NULL; p++)
             free(*p);

@@ -68,10 +68,35 @@ int mst_config_set_dtls_cookies(mst_config *config, bool enabled, mst_error *err
     /* The cookie secret stays set up either way; has_cookies is what mst_dtls_check_hello reads. */
     if (enabled)
         mbedtls_ssl_conf_dtls_cookies(&config->ssl, mbedtls_ssl_cookie_write,
-                                      mbedtls_ssl_cookie_check, &config->cookies);
+                                      mbedtls_ssl_cookie_check, mst_config_cookies(config));
     else
         mbedtls_ssl_conf_dtls_cookies(&config->ssl, NULL, NULL, NULL);
     config->has_cookies = enabled;
+    return 0;
+}
+
+int mst_config_share_dtls_cookies(mst_config *config, mst_config *from, mst_error *err)
+{
+    if (from == NULL || from->transport != MST_DATAGRAM || from->endpoint != MST_SERVER)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    if (from->cookies_from != NULL)
+        from = from->cookies_from; /* the config that owns the secret */
+    if (config == from || (config != NULL && config->cookies_from == from))
+        return 0; /* already so, frozen or not */
+    int ret = check_datagram_config(config, err);
+    if (ret != 0)
+        return ret;
+    if (config->endpoint != MST_SERVER)
+        return fail(err, MST_ERR_BAD_ARGUMENT);
+    mst_config_ref(from);
+    mst_config_unref(config->cookies_from);
+    config->cookies_from = from;
+    config->has_cookies = from->has_cookies;
+    if (from->has_cookies)
+        mbedtls_ssl_conf_dtls_cookies(&config->ssl, mbedtls_ssl_cookie_write,
+                                      mbedtls_ssl_cookie_check, &from->cookies);
+    else
+        mbedtls_ssl_conf_dtls_cookies(&config->ssl, NULL, NULL, NULL);
     return 0;
 }
 
@@ -95,7 +120,10 @@ int mst_session_use_cid(mst_session *session, const uint8_t *own, size_t own_len
     int length = mst_session_config(session)->dtls_cid_length;
     if (length < 0 || (size_t)length != own_len)
         return MST_ERR_BAD_ARGUMENT;
-    return mbedtls_ssl_set_cid(mst_session_ssl(session), MBEDTLS_SSL_CID_ENABLED, own, own_len);
+    /* An empty CID (a client's usual) still needs a pointer: Mbed TLS copies from it. */
+    static const uint8_t empty[1];
+    return mbedtls_ssl_set_cid(mst_session_ssl(session), MBEDTLS_SSL_CID_ENABLED,
+                               own_len > 0 ? own : empty, own_len);
 }
 
 int mst_session_cid(mst_session *session, uint8_t own[MST_DTLS_CID_MAX], size_t *own_len,
@@ -126,6 +154,35 @@ int mst_session_cid(mst_session *session, uint8_t own[MST_DTLS_CID_MAX], size_t 
         *own_len = 0; /* an empty CID of ours is reported as disabled */
     memcpy(own, own_cid, *own_len);
     return 1;
+}
+
+void mst_dtls_carry_from(const mbedtls_ssl_context *ssl, mst_dtls_carried *carried)
+{
+    carried->mtu = ssl->MBEDTLS_PRIVATE(mtu);
+    carried->cid_enabled = ssl->MBEDTLS_PRIVATE(negotiate_cid) == MBEDTLS_SSL_CID_ENABLED;
+    carried->own_cid_len = ssl->MBEDTLS_PRIVATE(own_cid_len);
+    memcpy(carried->own_cid, ssl->MBEDTLS_PRIVATE(own_cid), carried->own_cid_len);
+}
+
+int mst_dtls_carry_to(mbedtls_ssl_context *ssl, const mst_dtls_carried *carried,
+                      const uint8_t *transport_id, size_t transport_id_len)
+{
+    mbedtls_ssl_set_mtu(ssl, carried->mtu);
+    int ret = 0;
+    if (carried->cid_enabled)
+        ret = mbedtls_ssl_set_cid(ssl, MBEDTLS_SSL_CID_ENABLED, carried->own_cid,
+                                  carried->own_cid_len);
+    if (ret == 0 && transport_id != NULL)
+        ret = mbedtls_ssl_set_client_transport_id(ssl, transport_id, transport_id_len);
+    return ret;
+}
+
+void mst_dtls_answer_sequence(mbedtls_ssl_context *ssl, const uint8_t *queue, size_t len)
+{
+    /* A client that had our HelloVerifyRequest (sent with its first ClientHello's number)
+     * would drop a record numbered below its second ClientHello's as a replay. */
+    if (len >= 2 + 13 && (((size_t)queue[0] << 8) | queue[1]) >= 13)
+        memcpy(&ssl->MBEDTLS_PRIVATE(cur_out_ctr)[2], queue + 2 + 5, 6);
 }
 
 struct record_check {

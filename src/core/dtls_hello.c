@@ -1,5 +1,7 @@
 /*
- * dtls_hello.c: the stateless ClientHello check of DTLS servers (dtls_hello.h).
+ * dtls_hello.c: the stateless ClientHello check of DTLS servers (dtls_hello.h), and the
+ * reassembly of the ClientHello a session holds for its embedder (internal.h,
+ * mst_dtls_reassemble_client_hello).
  *
  * Wire layout read here (RFC 6347 sections 4.1 and 4.2.2, 4.2.1 for the reply):
  *
@@ -17,6 +19,8 @@
  */
 #include "dtls_hello.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/ssl.h>
@@ -55,7 +59,7 @@ static size_t write_hello_verify_request(mst_config *config, const uint8_t *hell
     reply[body] = 0xFE;                                       /* server_version: DTLS 1.0 */
     reply[body + 1] = 0xFF;
     unsigned char *cookie = reply + body + 3, *p = cookie;
-    if (mbedtls_ssl_cookie_write(&config->cookies, &p, reply + cap, client_id, id_len) != 0 ||
+    if (mbedtls_ssl_cookie_write(mst_config_cookies(config), &p, reply + cap, client_id, id_len) != 0 ||
         p - cookie > 255)
         return 0;
     size_t cookie_len = (size_t)(p - cookie);
@@ -108,7 +112,7 @@ enum mst_dtls_hello mst_dtls_check_hello(mst_config *config, const uint8_t *data
     if (!config->has_cookies)
         return MST_DTLS_HELLO_ACCEPT;
     if (cookie > 0 &&
-        mbedtls_ssl_cookie_check(&config->cookies, body + at + 1, cookie, client_id, id_len) == 0)
+        mbedtls_ssl_cookie_check(mst_config_cookies(config), body + at + 1, cookie, client_id, id_len) == 0)
         return MST_DTLS_HELLO_ACCEPT;
 
     if (reply == NULL || reply_len == NULL)
@@ -119,4 +123,114 @@ enum mst_dtls_hello mst_dtls_check_hello(mst_config *config, const uint8_t *data
         return MST_DTLS_HELLO_DROP;
     *reply_len = n;
     return MST_DTLS_HELLO_VERIFY;
+}
+
+/* ---- The first ClientHello of a session, reassembled for the engine's hold ----
+ *
+ * A session created for an accepted ClientHello may hold it (mst_session_hold_client_hello)
+ * so that the embedder chooses the config by its SNI name and ALPN list. In DTLS the hello
+ * may come in fragments, in several datagrams, out of order and duplicated (RFC 6347
+ * 4.2.3); here they are put together without consuming anything: the queue stays Mbed TLS's
+ * to read once the hello is released. */
+
+/* A bit per byte of the message: which bytes some fragment has given. */
+static size_t mark(uint8_t *seen, size_t from, size_t count)
+{
+    size_t fresh = 0;
+    for (size_t i = from; i < from + count; i++) {
+        if (!(seen[i / 8] & (1u << (i % 8)))) {
+            seen[i / 8] |= (uint8_t)(1u << (i % 8));
+            fresh++;
+        }
+    }
+    return fresh;
+}
+
+/* The ClientHello body in TLS's layout (DTLS adds a cookie after the session ID: it is taken
+ * out) into a fresh buffer; 0, or -1 when out of memory or malformed. */
+static int without_cookie(const uint8_t *message, size_t len, uint8_t **body, size_t *body_len)
+{
+    size_t at = 2 + RANDOM_LEN;
+    if (len < at + 1 || len < at + 1 + message[at] + 1)
+        return -1;
+    at += 1 + message[at];
+    size_t cookie = message[at];
+    if (len < at + 1 + cookie)
+        return -1;
+    *body_len = len - 1 - cookie;
+    if ((*body = malloc(*body_len > 0 ? *body_len : 1)) == NULL)
+        return -1;
+    memcpy(*body, message, at);
+    memcpy(*body + at, message + at + 1 + cookie, len - at - 1 - cookie);
+    return 0;
+}
+
+int mst_dtls_reassemble_client_hello(const uint8_t *queue, size_t len, size_t max_message,
+                                     uint8_t **body, size_t *body_len)
+{
+    *body = NULL;
+    *body_len = 0;
+    uint8_t *message = NULL, *seen = NULL;
+    size_t need = 0, have = 0, message_seq = 0;
+    bool first_datagram = true;
+    int result = 0;
+    /* Datagrams: a 2-byte length, then records. */
+    for (size_t at = 0; at + 2 <= len && result == 0; first_datagram = false) {
+        size_t datagram_len = get16(queue + at);
+        const uint8_t *record = queue + at + 2;
+        const uint8_t *end = record + (datagram_len < len - at - 2 ? datagram_len : len - at - 2);
+        at += 2 + datagram_len;
+        for (; end - record >= RECORD_HEADER && result == 0;) {
+            size_t record_len = get16(record + 11);
+            const uint8_t *fragment = record + RECORD_HEADER;
+            if ((size_t)(end - fragment) < record_len)
+                break;
+            record = fragment + record_len;
+            if (fragment[-RECORD_HEADER] != MBEDTLS_SSL_MSG_HANDSHAKE ||
+                get16(fragment - RECORD_HEADER + 3) != 0)
+                continue; /* not epoch 0 handshake: Mbed TLS's to judge later */
+            /* Handshake fragments, one after the other in the record. */
+            while ((size_t)(record - fragment) >= HANDSHAKE_HEADER) {
+                size_t length = get24(fragment + 1), seq = get16(fragment + 4);
+                size_t offset = get24(fragment + 6), count = get24(fragment + 9);
+                const uint8_t *data = fragment + HANDSHAKE_HEADER;
+                if ((size_t)(record - data) < count)
+                    break;
+                fragment = data + count;
+                if (data[-HANDSHAKE_HEADER] != MBEDTLS_SSL_HS_CLIENT_HELLO)
+                    continue;
+                if (message == NULL) {
+                    if (length == 0 || length > max_message) {
+                        result = 2;
+                        break;
+                    }
+                    message = malloc(length);
+                    seen = calloc((length + 7) / 8, 1);
+                    if (message == NULL || seen == NULL) {
+                        result = -1;
+                        break;
+                    }
+                    need = length;
+                    message_seq = seq;
+                }
+                if (seq != message_seq || length != need || offset > need || count > need - offset)
+                    continue; /* another hello, or a fragment that does not fit: ignored */
+                memcpy(message + offset, data, count);
+                have += mark(seen, offset, count);
+                if (have == need) {
+                    result = without_cookie(message, need, body, body_len) == 0 ? 1 : 2;
+                    break;
+                }
+            }
+        }
+        /* The session was made for a ClientHello: a first datagram without one is not. */
+        if (result == 0 && first_datagram && message == NULL)
+            result = 2;
+    }
+    /* Much more than a hello's worth queued, and still no whole one: let Mbed TLS decide. */
+    if (result == 0 && len > 2 * max_message + 2 * RECORD_HEADER)
+        result = 2;
+    free(message);
+    free(seen);
+    return result;
 }

@@ -273,16 +273,20 @@ const uint8_t *mst_session_ticket(const mst_session *session, size_t *len);
 /* 1 when the handshake resumed a session (an abbreviated handshake), else 0. */
 int mst_session_reused(const mst_session *session);
 
-/* Server (stream transport): holds the ClientHello once it has fully arrived, before Mbed
- * TLS reads any of it (MST_EVENT_CLIENT_HELLO), so the embedder can choose the config by the
- * SNI name and ALPN protocols offered (node's SNICallback and ALPNCallback), taking as long
- * as it needs. Call before the first feed. Input that is not a ClientHello is not held. */
+/* Server: holds the ClientHello once it has fully arrived, before Mbed TLS reads any of it
+ * (MST_EVENT_CLIENT_HELLO), so the embedder can choose the config by the SNI name and ALPN
+ * protocols offered (node's SNICallback and ALPNCallback), taking as long as it needs. Call
+ * before the first feed. Input that is not a ClientHello is not held. DTLS: the hello is put
+ * together from its fragments in the datagrams fed (in any order, duplicates too); the first
+ * datagram must hold some of it. */
 int mst_session_hold_client_hello(mst_session *session);
 /* The held hello's offers: the SNI name is mst_session_server_name(); the ALPN protocols
  * are index 0, 1, ... (NULL past the end, or when none were offered). */
 const char *mst_session_hello_alpn(const mst_session *session, size_t index);
 /* Goes on with the held hello on `config` (a server config of the same transport; NULL
- * keeps the session's own), then call mst_session_process(). */
+ * keeps the session's own), then call mst_session_process(). DTLS: `config` has the
+ * session's CID length and its cookie secret (mst_config_share_dtls_cookies), else
+ * MST_ERR_BAD_ARGUMENT; the session keeps its MTU, Connection ID and transport id. */
 int mst_session_continue_hello(mst_session *session, mst_config *config);
 /* Server (stream transport, a config with mst_config_set_resumption()): TLS 1.2 session IDs
  * are kept by the embedder, in a store that many servers may share (node's 'newSession' and
@@ -494,6 +498,11 @@ int mst_config_set_dtls_retransmit(mst_config *config, uint32_t min_ms, uint32_t
  * before any state is kept; on by default. Off, mst_dtls_check_hello() accepts every
  * well-formed ClientHello and the sessions skip the cookie exchange. */
 int mst_config_set_dtls_cookies(mst_config *config, bool enabled, mst_error *err);
+/* Servers: `config` makes and checks cookies with the secret of `from` (a DTLS server config,
+ * kept referenced), so that a session moved to it by its held ClientHello (see
+ * mst_session_continue_hello: a config chosen by SNI) accepts the cookie `from` made; its
+ * cookies are on or off as from's are. Idempotent, also once `config` is in use. */
+int mst_config_share_dtls_cookies(mst_config *config, mst_config *from, mst_error *err);
 /* The config's own CID length (mst_config_set_dtls_cid), or -1 when it uses none. */
 int mst_config_dtls_cid_length(const mst_config *config);
 

@@ -60,6 +60,8 @@ struct mst_config {
     uint8_t *psk_hint;          /* servers: the TLS 1.2 identity hint, as Mbed TLS keeps it */
     mbedtls_ssl_cookie_ctx cookies; /* DTLS servers */
     bool has_cookies;
+    struct mst_config *cookies_from; /* DTLS servers: the config whose cookie secret this one
+                                        uses (mst_config_share_dtls_cookies), or NULL */
     int dtls_cid_length; /* DTLS: the length of our CIDs, or -1: no Connection IDs */
     int debug_level; /* 0: no debug callback installed */
 };
@@ -181,6 +183,38 @@ bool mst_session_handshake_done(const mst_session *session);
  * Call both with the session's memory account as the owner. */
 bool mst_record_buffers_release(mbedtls_ssl_context *ssl);
 int mst_record_buffers_restore(mbedtls_ssl_context *ssl);
+
+/* The cookie secret a DTLS server config makes and checks cookies with. */
+static inline mbedtls_ssl_cookie_ctx *mst_config_cookies(mst_config *config)
+{
+    return config->cookies_from != NULL ? &config->cookies_from->cookies : &config->cookies;
+}
+
+/* dtls_hello.c: the first ClientHello of a DTLS session, from the datagrams queued for it
+ * (each a 2-byte length, then records), put together from its fragments without consuming
+ * them. 1: it is whole, and *body (malloc'd; the caller frees it) holds its body in TLS's
+ * layout (the DTLS cookie taken out), *body_len bytes; 0: not all of it is here yet; 2: it
+ * will not be (the first datagram holds none, it is longer than max_message, malformed, or
+ * far more than a hello is queued without one); -1: out of memory. */
+int mst_dtls_reassemble_client_hello(const uint8_t *queue, size_t len, size_t max_message,
+                                     uint8_t **body, size_t *body_len);
+
+/* dtls.c: what a DTLS session was given that lives in its Mbed TLS context (the path MTU, our
+ * Connection ID, the client's transport id), carried over when a held ClientHello moves the
+ * session to another config (mst_session_continue_hello sets the context up again). */
+typedef struct {
+    uint16_t mtu;
+    bool cid_enabled;
+    uint8_t own_cid[MBEDTLS_SSL_CID_IN_LEN_MAX];
+    size_t own_cid_len;
+} mst_dtls_carried;
+void mst_dtls_carry_from(const mbedtls_ssl_context *ssl, mst_dtls_carried *carried);
+int mst_dtls_carry_to(mbedtls_ssl_context *ssl, const mst_dtls_carried *carried,
+                      const uint8_t *transport_id, size_t transport_id_len);
+/* dtls.c: a server refusing a held ClientHello that Mbed TLS has not read answers with the
+ * record sequence number of the first record queued (2-byte length prefixed datagrams), as
+ * Mbed TLS answers a ClientHello it reads (RFC 6347 4.2.1). */
+void mst_dtls_answer_sequence(mbedtls_ssl_context *ssl, const uint8_t *queue, size_t len);
 
 /* Freezes the config on first use by a session; returns 0 or an Mbed TLS error. */
 int mst_config_freeze(mst_config *config);

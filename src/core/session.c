@@ -1372,6 +1372,17 @@ static int scan_client_hello(mst_session *session)
 {
     const uint8_t *in = mst_bytes_front(&session->ciphertext_in);
     size_t available = mst_bytes_length(&session->ciphertext_in);
+    if (is_datagram(session)) {
+        /* Mbed TLS reads no DTLS handshake message larger than its input buffer. */
+        uint8_t *body;
+        size_t body_len;
+        int found = mst_dtls_reassemble_client_hello(in, available, MBEDTLS_SSL_IN_CONTENT_LEN,
+                                                     &body, &body_len);
+        if (found == 1)
+            found = read_hello_extensions(session, body, body_len) == 0 ? 1 : -1;
+        free(body);
+        return found;
+    }
     uint8_t *message = NULL;
     size_t have = 0, need = 0, at = 0;
     int result = 0;
@@ -1413,8 +1424,8 @@ static int scan_client_hello(mst_session *session)
 
 int mst_session_hold_client_hello(mst_session *session)
 {
-    if (session->config->endpoint != MST_SERVER || is_datagram(session) ||
-        session->hello != HELLO_NOT_HELD || session->ssl.MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_HELLO_REQUEST)
+    if (session->config->endpoint != MST_SERVER || session->hello != HELLO_NOT_HELD ||
+        session->ssl.MBEDTLS_PRIVATE(state) != MBEDTLS_SSL_HELLO_REQUEST)
         return MST_ERR_BAD_ARGUMENT;
     session->hello = HELLO_AWAITED;
     return 0;
@@ -1438,6 +1449,13 @@ int mst_session_continue_hello(mst_session *session, mst_config *config)
     if (config != NULL && config != session->config) {
         if (config->endpoint != MST_SERVER || config->transport != session->config->transport)
             return MST_ERR_BAD_ARGUMENT;
+        bool datagram = is_datagram(session);
+        if (datagram && (config->dtls_cid_length != session->config->dtls_cid_length ||
+                         mst_config_cookies(config) != mst_config_cookies(session->config)))
+            return MST_ERR_BAD_ARGUMENT;
+        mst_dtls_carried carried;
+        if (datagram)
+            mst_dtls_carry_from(&session->ssl, &carried);
         /* Nothing was read yet: the context starts over on the chosen config. */
         WITH_SESSION_MEMORY(session, mbedtls_ssl_free(&session->ssl));
         mst_config_ref(config);
@@ -1445,6 +1463,10 @@ int mst_session_continue_hello(mst_session *session, mst_config *config)
         mst_config_unref(session->config);
         session->config = config;
         int ret = setup_ssl(session);
+        if (ret == 0 && datagram)
+            WITH_SESSION_MEMORY(session, ret = mst_dtls_carry_to(&session->ssl, &carried,
+                                                                 session->transport_id,
+                                                                 session->transport_id_len));
         if (ret != 0)
             return fail(session, ret);
     }
@@ -1456,8 +1478,12 @@ int mst_session_refuse(mst_session *session, unsigned char alert)
 {
     if (session->error.code != 0)
         return session->error.code;
-    if (session->hello == HELLO_AWAITED || session->hello == HELLO_HELD)
+    if (session->hello == HELLO_AWAITED || session->hello == HELLO_HELD) {
+        if (is_datagram(session))
+            mst_dtls_answer_sequence(&session->ssl, mst_bytes_front(&session->ciphertext_in),
+                                     mst_bytes_length(&session->ciphertext_in));
         session->hello = HELLO_RELEASED;
+    }
     int ret = wake(session);
     if (ret != 0)
         return ret;

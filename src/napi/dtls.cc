@@ -12,8 +12,9 @@ namespace {
 
 Napi::Value ErrorNumber(Napi::Env env, int code) { return Napi::Number::New(env, code); }
 
-// configure(context, { cidLength, retransmitMin, retransmitMax, cookies }) -> 0 | errno
-// Keys left undefined keep the engine's defaults.
+// configure(context, { cidLength, retransmitMin, retransmitMax, cookies, cookiesOf }) -> 0 |
+// errno. cookiesOf: a server context whose cookie secret this one uses (a config chosen by
+// SNI for that server's sessions). Keys left undefined keep the engine's defaults.
 Napi::Value Configure(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   mst_config* config = UnwrapConfig(info[0]);
@@ -31,6 +32,11 @@ Napi::Value Configure(const Napi::CallbackInfo& info) {
   Napi::Value cookies = options.Get("cookies");
   if (ret == 0 && cookies.IsBoolean())
     ret = mst_config_set_dtls_cookies(config, cookies.As<Napi::Boolean>().Value(), &error);
+  Napi::Value cookiesOf = options.Get("cookiesOf");
+  if (ret == 0 && cookiesOf.IsObject()) {
+    mst_config* from = UnwrapConfig(cookiesOf);
+    ret = from != nullptr ? mst_config_share_dtls_cookies(config, from, &error) : MST_ERR_BAD_ARGUMENT;
+  }
   return ErrorNumber(env, ret);
 }
 

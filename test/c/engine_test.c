@@ -1130,6 +1130,124 @@ done:
     free_pair(&p);
 }
 
+/* A DTLS server session that holds its (fragmented) ClientHello, made as lib/dtls makes it:
+ * the first datagram passed the stateless cookie check. Its datagrams are fed first datagram
+ * first, the rest in reverse order. `server_config` is p->server_config. */
+#define HELD_ID ((const uint8_t *)"192.0.2.7:5684")
+#define HELD_ID_LEN 14
+static const uint8_t held_cid[4] = {0xC1, 0xD0, 0x0D, 0x05};
+
+static bool held_hello_session(pair *p, size_t client_mtu, uint8_t first_record_seq[6])
+{
+    enum { MAX = 8 };
+    uint8_t datagrams[MAX][1500], reply[MST_DTLS_HELLO_REPLY_MAX];
+    size_t lens[MAX], count = 0, reply_len = 0;
+    p->client = mst_session_new(p->client_config, NULL);
+    mst_session_set_time(p->client, 1000);
+    mst_session_set_server_name(p->client, "chosen.test");
+    mst_session_use_cid(p->client, NULL, 0);
+    mst_session_set_mtu(p->client, (uint16_t)client_mtu);
+    mst_session_process(p->client);
+    /* The first ClientHello: a cookie, statelessly. */
+    size_t n = take_datagram(p->client, datagrams[0], sizeof(datagrams[0]));
+    if (mst_dtls_check_hello(p->server_config, datagrams[0], n, HELD_ID, HELD_ID_LEN, reply,
+                             sizeof(reply), &reply_len) != MST_DTLS_HELLO_VERIFY)
+        return false;
+    while (take_datagram(p->client, datagrams[0], sizeof(datagrams[0])) != 0) {
+    }
+    mst_session_feed_ciphertext(p->client, reply, reply_len);
+    /* The second, with the cookie, in fragments. */
+    while (count < MAX && (lens[count] = take_datagram(p->client, datagrams[count], 1500)) != 0)
+        count++;
+    if (count < 2 || mst_dtls_check_hello(p->server_config, datagrams[0], lens[0], HELD_ID,
+                                          HELD_ID_LEN, NULL, 0, NULL) != MST_DTLS_HELLO_ACCEPT)
+        return false;
+    memcpy(first_record_seq, datagrams[0] + 5, 6);
+    p->server = mst_session_new(p->server_config, NULL);
+    mst_session_set_time(p->server, 1000);
+    mst_session_set_mtu(p->server, 150);
+    mst_session_use_cid(p->server, held_cid, sizeof(held_cid));
+    mst_session_set_transport_id(p->server, HELD_ID, HELD_ID_LEN);
+    if (mst_session_hold_client_hello(p->server) != 0)
+        return false;
+    mst_session_feed_ciphertext(p->server, datagrams[0], lens[0]);
+    /* Not whole yet: nothing to choose by. */
+    if (mst_session_take_events(p->server) & MST_EVENT_CLIENT_HELLO)
+        return false;
+    for (size_t i = count - 1; i >= 1; i--)
+        mst_session_feed_ciphertext(p->server, datagrams[i], lens[i]);
+    return (mst_session_take_events(p->server) & MST_EVENT_CLIENT_HELLO) != 0 &&
+           mst_session_peek_ciphertext(p->server, &n) == NULL;
+}
+
+/* A config chosen by SNI for the held hello's session: the ECDSA certificate, `cid` bytes
+ * of CIDs, the cookie secret of `cookies_of` (NULL: its own). */
+static mst_config *chosen_dtls_config(int cid, mst_config *cookies_of)
+{
+    mst_config *config = mst_config_new(MST_SERVER, MST_DATAGRAM, NULL);
+    mst_config_set_versions(config, MST_TLS1_2, MST_TLS1_2, NULL);
+    add_file(config, "server-ecdsa-chain.pem", "server-ecdsa.key");
+    mst_config_set_dtls_cid(config, (size_t)cid, NULL);
+    if (cookies_of != NULL)
+        mst_config_share_dtls_cookies(config, cookies_of, NULL);
+    return config;
+}
+
+static void test_dtls_held_hello_moves_to_chosen_config(void)
+{
+    pair p = dtls_configs(4, 0);
+    mst_config *chosen = chosen_dtls_config(4, p.server_config);
+    mst_config *other_length = chosen_dtls_config(6, p.server_config);
+    mst_config *own_cookies = chosen_dtls_config(4, NULL);
+    uint8_t seq[6], own[MST_DTLS_CID_MAX], peer[MST_DTLS_CID_MAX];
+    size_t own_len, peer_len, len;
+    bool too_big = false;
+    CHECK(held_hello_session(&p, 150, seq));
+    CHECK(mst_session_server_name(p.server) != NULL &&
+          strcmp(mst_session_server_name(p.server), "chosen.test") == 0);
+    /* The session's CID length and cookie secret, or it could not go on. */
+    CHECK_CODE(mst_session_continue_hello(p.server, other_length), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_session_continue_hello(p.server, own_cookies), MST_ERR_BAD_ARGUMENT);
+    CHECK_CODE(mst_session_continue_hello(p.server, chosen), 0);
+    mst_session_process(p.server);
+    CHECK(dtls_handshake(&p, 150, &too_big));
+    CHECK(!too_big); /* the server kept its MTU */
+    const uint8_t *mine = mst_session_own_certificate(p.server, &len);
+    const uint8_t *theirs = mst_session_peer_certificate(p.client, 0, &len);
+    CHECK(mine != NULL && theirs != NULL && memcmp(mine, theirs, len) == 0);
+    /* ... and its CID, and the cookie went through (no second HelloVerifyRequest). */
+    CHECK(mst_session_cid(p.client, own, &own_len, peer, &peer_len) == 1);
+    CHECK(peer_len == 4 && memcmp(peer, held_cid, 4) == 0);
+    CHECK(mst_session_write_datagram(p.client, (const uint8_t *)"moved", 5) == 0);
+    CHECK(dtls_handshake(&p, 0, NULL));
+    uint8_t got[8];
+    CHECK(mst_session_read_plaintext(p.server, got, sizeof(got)) == 5 && memcmp(got, "moved", 5) == 0);
+done:
+    mst_config_unref(chosen);
+    mst_config_unref(other_length);
+    mst_config_unref(own_cookies);
+    free_pair(&p);
+}
+
+static void test_dtls_held_hello_refused(void)
+{
+    pair p = dtls_configs(4, 0);
+    uint8_t seq[6];
+    size_t len;
+    CHECK(held_hello_session(&p, 150, seq));
+    mst_session_refuse(p.server, 80 /* internal_error */);
+    const uint8_t *alert = mst_session_peek_ciphertext(p.server, &len);
+    /* In answer to the ClientHello: its record number, so the client takes it (4.2.1). */
+    CHECK(alert != NULL && len == 15 && alert[0] == 21 && memcmp(alert + 5, seq, 6) == 0);
+    uint8_t copy[15];
+    memcpy(copy, alert, 15);
+    mst_session_feed_ciphertext(p.client, copy, sizeof(copy));
+    CHECK(mst_session_state(p.client) & MST_STATE_FAILED);
+    CHECK(mst_session_peer_alert(p.client) == 80);
+done:
+    free_pair(&p);
+}
+
 static void test_dtls_mtu_bad_arguments(void)
 {
     mst_config *stream = mst_config_new(MST_CLIENT, MST_STREAM, NULL);
@@ -3017,6 +3135,7 @@ static const test tests[] = {
     TEST(dtls_mtu_bad_arguments), TEST(dtls_check_record), TEST(dtls_retransmit_bounds),
     TEST(dtls_records_keep_their_bounds), TEST(dtls_export_after_last_flight),
     TEST(dtls_cookies_off), TEST(dtls_psk_asked_both_sides),
+    TEST(dtls_held_hello_moves_to_chosen_config), TEST(dtls_held_hello_refused),
     TEST(tls12_resumption), TEST(tls13_resumption), TEST(resumption_bound_to_name),
     TEST(tls12_long_chain), TEST(tls13_long_chain), TEST(long_chain_refused),
     TEST(resumption_needs_the_ticket_keys), TEST(resumption_malformed_saved_session),
