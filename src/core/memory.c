@@ -27,6 +27,9 @@
 #endif
 
 #define MAPPED_THRESHOLD (16 * 1024)
+/* At most this many blocks are mappings at a time: each may take one of the process's
+ * memory map areas (vm.max_map_count, 65530 by default), which V8 and malloc need too. */
+#define MAPPED_LIMIT 16384
 /* In a header's size: the block is a mapping of its own. */
 #define MAPPED_FLAG ((size_t)1 << (sizeof(size_t) * 8 - 1))
 
@@ -46,6 +49,7 @@ typedef union block_header {
 } block_header;
 
 static atomic_size_t total_current;
+static atomic_size_t mapped_blocks;
 static atomic_size_t total_peak;
 static _Thread_local mst_memory_account *current_owner;
 
@@ -72,12 +76,17 @@ static block_header *allocate(size_t bytes, int zeroed, int *mapped)
     *mapped = 0;
 #if defined(HAVE_MMAP)
     if (bytes >= MAPPED_THRESHOLD) {
-        void *block = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (block != MAP_FAILED) {
-            *mapped = 1;
-            return block;
+        /* Counted before the call, so concurrent callers never pass the limit together. */
+        if (atomic_fetch_add_explicit(&mapped_blocks, 1, memory_order_relaxed) < MAPPED_LIMIT) {
+            void *block =
+                mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (block != MAP_FAILED) {
+                *mapped = 1;
+                return block;
+            }
         }
-        /* Out of mappings (vm.max_map_count): the heap serves. */
+        /* Past the limit or out of mappings: the heap serves. */
+        atomic_fetch_sub_explicit(&mapped_blocks, 1, memory_order_relaxed);
     }
 #endif
     return zeroed ? calloc(1, total) : malloc(total);
@@ -125,6 +134,7 @@ static void counting_free(void *pointer)
 #if defined(HAVE_MMAP)
     if (mapped) {
         munmap(header, sizeof(block_header) + bytes);
+        atomic_fetch_sub_explicit(&mapped_blocks, 1, memory_order_relaxed);
         return;
     }
 #endif
