@@ -1,22 +1,19 @@
-// binding.js: loads the compiled addon (build/Release, or build/Debug for development).
+// binding.js: loads the native addon with node-gyp-build: a build of this tree (build/Release,
+// then build/Debug) if there is one, else the prebuilt N-API binary of the published package
+// that matches this platform (prebuilds/linux-x64/mbedtls-stream.glibc.node, from npm run prebuild).
 // MBEDTLS_STREAM_ADDON=/path/to/mbedtls_stream.node loads that build instead (scripts/sanitize.sh).
 'use strict';
 const path = require('path');
 
 function load() {
   if (process.env.MBEDTLS_STREAM_ADDON) return require(path.resolve(process.env.MBEDTLS_STREAM_ADDON));
-  const root = path.join(__dirname, '..');
-  let firstError;
-  for (const dir of ['Release', 'Debug']) {
-    try {
-      return require(path.join(root, 'build', dir, 'mbedtls_stream.node'));
-    } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND') throw err;
-      firstError = firstError || err;
-    }
+  try {
+    return require('node-gyp-build')(path.join(__dirname, '..'));
+  } catch (err) {
+    err.message = 'mbedtls-stream\'s native addon is not built and no prebuilt binary matches ' +
+      `${process.platform}-${process.arch} (run npm install): ${err.message}`;
+    throw err;
   }
-  firstError.message = `mbedtls-stream's native addon is not built (run npm install): ${firstError.message}`;
-  throw firstError;
 }
 
 module.exports = load();

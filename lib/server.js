@@ -30,7 +30,10 @@ const DAY = 24 * HOUR;
 let development = null; // { cert: PEM string, key: PEM Buffer, notAfter: seconds }
 let developmentWarned = false;
 
-function developmentCertificate() {
+// The development certificate for localhost (and 127.0.0.1, ::1), generated once per process
+// and renewed a day before it expires: { cert: PEM string, key: PEM Buffer }. Warns once that
+// it is in use unless `quiet` (the CLI's demo, which says so itself).
+function developmentCertificate(quiet = false) {
   const now = Math.floor(Date.now() / 1000);
   if (!development || development.notAfter - now < DAY) {
     // Valid from an hour ago, for clocks a little behind this one.
@@ -39,7 +42,7 @@ function developmentCertificate() {
     if (!Buffer.isBuffer(result.cert)) throw errors.fromNative(result);
     development = { cert: result.cert.toString('latin1'), key: result.key, notAfter };
   }
-  if (!developmentWarned) {
+  if (!developmentWarned && !quiet) {
     developmentWarned = true;
     process.emitWarning('createServer() was given no key and no cert: it serves a self-signed ' +
       'development certificate for localhost, generated for this process. Do not use it in ' +
@@ -264,4 +267,4 @@ const CallableServer = new Proxy(Server, {
   apply(target, thisArg, args) { return new target(...args); },
 });
 
-module.exports = { Server: CallableServer, createServer };
+module.exports = { Server: CallableServer, createServer, developmentCertificate };

@@ -139,6 +139,12 @@ describe('development certificate', () => {
       if (!fs.existsSync(full)) return;
       if (fs.statSync(full).isDirectory()) {
         for (const name of fs.readdirSync(full)) walk(path.join(entry, name));
+      } else if (entry.endsWith('.node')) {
+        // A prebuilt addon (npm run prebuild) holds Mbed TLS's PEM labels, the strings its
+        // parser looks for; a key would be a label followed by its base64 body.
+        if (/-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]{64}/.test(fs.readFileSync(full, 'latin1'))) {
+          found.push(entry);
+        }
       } else if (fs.readFileSync(full, 'latin1').includes('PRIVATE KEY-----')) {
         found.push(entry);
       }

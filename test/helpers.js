@@ -296,8 +296,9 @@ function startSClient(track, port, args) {
 
 // The TCP port a process listens on over IPv4, for peers told to bind port 0 that never say
 // which port they got (gnutls-serv, ssl_server2): the listening socket among the process's
-// own file descriptors, looked up by inode in /proc/net/tcp. Linux only.
-function listeningPort(pid) {
+// own file descriptors, looked up by inode in /proc/net/tcp. With protocol 'udp', the port of
+// its bound IPv4 UDP socket, from /proc/net/udp (DTLS servers). Linux only.
+function listeningPort(pid, protocol = 'tcp') {
   const inodes = new Set();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     let target;
@@ -309,22 +310,25 @@ function listeningPort(pid) {
     const match = /^socket:\[(\d+)\]$/.exec(target);
     if (match) inodes.add(match[1]);
   }
+  // A listening TCP socket is in state LISTEN; a bound UDP socket in any state.
   const LISTEN = '0A';
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+  for (const line of fs.readFileSync(`/proc/net/${protocol}`, 'utf8').split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
-    if (fields.length > 9 && fields[3] === LISTEN && inodes.has(fields[9])) {
-      return parseInt(fields[1].split(':')[1], 16);
+    if (fields.length > 9 && (protocol === 'udp' || fields[3] === LISTEN) && inodes.has(fields[9])) {
+      const port = parseInt(fields[1].split(':')[1], 16);
+      if (port !== 0) return port;
     }
   }
-  throw new Error(`process ${pid} has no listening IPv4 socket`);
+  throw new Error(`process ${pid} has no ${protocol === 'udp' ? 'bound' : 'listening'} IPv4 ${protocol.toUpperCase()} socket`);
 }
 
 // Spawns a peer server program that binds port 0, and resolves once it printed `ready` (a
 // regular expression tried on stdout and stderr together) with { child, port, output, stop }:
 // output() is what it printed so far ({ stdout, stderr }); stop() ends it with SIGTERM and
 // resolves with everything it printed (a program writing stdout to a pipe may hold it in its
-// buffer until it exits). The child is tracked for cleanup.
-function startPeerServer(track, command, args, { ready, cwd } = {}) {
+// buffer until it exits). `protocol: 'udp'` for a DTLS server (its bound UDP port). The child
+// is tracked for cleanup.
+function startPeerServer(track, command, args, { ready, cwd, protocol = 'tcp' } = {}) {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd });
   track.child(child);
   let stdout = '';
@@ -342,7 +346,7 @@ function startPeerServer(track, command, args, { ready, cwd } = {}) {
       if (started || !ready.test(stdout + stderr)) return;
       started = true;
       try {
-        resolve({ child, port: listeningPort(child.pid), output, stop });
+        resolve({ child, port: listeningPort(child.pid, protocol), output, stop });
       } catch (err) {
         reject(err);
       }
