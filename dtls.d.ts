@@ -6,7 +6,7 @@ import * as dgram from 'dgram';
 import { EventEmitter } from 'events';
 import { X509Certificate } from 'crypto';
 import * as tls from 'tls';
-import type { MbedtlsError, MemoryUsage, SecureContext, DebugLevel } from './index';
+import type { MbedtlsError, ConnectionMemoryUsage, SecureContext, DebugLevel } from './index';
 
 declare namespace dtls {
   /** Retransmission waits in milliseconds (RFC 6347: 1000 and 60000 by default). */
@@ -126,7 +126,7 @@ declare namespace dtls {
     getFinished(): Buffer | undefined;
     getPeerFinished(): Buffer | undefined;
     exportKeyingMaterial(length: number, label: string, context?: Buffer): Buffer;
-    memoryUsage(): MemoryUsage;
+    memoryUsage(): ConnectionMemoryUsage;
 
     on(event: 'secureConnect' | 'secure', listener: () => void): this;
     on(event: 'message', listener: (message: Buffer) => void): this;

@@ -18,6 +18,11 @@ declare namespace mbedtlsStream {
     current: number;
     peak: number;
   }
+  /** A connection's memory: Mbed TLS's and the engine's buffers, and how many blocks were
+   *  ever allocated for it (a count that stays put while a connection reuses its memory). */
+  interface ConnectionMemoryUsage extends MemoryUsage {
+    allocations: number;
+  }
 
   /** Options of createSecureContext(): node's, plus maxFragmentLength. */
   interface SecureContextOptions extends tls.SecureContextOptions {
@@ -68,8 +73,9 @@ declare namespace mbedtlsStream {
     /** After 'end': true when the peer sent close_notify, false for a bare FIN (truncation). */
     readonly closeNotifyReceived: boolean;
     authorizationError: Error;
-    /** Bytes Mbed TLS holds for this connection; the peak is the handshake's. */
-    memoryUsage(): MemoryUsage;
+    /** Bytes held for this connection (Mbed TLS's and the engine's buffers); the peak is the
+     *  handshake's or a burst's. Given back 1 to 2 s after the connection goes quiet. */
+    memoryUsage(): ConnectionMemoryUsage;
     setKeyCert(context: tls.SecureContextOptions | tls.SecureContext): void;
 
     addListener(event: 'debug', listener: (line: string) => void): this;

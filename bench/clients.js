@@ -6,10 +6,12 @@
 // { type: 'warmup', count }: makes and closes `count` connections, then replies with
 //                            { rss, heap } after gc() (the baseline).
 // { type: 'open', count }:   opens `count` connections, 50 handshakes at a time, keeps them
-//                            idle, then replies with { rss, heap } after gc().
+//                            idle IDLE_SETTLE_MS, then replies with { rss, heap } after gc().
 'use strict';
 
-const { impl, clientContext, handshake, workers, memorySample, exitWithParent } = require('./common');
+const {
+  impl, clientContext, handshake, workers, memorySample, exitWithParent, IDLE_SETTLE_MS,
+} = require('./common');
 
 const [name, port] = process.argv.slice(2);
 const tls = impl(name);
@@ -31,6 +33,7 @@ async function connectAll(count, keep) {
 
 process.on('message', async (msg) => {
   await connectAll(msg.count, msg.type === 'open');
+  if (msg.type === 'open') await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
   process.send({ type: msg.type, connections: open.length, ...memorySample(open) });
 });
 exitWithParent();

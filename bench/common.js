@@ -47,6 +47,11 @@ function workers(count, worker) {
   return Promise.all(Array.from({ length: count }, (_, i) => worker(i)));
 }
 
+// How long connections stay quiet before their memory is sampled, for either implementation:
+// idle means idle for a while. mbedtls-stream gives back its buffers 1 to 2 s after a
+// connection's last activity (lib/idle-trim.js).
+const IDLE_SETTLE_MS = 3000;
+
 // RSS after a full collection (the process must run with --expose-gc), and the bytes Mbed TLS
 // holds for `sockets` (null for node:tls, whose sockets have no memoryUsage()).
 function memorySample(sockets) {
@@ -121,6 +126,6 @@ function exitWithParent() {
 }
 
 module.exports = {
-  impl, certs, HOST, clientContext, handshake, workers, memorySample,
+  impl, certs, HOST, clientContext, handshake, workers, memorySample, IDLE_SETTLE_MS,
   forkChild, next, request, stopChild, killChildren, exitWithParent,
 };

@@ -6,12 +6,13 @@
 // bulk:      counts the bytes of each connection; on 'end' sends { type: 'bulk', bytes }.
 // handshake: accepts and discards connections.
 // idle:      keeps connections open; answers { type: 'memory', waitFor } once exactly
-//            `waitFor` connections are open, with { rss, heap, connections } after gc().
+//            `waitFor` connections are open and IDLE_SETTLE_MS passed, with
+//            { rss, heap, connections } after gc().
 // dtls-handshake, dtls-echo (mbedtls only: node has no DTLS): a DTLS server on one UDP
 //            socket that accepts peers, and that also echoes each message back.
 'use strict';
 
-const { impl, certs, HOST, memorySample, exitWithParent } = require('./common');
+const { impl, certs, HOST, memorySample, exitWithParent, IDLE_SETTLE_MS } = require('./common');
 
 const [name, scenario] = process.argv.slice(2);
 if (!['bulk', 'handshake', 'idle', 'dtls-handshake', 'dtls-echo'].includes(scenario)) {
@@ -53,7 +54,10 @@ process.on('message', (msg) => {
   if (msg.type !== 'memory') return;
   const poll = () => {
     if (open.size !== msg.waitFor) return setTimeout(poll, 10);
-    process.send({ type: 'memory', connections: open.size, ...memorySample(open) });
+    const settle = msg.waitFor > 0 ? IDLE_SETTLE_MS : 0;
+    setTimeout(() => {
+      process.send({ type: 'memory', connections: open.size, ...memorySample(open) });
+    }, settle);
   };
   poll();
 });

@@ -22,6 +22,8 @@ const { selectContext } = require('./select-context');
 const { OnreadSink } = require('./onread');
 const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
+const idleTrim = require('./idle-trim');
+const { checkPeerName } = require('./name-check');
 
 const { constants } = binding;
 const { MbedtlsError, callbackError } = errors;
@@ -376,7 +378,12 @@ class TLSSocket extends Duplex {
   // same chunk), then the failure or the peer's close.
   _afterNative(state) {
     const out = this[kOut];
-    const plaintext = out[0];
+    let plaintext = out[0];
+    if (out[6] !== undefined) {
+      // feed() decrypted into a Buffer sized for the most the input could yield.
+      plaintext = plaintext.subarray(0, out[6]);
+      out[6] = undefined;
+    }
     const ciphertext = out[1];
     const keylog = out[3];
     const debug = out[4];
@@ -707,7 +714,9 @@ class TLSSocket extends Duplex {
       const hostname = this._peerName();
       const check = options.checkServerIdentity || tls.checkServerIdentity;
       try {
-        verifyError = check(hostname, this.getPeerCertificate(true)) || null;
+        const leaf = this[kSession].peerCertificates()[0];
+        verifyError = (leaf === undefined ? check(hostname, {})
+          : checkPeerName(check, hostname, leaf, () => this.getPeerCertificate(true))) || null;
       } catch (err) {
         verifyError = callbackError(err);
       }
@@ -815,6 +824,7 @@ class TLSSocket extends Duplex {
 
   _destroy(err, callback) {
     this._clearTimer();
+    idleTrim.forget(this);
     if (this[kPendingWrite]) {
       // Data still waiting for the handshake is cancelled, as a net.Socket's queued write
       // is when its handle closes; the callback runs after the destroy, as node's do.
@@ -869,6 +879,12 @@ class TLSSocket extends Duplex {
 
   _touch() {
     if (this[kTimer]) this[kTimer].refresh();
+    idleTrim.noteActivity(this);
+  }
+
+  // Called by lib/idle-trim.js once the socket has been quiet for a while.
+  _trimIdle() {
+    if (!this.destroyed) this[kSession].trim();
   }
 
   _unrefTimer() {
@@ -1099,8 +1115,8 @@ class TLSSocket extends Duplex {
 
   // Bytes Mbed TLS holds for this connection: { current, peak }.
   memoryUsage() {
-    const [current, peak] = this[kSession].memory();
-    return { current, peak };
+    const [current, peak, allocations] = this[kSession].memory();
+    return { current, peak, allocations };
   }
 }
 

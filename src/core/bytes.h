@@ -1,7 +1,8 @@
 /*
  * bytes.h: the growable byte queue behind the engine's four windows (ciphertext in and
  * out, plaintext out, datagrams). Bytes are appended at the end and consumed from the
- * front; consumed space is reclaimed before the buffer grows.
+ * front; consumed space is reclaimed before the buffer grows. Memory is charged to the
+ * window's owner (a session's account, see memory.h).
  */
 #ifndef MBEDTLS_STREAM_BYTES_H
 #define MBEDTLS_STREAM_BYTES_H
@@ -10,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
+
 typedef struct mst_bytes {
     uint8_t *data;
     size_t start; /* first unconsumed byte */
     size_t end;   /* one past the last byte */
     size_t capacity;
+    mst_memory_account *owner; /* charged for data; set once, kept by mst_bytes_free */
 } mst_bytes;
 
 static inline size_t mst_bytes_length(const mst_bytes *b) { return b->end - b->start; }
@@ -26,8 +30,9 @@ static inline const uint8_t *mst_bytes_front(const mst_bytes *b)
 
 static inline void mst_bytes_free(mst_bytes *b)
 {
-    free(b->data);
-    memset(b, 0, sizeof(*b));
+    mst_memory_free(b->data);
+    b->data = NULL;
+    b->start = b->end = b->capacity = 0;
 }
 
 /* Makes room for `need` more bytes at the end; returns a pointer there or NULL. */
@@ -48,12 +53,12 @@ static inline uint8_t *mst_bytes_reserve(mst_bytes *b, size_t need)
             return NULL;
         capacity *= 2;
     }
-    uint8_t *data = malloc(capacity);
+    uint8_t *data = mst_memory_alloc(b->owner, capacity);
     if (data == NULL)
         return NULL;
     if (length > 0)
         memcpy(data, b->data + b->start, length);
-    free(b->data);
+    mst_memory_free(b->data);
     b->data = data;
     b->start = 0;
     b->end = length;
@@ -85,10 +90,8 @@ static inline void mst_bytes_consume(mst_bytes *b, size_t len)
  * connection does not hold on to the peak of a burst. */
 static inline void mst_bytes_trim(mst_bytes *b, size_t keep)
 {
-    if (b->start == b->end && b->capacity > keep) {
-        free(b->data);
-        memset(b, 0, sizeof(*b));
-    }
+    if (b->start == b->end && b->capacity > keep)
+        mst_bytes_free(b);
 }
 
 #endif /* MBEDTLS_STREAM_BYTES_H */

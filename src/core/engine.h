@@ -339,8 +339,19 @@ int mst_session_set_client_psk(mst_session *session, const uint8_t *key, size_t 
  * after creating a client (to produce the ClientHello) and when a DTLS timer fires. */
 int mst_session_process(mst_session *session);
 /* Feeds bytes received from the transport (in datagram mode: one datagram) and processes
- * every complete record. Returns 0 or the sticky error. */
+ * every complete record. Returns 0 or the sticky error. After the handshake (stream mode)
+ * records are read from `data` in place, and only a last, incomplete record is copied. */
 int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_t len);
+/* As mst_session_feed_ciphertext(), with the plaintext the call decrypts written to `out`
+ * (cap bytes of room) first, *written bytes of it, so the embedder can hand it on without
+ * a copy; what does not fit waits in the plaintext window as usual (and comes after). A
+ * window that already holds plaintext keeps the order: the call then writes nothing to
+ * out. Stream mode (a datagram session takes no `out`). */
+int mst_session_feed_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
+                          size_t cap, size_t *written);
+/* The most plaintext a feed of len more bytes can yield, counting the input still waiting
+ * from before: room enough for mst_session_feed_into()'s out. */
+size_t mst_session_plaintext_bound(const mst_session *session, size_t len);
 /* The transport ended (TCP FIN). Before the handshake is done this is an error
  * (MBEDTLS_ERR_SSL_CONN_EOF); after it, MST_STATE_PEER_EOF unless close_notify came first. */
 int mst_session_feed_eof(mst_session *session);
@@ -444,8 +455,22 @@ int mst_session_export_keying_material(mst_session *session, uint8_t *out, size_
                                        const char *label, size_t label_len,
                                        const uint8_t *context, size_t context_len);
 
-/* Bytes Mbed TLS holds for this session, now and at the most. */
+/* Bytes held for this session, now and at the most: Mbed TLS's allocations and the
+ * engine's own windows (ciphertext in and out, plaintext out, key log, debug lines). */
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak);
+/* How many blocks were ever allocated for this session (Mbed TLS's and the windows'): a
+ * count that stays put while a connection reuses its memory. */
+size_t mst_session_allocations(const mst_session *session);
+/* Gives back what an idle session need not hold; call it when the connection has been
+ * idle for a while (the engine has no clock: lib/ does so from one timer shared by all
+ * sockets). While data flows the windows keep up to 256 KiB each between calls, and Mbed
+ * TLS keeps its two record buffers (16.7 KB each); this frees every empty window and, for
+ * a TLS session whose handshake is over with no record partly received, unread or unsent,
+ * shrinks the record buffers to a few bytes. The next call that may read or write a
+ * record (feed, process, write, close, refuse) grows them back first, so a full 16 KiB
+ * record from the peer is always received (RFC 8446 5.1). Any time, any number of times;
+ * returns the bytes the session holds afterwards (as mst_session_memory's current). */
+size_t mst_session_trim(mst_session *session);
 
 /* ---- DTLS 1.2 (datagram transport; dtls.c) ----
  *
@@ -531,6 +556,29 @@ int mst_generate_self_signed(const char *subject, const mst_alt_name *alt_names,
                              size_t *cert_len, char **key_pem, size_t *key_len, mst_error *err);
 /* Wipes and frees PEM from mst_generate_self_signed(). Safe on NULL. */
 void mst_free_pem(char *pem, size_t len);
+
+/* ---- The names a peer's certificate is checked against (names.c) ---- */
+
+enum {
+    MST_CERTIFICATE_NAME_CN = 1,    /* a commonName of the subject (tag: its ASN.1 string type) */
+    MST_CERTIFICATE_NAME_DNS = 2,   /* a dNSName subjectAltName (IA5String contents) */
+    MST_CERTIFICATE_NAME_IP = 3,    /* an iPAddress subjectAltName (4 or 16 bytes, or bad) */
+    MST_CERTIFICATE_NAME_OTHER = 4  /* any other subjectAltName (tag: its GeneralName tag) */
+};
+typedef struct mst_certificate_name {
+    int kind;             /* MST_CERTIFICATE_NAME_* */
+    int tag;              /* the ASN.1 tag of the value */
+    const uint8_t *value; /* inside the DER given */
+    size_t len;
+} mst_certificate_name;
+
+/* The names node's tls.checkServerIdentity reads of a DER certificate (RFC 6125: the
+ * subjectAltNames, and the subject's common names when there is no DNS name), in the
+ * certificate's order: the subject's CNs, then the subjectAltNames. Fills up to cap entries
+ * and sets *count to how many there are (call again with room for all when more). The
+ * values point into `der`. 0, or Mbed TLS's parse error (then *count is 0). */
+int mst_certificate_names(const uint8_t *der, size_t len, mst_certificate_name *names, size_t cap,
+                          size_t *count);
 
 /* Every cipher suite this build supports, in Mbed TLS's preference order: fills up to cap
  * IANA numbers into ids and returns how many there are. */

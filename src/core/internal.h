@@ -176,6 +176,14 @@ int mst_session_run(mst_session *session, int (*work)(mbedtls_ssl_context *ssl, 
                     void *argument);
 bool mst_session_handshake_done(const mst_session *session);
 
+/* Mbed TLS's record buffers of an idle TLS session (record_buffers.c). Release shrinks both
+ * to a few bytes when the handshake is over and no record is partly received, waiting to
+ * be read or to be sent, and says whether it did; restore grows them back to their usual
+ * length (0 or an Mbed TLS error), and must run before Mbed TLS reads or writes a record.
+ * Call both with the session's memory account as the owner. */
+bool mst_record_buffers_release(mbedtls_ssl_context *ssl);
+int mst_record_buffers_restore(mbedtls_ssl_context *ssl);
+
 /* The cookie secret a DTLS server config makes and checks cookies with. */
 static inline mbedtls_ssl_cookie_ctx *mst_config_cookies(mst_config *config)
 {

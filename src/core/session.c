@@ -17,8 +17,12 @@
 
 /* Room made for each mbedtls_ssl_read: one full TLS record of plaintext. */
 #define PLAINTEXT_CHUNK 16384
-/* An idle window keeps at most this much memory. */
+/* The debug window once taken, and a datagram session's windows, keep at most this much. */
 #define IDLE_BUFFER_KEEP 16384
+/* Once data flows an empty window keeps up to this much, so a stream of 64 KiB writes
+ * reuses its windows rather than allocate (and page-fault) them again at every call;
+ * mst_session_trim() gives them back when the connection goes idle. */
+#define BUSY_BUFFER_KEEP (256 * 1024)
 /* Certificates of a peer chain kept: as many as Mbed TLS verifies (the leaf, the trust
  * anchor and MBEDTLS_X509_MAX_INTERMEDIATE_CA between, 100 as OpenSSL's default depth). */
 #define MAX_CHAIN_DEPTH MBEDTLS_X509_MAX_VERIFY_CHAIN_SIZE
@@ -55,6 +59,16 @@ struct mst_session {
     unsigned flags; /* the MST_STATE_* bits that are remembered, not derived */
     bool handshake_done;
     bool transport_eof;
+    bool record_buffers_released; /* mst_session_trim() shrank Mbed TLS's record buffers */
+    bool data_flows; /* application data moved since the last mst_session_trim() */
+    /* During a feed after the handshake (stream mode): the caller's bytes, read in place
+     * once ciphertext_in is empty, and what is left of them is queued after the call. */
+    const uint8_t *borrowed;
+    size_t borrowed_len;
+    /* During mst_session_feed_into(): where plaintext goes while the window is empty. */
+    uint8_t *sink;
+    size_t sink_cap;
+    size_t sink_used;
     /* DTLS retransmission timer, on the embedder's clock */
     uint64_t now_ms;
     uint64_t timer_started_ms;
@@ -191,6 +205,8 @@ static _Thread_local mst_session *running_session;
         mst_memory_leave(previous_owner);                                      \
     } while (0)
 
+static int wake(mst_session *session);
+
 mbedtls_ssl_context *mst_session_ssl(mst_session *session) { return &session->ssl; }
 
 mst_config *mst_session_config(const mst_session *session) { return session->config; }
@@ -200,7 +216,9 @@ bool mst_session_handshake_done(const mst_session *session) { return session->ha
 int mst_session_run(mst_session *session, int (*work)(mbedtls_ssl_context *ssl, void *argument),
                     void *argument)
 {
-    int ret;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
     WITH_SESSION_MEMORY(session, ret = work(&session->ssl, argument));
     return ret;
 }
@@ -225,6 +243,38 @@ static int fail(mst_session *session, int code)
     if (code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && message != NULL)
         session->peer_alert = message[1];
     return code;
+}
+
+/* Grows Mbed TLS's record buffers back after mst_session_trim(), before any call that may
+ * read or write a record. 0 or the sticky error. */
+static int wake(mst_session *session)
+{
+    if (!session->record_buffers_released)
+        return 0;
+    int ret;
+    WITH_SESSION_MEMORY(session, ret = mst_record_buffers_restore(&session->ssl));
+    if (ret != 0)
+        return fail(session, ret);
+    session->record_buffers_released = false;
+    return 0;
+}
+
+/* How much memory an empty window keeps between calls (see BUSY_BUFFER_KEEP): handshake
+ * flights are one-off bursts, and a connection without traffic holds no empty window;
+ * application data comes again. Datagram windows hold a datagram or two at a time. */
+static size_t window_keep(const mst_session *session)
+{
+    if (is_datagram(session))
+        return IDLE_BUFFER_KEEP;
+    return session->data_flows ? BUSY_BUFFER_KEEP : 0;
+}
+
+/* The plaintext window also keeps the room made for the next read. */
+static size_t plaintext_keep(const mst_session *session)
+{
+    if (is_datagram(session))
+        return IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK;
+    return session->data_flows ? BUSY_BUFFER_KEEP + PLAINTEXT_CHUNK : 0;
 }
 
 /* ---- The transport side, as Mbed TLS sees it ---- */
@@ -253,6 +303,13 @@ static int recv_ciphertext(void *context, unsigned char *out, size_t len)
     mst_session *session = context;
     mst_bytes *in = &session->ciphertext_in;
     size_t available = mst_bytes_length(in);
+    if (available == 0 && session->borrowed_len > 0) {
+        size_t n = session->borrowed_len < len ? session->borrowed_len : len;
+        memcpy(out, session->borrowed, n);
+        session->borrowed += n;
+        session->borrowed_len -= n;
+        return (int)n;
+    }
     if (available == 0)
         return session->transport_eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
     if (session->config->asks_psk && session->config->endpoint == MST_SERVER && psk_gate(session) != 0)
@@ -580,6 +637,11 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
         return NULL;
     }
     session->memory = memory;
+    session->ciphertext_in.owner = memory;
+    session->ciphertext_out.owner = memory;
+    session->plaintext_out.owner = memory;
+    session->keylog.owner = memory;
+    session->debug.owner = memory;
     session->config = config;
     session->verify_mode = MBEDTLS_SSL_VERIFY_UNSET;
     session->chain_top_next = true;
@@ -872,18 +934,36 @@ static int read_records(mst_session *session)
     for (int stalls = 0;;) {
         if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
             return 0;
-        /* In datagram mode each record keeps its bounds: a 2-byte length, then the record. */
+        /* Into the caller's sink (mst_session_feed_into) while it has room and nothing waits
+         * in the window before; else into the window. In datagram mode each record keeps
+         * its bounds there: a 2-byte length, then the record. */
+        bool into_sink = session->sink_used < session->sink_cap &&
+                         mst_bytes_length(&session->plaintext_out) == 0;
         size_t prefix = is_datagram(session) ? 2 : 0;
-        uint8_t *room = mst_bytes_reserve(&session->plaintext_out, prefix + PLAINTEXT_CHUNK);
-        if (room == NULL)
-            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-        int ret = mbedtls_ssl_read(&session->ssl, room + prefix, PLAINTEXT_CHUNK);
+        uint8_t *room;
+        size_t room_len;
+        if (into_sink) {
+            room = session->sink + session->sink_used;
+            room_len = session->sink_cap - session->sink_used;
+        } else {
+            room = mst_bytes_reserve(&session->plaintext_out, prefix + PLAINTEXT_CHUNK);
+            if (room == NULL)
+                return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+            room += prefix;
+            room_len = PLAINTEXT_CHUNK;
+        }
+        int ret = mbedtls_ssl_read(&session->ssl, room, room_len);
         if (ret > 0) {
-            if (prefix) {
-                room[0] = (uint8_t)(ret >> 8);
-                room[1] = (uint8_t)ret;
+            if (into_sink) {
+                session->sink_used += (size_t)ret;
+            } else {
+                if (prefix) {
+                    room[-2] = (uint8_t)(ret >> 8);
+                    room[-1] = (uint8_t)ret;
+                }
+                session->plaintext_out.end += prefix + (size_t)ret;
             }
-            session->plaintext_out.end += prefix + (size_t)ret;
+            session->data_flows = true;
             continue;
         }
         switch (ret) {
@@ -893,7 +973,8 @@ static int read_records(mst_session *session)
              * bounded number of such stalls guards against a loop without progress. */
             if (++stalls < 64 && (mbedtls_ssl_check_pending(&session->ssl) ||
                                   (!mbedtls_ssl_is_handshake_over(&session->ssl) &&
-                                   mst_bytes_length(&session->ciphertext_in) > 0)))
+                                   (mst_bytes_length(&session->ciphertext_in) > 0 ||
+                                    session->borrowed_len > 0))))
                 continue;
             return 0;
         case MBEDTLS_ERR_SSL_WANT_WRITE:
@@ -1368,7 +1449,9 @@ int mst_session_refuse(mst_session *session, unsigned char alert)
                                      mst_bytes_length(&session->ciphertext_in));
         session->hello = HELLO_RELEASED;
     }
-    int ret;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_send_alert_message(
                                      &session->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert));
     fail(session, MST_ERR_REFUSED);
@@ -1428,6 +1511,8 @@ static int drive(mst_session *session)
 {
     if (session->error.code != 0)
         return session->error.code;
+    if (wake(session) != 0)
+        return session->error.code;
     if (session->hello == HELLO_AWAITED) {
         int found = scan_client_hello(session);
         if (found < 0)
@@ -1453,7 +1538,9 @@ static int drive(mst_session *session)
     if (ret == 0 && !session->handshake_done && session->transport_eof &&
         mst_bytes_length(&session->ciphertext_in) == 0)
         ret = fail(session, MBEDTLS_ERR_SSL_CONN_EOF);
-    mst_bytes_trim(&session->ciphertext_in, IDLE_BUFFER_KEEP);
+    mst_bytes_trim(&session->ciphertext_in, window_keep(session));
+    /* The room made for a read that found no data goes, until data flows. */
+    mst_bytes_trim(&session->plaintext_out, plaintext_keep(session));
     return ret;
 }
 
@@ -1475,9 +1562,53 @@ int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_
         if (mst_bytes_append(&session->ciphertext_in, prefix, 2) != 0)
             return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
     }
-    if (mst_bytes_append(&session->ciphertext_in, data, len) != 0)
-        return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
-    return drive(session);
+    if (is_datagram(session) || !session->handshake_done) {
+        /* The handshake's input is looked through in the window (a held ClientHello, a PSK
+         * identity) before Mbed TLS reads it. */
+        if (mst_bytes_append(&session->ciphertext_in, data, len) != 0)
+            return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        return drive(session);
+    }
+    /* Records are read from the caller's bytes in place; only what is left of them (part of
+     * a record) is copied, to wait for the rest. */
+    session->borrowed = data;
+    session->borrowed_len = len;
+    int ret = drive(session);
+    if (session->borrowed_len > 0 &&
+        mst_bytes_append(&session->ciphertext_in, session->borrowed, session->borrowed_len) != 0)
+        ret = fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    session->borrowed = NULL;
+    session->borrowed_len = 0;
+    return ret;
+}
+
+size_t mst_session_plaintext_bound(const mst_session *session, size_t len)
+{
+    /* A record's plaintext is shorter than the record: the bytes not yet read as records
+     * bound what they can yield. */
+    const mbedtls_ssl_context *ssl = &session->ssl;
+    size_t bound = len + mst_bytes_length(&session->ciphertext_in) + ssl->MBEDTLS_PRIVATE(in_left);
+    if (ssl->MBEDTLS_PRIVATE(in_offt) != NULL)
+        bound += ssl->MBEDTLS_PRIVATE(in_msglen);
+    return bound;
+}
+
+int mst_session_feed_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
+                          size_t cap, size_t *written)
+{
+    *written = 0;
+    if (cap > 0 && out == NULL)
+        return MST_ERR_BAD_ARGUMENT;
+    if (is_datagram(session))
+        return mst_session_feed_ciphertext(session, data, len);
+    session->sink = out;
+    session->sink_cap = cap;
+    session->sink_used = 0;
+    int ret = mst_session_feed_ciphertext(session, data, len);
+    *written = session->sink_used;
+    session->sink = NULL;
+    session->sink_cap = session->sink_used = 0;
+    return ret;
 }
 
 int mst_session_feed_eof(mst_session *session)
@@ -1500,7 +1631,10 @@ int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_
         return MST_ERR_CLOSED;
     if (len > 0 && data == NULL)
         return MST_ERR_BAD_ARGUMENT;
-    int ret = 0;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
+    session->data_flows = true;
     WITH_SESSION_MEMORY(session, {
         while (len > 0) {
             size_t chunk = len < session->max_send_fragment ? len : session->max_send_fragment;
@@ -1535,7 +1669,9 @@ int mst_session_close(mst_session *session)
     session->flags |= MST_STATE_CLOSE_SENT;
     if (!session->handshake_done)
         return 0;
-    int ret;
+    int ret = wake(session);
+    if (ret != 0)
+        return ret;
     WITH_SESSION_MEMORY(session, ret = mbedtls_ssl_close_notify(&session->ssl));
     return ret != 0 ? fail(session, ret) : 0;
 }
@@ -1574,7 +1710,7 @@ void mst_session_consume_ciphertext(mst_session *session, size_t len)
     } else {
         mst_bytes_consume(out, len);
     }
-    mst_bytes_trim(out, IDLE_BUFFER_KEEP);
+    mst_bytes_trim(out, window_keep(session));
 }
 
 size_t mst_session_take_ciphertext(mst_session *session, uint8_t *out, size_t cap)
@@ -1600,7 +1736,7 @@ void mst_session_consume_plaintext(mst_session *session, size_t len)
     if (is_datagram(session) && peek(session, &session->plaintext_out, &record) != NULL)
         len = 2 + record; /* a record leaves whole */
     mst_bytes_consume(&session->plaintext_out, len);
-    mst_bytes_trim(&session->plaintext_out, IDLE_BUFFER_KEEP + PLAINTEXT_CHUNK);
+    mst_bytes_trim(&session->plaintext_out, plaintext_keep(session));
 }
 
 size_t mst_session_read_plaintext(mst_session *session, uint8_t *out, size_t cap)
@@ -1769,6 +1905,30 @@ const char *mst_ciphersuite_name(int id)
 void mst_session_memory(const mst_session *session, size_t *current, size_t *peak)
 {
     mst_memory_account_read(session->memory, current, peak);
+}
+
+size_t mst_session_allocations(const mst_session *session)
+{
+    return mst_memory_account_allocations(session->memory);
+}
+
+size_t mst_session_trim(mst_session *session)
+{
+    /* Empty windows go; one still holding bytes is the embedder's to take first. */
+    session->data_flows = false;
+    mst_bytes_trim(&session->ciphertext_in, 0);
+    mst_bytes_trim(&session->ciphertext_out, 0);
+    mst_bytes_trim(&session->plaintext_out, 0);
+    mst_bytes_trim(&session->keylog, 0);
+    mst_bytes_trim(&session->debug, 0);
+    if (session->error.code == 0 && !session->record_buffers_released) {
+        bool released;
+        WITH_SESSION_MEMORY(session, released = mst_record_buffers_release(&session->ssl));
+        session->record_buffers_released = released;
+    }
+    size_t current, peak;
+    mst_memory_account_read(session->memory, &current, &peak);
+    return current;
 }
 
 /* ---- Resumption (client) ----

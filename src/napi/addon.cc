@@ -38,6 +38,8 @@ struct AddonData {
 // Mbed TLS holds about this much per session (two record buffers plus the handshake); V8 is
 // told, so garbage collection weighs dropped sockets properly.
 constexpr int64_t kSessionExternalBytes = 48 * 1024;
+// Feed decrypts into a Buffer of its own when the input can yield at least this much.
+constexpr size_t kSinkMinimum = 4096;
 
 Napi::Value ErrorInfo(Napi::Env env, int code, const char* text) {
   Napi::Object info = Napi::Object::New(env);
@@ -471,6 +473,7 @@ class Session : public Napi::ObjectWrap<Session> {
             InstanceMethod<&Session::OwnCertificate>("ownCertificate"),
             InstanceMethod<&Session::VerifiedChain>("verifiedChain"),
             InstanceMethod<&Session::Memory>("memory"),
+            InstanceMethod<&Session::Trim>("trim"),
         });
   }
 
@@ -515,12 +518,26 @@ class Session : public Napi::ObjectWrap<Session> {
 
  private:
   // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext, out[3]
-  // key log lines, out[4] debug lines. Returns state | events << 8.
-  Napi::Value Collect(Napi::Env env) {
+  // key log lines, out[4] debug lines. Returns state | events << 8. `sink`, when given,
+  // holds `written` bytes of plaintext decrypted straight into it (Feed); out[0] is then the
+  // sink itself, and out[6] its length in use when that is shorter.
+  Napi::Value Collect(Napi::Env env, Napi::Buffer<uint8_t>* sink = nullptr, size_t written = 0) {
     Napi::Array out = out_.Value();
     size_t len = 0;
     const uint8_t* plaintext = mst_session_peek_plaintext(session_, &len);
-    if (datagram_) {
+    if (sink != nullptr && written > 0) {
+      if (plaintext != nullptr) {
+        // More than the sink held (it is sized to hold everything): one buffer, in order.
+        auto all = Napi::Buffer<uint8_t>::New(env, written + len);
+        memcpy(all.Data(), sink->Data(), written);
+        memcpy(all.Data() + written, plaintext, len);
+        mst_session_consume_plaintext(session_, len);
+        out.Set(0u, all);
+      } else {
+        out.Set(0u, *sink);
+        if (written < sink->Length()) out.Set(6u, Napi::Number::New(env, static_cast<double>(written)));
+      }
+    } else if (datagram_) {
       // DTLS: one Buffer per record received.
       Napi::Array records = Napi::Array::New(env);
       for (uint32_t i = 0; plaintext != nullptr; i++) {
@@ -597,6 +614,18 @@ class Session : public Napi::ObjectWrap<Session> {
     Napi::Value result;
     if (Destroyed(env, &result) || ThrowUnlessBuffer(env, info[0], "data")) return result;
     auto chunk = info[0].As<Napi::Buffer<uint8_t>>();
+    // After the handshake the plaintext is decrypted straight into the Buffer handed to JS:
+    // one allocation per call, sized by what the input can yield, and no copy after Mbed
+    // TLS's own. (Short input goes the usual way: a copy of little is cheaper.)
+    if (!datagram_ && !(mst_session_state(session_) & MST_STATE_HANDSHAKING)) {
+      size_t bound = mst_session_plaintext_bound(session_, chunk.Length());
+      if (bound >= kSinkMinimum) {
+        auto sink = Napi::Buffer<uint8_t>::New(env, bound);
+        size_t written = 0;
+        mst_session_feed_into(session_, chunk.Data(), chunk.Length(), sink.Data(), bound, &written);
+        return Collect(env, &sink, written);
+      }
+    }
     mst_session_feed_ciphertext(session_, chunk.Data(), chunk.Length());
     return Collect(env);
   }
@@ -983,15 +1012,26 @@ class Session : public Napi::ObjectWrap<Session> {
     return der != nullptr ? Napi::Buffer<uint8_t>::Copy(env, der, len) : env.Null();
   }
 
-  // memory() -> [current, peak] bytes Mbed TLS holds for this session
+  // memory() -> [current, peak, allocations]: bytes held for this session (Mbed TLS's and
+  // the engine's windows) and how many blocks were ever allocated for it
   Napi::Value Memory(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    size_t current = 0, peak = 0;
-    if (session_ != nullptr) mst_session_memory(session_, &current, &peak);
-    Napi::Array result = Napi::Array::New(env, 2);
+    size_t current = 0, peak = 0, allocations = 0;
+    if (session_ != nullptr) {
+      mst_session_memory(session_, &current, &peak);
+      allocations = mst_session_allocations(session_);
+    }
+    Napi::Array result = Napi::Array::New(env, 3);
     result.Set(0u, Napi::Number::New(env, static_cast<double>(current)));
     result.Set(1u, Napi::Number::New(env, static_cast<double>(peak)));
+    result.Set(2u, Napi::Number::New(env, static_cast<double>(allocations)));
     return result;
+  }
+
+  // trim() -> bytes held afterwards: gives back what an idle session need not hold
+  Napi::Value Trim(const Napi::CallbackInfo& info) {
+    size_t current = session_ != nullptr ? mst_session_trim(session_) : 0;
+    return Napi::Number::New(info.Env(), static_cast<double>(current));
   }
 
   mst_session* session_ = nullptr;
@@ -1019,6 +1059,30 @@ Napi::Value MemoryTotals(const Napi::CallbackInfo& info) {
   Napi::Array result = Napi::Array::New(env, 2);
   result.Set(0u, Napi::Number::New(env, static_cast<double>(current)));
   result.Set(1u, Napi::Number::New(env, static_cast<double>(peak)));
+  return result;
+}
+
+// certificateNames(der) -> [kind, tag, Buffer, kind, tag, Buffer, ...] (mst_certificate_names),
+// or null when Mbed TLS cannot parse the certificate
+Napi::Value CertificateNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ThrowUnlessBuffer(env, info[0], "der")) return env.Undefined();
+  auto der = info[0].As<Napi::Buffer<uint8_t>>();
+  std::vector<mst_certificate_name> names(8);
+  size_t count = 0;
+  for (;;) {
+    if (mst_certificate_names(der.Data(), der.Length(), names.data(), names.size(), &count) != 0)
+      return env.Null();
+    if (count <= names.size()) break;
+    names.resize(count);
+  }
+  Napi::Array result = Napi::Array::New(env, 3 * count);
+  for (size_t i = 0; i < count; i++) {
+    uint32_t at = static_cast<uint32_t>(3 * i);
+    result.Set(at, Napi::Number::New(env, names[i].kind));
+    result.Set(at + 1, Napi::Number::New(env, names[i].tag));
+    result.Set(at + 2, Napi::Buffer<uint8_t>::Copy(env, names[i].value, names[i].len));
+  }
   return result;
 }
 
@@ -1082,6 +1146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SecureContext", SecureContext::Define(env));
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
+  exports.Set("certificateNames", Napi::Function::New(env, CertificateNames));
   exports.Set("ciphersuites", Napi::Function::New(env, Ciphersuites));
   exports.Set("generateSelfSigned", Napi::Function::New(env, GenerateSelfSigned));
   Napi::Object constants = Napi::Object::New(env);

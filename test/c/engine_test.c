@@ -666,6 +666,176 @@ done:
     free_pair(&p);
 }
 
+/* ---- Memory while data flows and once idle ---- */
+
+/* A stream of 64 KiB writes reuses the memory the first ones took, on both sides: the
+ * session's allocation count stays put (each write used to allocate its windows again). */
+static void test_bulk_writes_reuse_memory(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version});
+    CHECK(handshake(&p, 0));
+    for (int i = 0; i < 2; i++) {
+        CHECK(send_and_check(&p, true, 65536, 0));
+        CHECK(send_and_check(&p, false, 65536, 0));
+    }
+    size_t client = mst_session_allocations(p.client);
+    size_t server = mst_session_allocations(p.server);
+    for (int i = 0; i < 8; i++) {
+        CHECK(send_and_check(&p, true, 65536, 0));
+        CHECK(send_and_check(&p, false, 65536, 0));
+        CHECK(send_and_check(&p, true, 65536, 5000)); /* records cut across feeds */
+    }
+    if (mst_session_allocations(p.client) != client || mst_session_allocations(p.server) != server)
+        printf("    allocations: client %zu -> %zu, server %zu -> %zu\n", client,
+               mst_session_allocations(p.client), server, mst_session_allocations(p.server));
+    CHECK(mst_session_allocations(p.client) == client);
+    CHECK(mst_session_allocations(p.server) == server);
+done:
+    free_pair(&p);
+}
+
+static void test_tls12_bulk_writes_reuse_memory(void) { test_bulk_writes_reuse_memory(MST_TLS1_2); }
+static void test_tls13_bulk_writes_reuse_memory(void) { test_bulk_writes_reuse_memory(MST_TLS1_3); }
+
+/* The most an idle session holds after mst_session_trim(): Mbed TLS's context and its two
+ * record buffers shrunk, the keys of both directions, the peer's certificate; no window. */
+#define IDLE_SESSION_BOUND (12 * 1024)
+
+/* After a burst, a trimmed session holds no more than IDLE_SESSION_BOUND and less than
+ * what one record buffer alone takes; it then receives a full 16 KiB record, sends one,
+ * and ends with close_notify, and trims back to exactly the same figure. */
+static void test_idle_trim(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version});
+    CHECK(handshake(&p, 0));
+    CHECK(send_and_check(&p, true, 65536, 0));
+    CHECK(send_and_check(&p, false, 65536, 0));
+    size_t busy, peak;
+    mst_session_memory(p.client, &busy, &peak);
+    size_t client_idle = mst_session_trim(p.client);
+    size_t server_idle = mst_session_trim(p.server);
+    if (busy <= 2 * 16384 + 65536 || client_idle > IDLE_SESSION_BOUND ||
+        server_idle > IDLE_SESSION_BOUND)
+        printf("    busy %zu, idle client %zu server %zu\n", busy, client_idle, server_idle);
+    CHECK(busy > 2 * 16384 + 65536);
+    CHECK(client_idle <= IDLE_SESSION_BOUND && server_idle <= IDLE_SESSION_BOUND);
+    size_t now;
+    mst_session_memory(p.client, &now, &peak);
+    CHECK(now == client_idle);
+    for (int round = 0; round < 3; round++) {
+        CHECK(send_and_check(&p, false, 16384, 0)); /* one full record into a trimmed client */
+        CHECK(send_and_check(&p, true, 16384, 0));
+        CHECK(send_and_check(&p, true, 1, 0));
+        CHECK(mst_session_trim(p.client) == client_idle);
+        CHECK(mst_session_trim(p.server) == server_idle);
+    }
+    /* Trimmed twice in a row: nothing changes. */
+    CHECK(mst_session_trim(p.client) == client_idle);
+    CHECK(mst_session_close(p.client) == 0);
+    transfer(p.client, p.server, 0, false);
+    CHECK(mst_session_state(p.server) & MST_STATE_PEER_CLOSE_NOTIFY);
+done:
+    free_pair(&p);
+}
+
+static void test_tls12_idle_trim(void) { test_idle_trim(MST_TLS1_2); }
+static void test_tls13_idle_trim(void) { test_idle_trim(MST_TLS1_3); }
+
+/* A trim while a record is half received keeps what the record needs: the rest arrives and
+ * the whole record is read. Likewise with plaintext not yet taken. */
+static void test_trim_mid_record(void)
+{
+    pair p = make_pair((options){0});
+    uint8_t sent[16384], got[16384];
+    for (size_t i = 0; i < sizeof(sent); i++)
+        sent[i] = (uint8_t)(i * 13 + 1);
+    CHECK(handshake(&p, 0));
+    mst_session_trim(p.client);
+    CHECK(mst_session_write_plaintext(p.server, sent, sizeof(sent)) == 0);
+    size_t len;
+    const uint8_t *data = mst_session_peek_ciphertext(p.server, &len);
+    CHECK(data != NULL && len > 1000);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, data, len);
+    mst_session_consume_ciphertext(p.server, len);
+    CHECK(mst_session_feed_ciphertext(p.client, copy, 1000) == 0);
+    mst_session_trim(p.client);
+    CHECK(mst_session_feed_ciphertext(p.client, copy + 1000, len - 1000) == 0);
+    free(copy);
+    mst_session_trim(p.client); /* the plaintext waits: its window stays */
+    CHECK(mst_session_read_plaintext(p.client, got, sizeof(got)) == sizeof(got));
+    CHECK(memcmp(sent, got, sizeof(sent)) == 0);
+    CHECK(send_and_check(&p, true, 20000, 0));
+done:
+    free_pair(&p);
+}
+
+/* Takes everything `from` has queued as one buffer (the caller frees it). */
+static uint8_t *take_all(mst_session *from, size_t *len)
+{
+    const uint8_t *data = mst_session_peek_ciphertext(from, len);
+    uint8_t *copy = malloc(*len ? *len : 1);
+    if (data != NULL)
+        memcpy(copy, data, *len);
+    mst_session_consume_ciphertext(from, *len);
+    return copy;
+}
+
+/* mst_session_feed_into() decrypts into the caller's buffer: all of it when the buffer is
+ * as long as mst_session_plaintext_bound() says, the rest through the window (after, in
+ * order) when it is shorter, and nothing when the window already holds plaintext. */
+static void test_feed_into(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version});
+    enum { TOTAL = 3 * 16384 + 100 };
+    uint8_t *sent = malloc(TOTAL), *got = malloc(TOTAL), *ciphertext = NULL;
+    for (size_t i = 0; i < TOTAL; i++)
+        sent[i] = (uint8_t)(i * 7 + (i >> 9));
+    CHECK(handshake(&p, 0));
+    for (int round = 0; round < 3; round++) {
+        CHECK(mst_session_write_plaintext(p.server, sent, TOTAL) == 0);
+        size_t len;
+        ciphertext = take_all(p.server, &len);
+        /* A first part with a cut record, then the rest. */
+        size_t first = 20000, written = 0, cap;
+        size_t bound = mst_session_plaintext_bound(p.client, first);
+        CHECK(bound >= first);
+        CHECK(mst_session_feed_into(p.client, ciphertext, first, got, bound, &written) == 0);
+        /* One whole record (16384 bytes in TLS 1.2, 16383 from Mbed TLS in TLS 1.3). */
+        CHECK(written >= 16383 && written <= 16384);
+        size_t have = written;
+        bound = mst_session_plaintext_bound(p.client, len - first);
+        CHECK(bound >= TOTAL - have && bound <= len);
+        cap = round == 0 ? bound : round == 1 ? 1000 : 0;
+        CHECK(mst_session_feed_into(p.client, ciphertext + first, len - first, got + have, cap,
+                                    &written) == 0);
+        CHECK(written == (round == 0 ? TOTAL - have : cap));
+        have += written;
+        have += mst_session_read_plaintext(p.client, got + have, TOTAL - have);
+        CHECK(have == TOTAL && memcmp(sent, got, TOTAL) == 0);
+        CHECK(!(mst_session_state(p.client) & MST_STATE_HAS_PLAINTEXT));
+        free(ciphertext);
+        ciphertext = NULL;
+    }
+    /* Plaintext left in the window comes first: the next call writes nothing to out. */
+    CHECK(mst_session_write_plaintext(p.server, sent, 100) == 0);
+    transfer(p.server, p.client, 0, false);
+    CHECK(mst_session_write_plaintext(p.server, sent + 100, 100) == 0);
+    size_t len, written = 1;
+    ciphertext = take_all(p.server, &len);
+    CHECK(mst_session_feed_into(p.client, ciphertext, len, got, TOTAL, &written) == 0);
+    CHECK(written == 0);
+    CHECK(mst_session_read_plaintext(p.client, got, 200) == 200 && memcmp(got, sent, 200) == 0);
+done:
+    free(ciphertext);
+    free(sent);
+    free(got);
+    free_pair(&p);
+}
+
+static void test_tls12_feed_into(void) { test_feed_into(MST_TLS1_2); }
+static void test_tls13_feed_into(void) { test_feed_into(MST_TLS1_3); }
+
 static void test_config_errors(void)
 {
     mst_error err;
@@ -2955,7 +3125,9 @@ static const test tests[] = {
     TEST(oversized_record_is_record_overflow), TEST(bad_content_type_is_unexpected_message),
     TEST(write_before_handshake),
     TEST(tls12_free_at_every_stage), TEST(tls13_free_at_every_stage),
-    TEST(session_memory_accounting),
+    TEST(session_memory_accounting), TEST(tls12_bulk_writes_reuse_memory),
+    TEST(tls13_bulk_writes_reuse_memory), TEST(tls12_idle_trim), TEST(tls13_idle_trim),
+    TEST(trim_mid_record), TEST(tls12_feed_into), TEST(tls13_feed_into),
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
     TEST(dtls_hello_cookie_then_session), TEST(dtls_hello_drops_what_is_not_a_client_hello),

@@ -26,7 +26,8 @@ server.listen(0);
 
 const socket: tls.TLSSocket = tls.connect({ port: 8443, host: 'localhost', ca: devCert ?? ca, maxFragmentLength: 512, debug: 4 }, () => {
   const usage: tls.MemoryUsage = socket.memoryUsage();
-  const peak: number = usage.peak + usage.current;
+  const allocations: number = socket.memoryUsage().allocations;
+  const peak: number = usage.peak + usage.current + allocations;
   const cert: import('tls').DetailedPeerCertificate = socket.getPeerCertificate(true);
   const key: Buffer = socket.exportKeyingMaterial(32, 'EXPERIMENTAL-my-protocol', Buffer.from('ctx'));
   console.log(peak, cert.issuerCertificate.subject, key, socket.getProtocol(), socket.getCipher().standardName);
