@@ -1207,5 +1207,5 @@ function checkedSocketOptions(socket, options) {
 module.exports = {
   TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream,
   // For lib/dtls, whose DTLSSocket shares the getters that read these.
-  kSession, kContext, clientPsk, pskBuffer,
+  kSession, kContext,
 };

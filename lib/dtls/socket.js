@@ -12,7 +12,7 @@ const { EventEmitter } = require('events');
 const tls = require('tls');
 const binding = require('../binding');
 const errors = require('../errors');
-const { TLSSocket, kSession, kContext, clientPsk, pskBuffer } = require('../socket');
+const { TLSSocket, kSession, kContext } = require('../socket');
 const sni = require('./sni');
 
 const { constants } = binding;
@@ -26,7 +26,6 @@ const kPsk = Symbol('psk');
 
 const ALERT_INTERNAL_ERROR = 80;
 const ALERT_BAD_CERTIFICATE = 42;
-const ALERT_HANDSHAKE_FAILURE = 40;
 
 // What TLSSocket does the same way for a DTLS session (they read this[kSession],
 // this[kContext], this.destroyed, this._secureEstablished).
@@ -34,6 +33,9 @@ const BORROWED = [
   'getCipher', 'getPeerCertificate', 'getCertificate', 'isSessionReused', 'getPeerX509Certificate',
   'getX509Certificate', 'getFinished', 'getPeerFinished', 'exportKeyingMaterial', 'memoryUsage',
   '_verifyError',
+  // The pskCallbacks (server: (socket, identity) -> key | null; client: (hint) -> { psk,
+  // identity } | null), which also read this._tlsOptions and call this._refuse().
+  '_answerPsk', '_answerPskHint',
 ];
 
 function handshakeTimeoutError() {
@@ -232,50 +234,6 @@ class DTLSSocket extends EventEmitter {
       if (config) this[kContext] = secureContext;
       this._afterNative(session.continueHello(config || undefined));
     });
-  }
-
-  // The server's pskCallback(socket, identity) -> key | null. False when that failed.
-  _answerPsk() {
-    const session = this[kSession];
-    const identity = session.pskIdentity();
-    if (!identity) return true;
-    let key;
-    try {
-      key = this._tlsOptions.pskCallback(this, identity.toString('utf8'));
-      if (key !== undefined && key !== null) key = pskBuffer(key, 'ret');
-    } catch (err) {
-      this._refuse(callbackError(err), ALERT_INTERNAL_ERROR);
-      return false;
-    }
-    if (this.destroyed) return false;
-    session.setPSK(key === undefined ? null : key);
-    return true;
-  }
-
-  // The client's pskCallback(hint) -> { psk, identity } | null, once the server's hint is known.
-  _answerPskHint() {
-    const session = this[kSession];
-    const hint = session.pskHint();
-    let psk;
-    try {
-      psk = clientPsk(this._tlsOptions.pskCallback(hint ? hint.toString('utf8') : null));
-    } catch (err) {
-      this._refuse(callbackError(err), ALERT_INTERNAL_ERROR);
-      return false;
-    }
-    if (this.destroyed) return false;
-    if (psk === null) {
-      this._refuse(errors.coded(Error, 'ERR_SSL_PSK_IDENTITY_NOT_FOUND', 'psk identity not found'),
-        ALERT_HANDSHAKE_FAILURE);
-      return false;
-    }
-    const result = session.setClientPSK(psk.key, psk.identity);
-    if (result) {
-      this._refuse(errors.fromNative(session.error() || { errno: result, message: 'Invalid PSK' }),
-        ALERT_INTERNAL_ERROR);
-      return false;
-    }
-    return true;
   }
 
   _onHandshakeDone() {
