@@ -3,7 +3,8 @@
 # packs the package (npm pack), installs the tarball into an empty project with --offline
 # and an empty npm cache, under a PATH that holds node and npm only (no cc, c++, gcc, make,
 # python3), then requires and imports it there and completes a handshake with node's https
-# server each way. Prints "test-pack: ok" and exits 0 on success. Run from .ci/run.
+# server each way, and runs the CLI's demo (mbedtls-stream demo). Prints "test-pack: ok"
+# and exits 0 on success. Run from .ci/run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -103,4 +104,11 @@ server.listen(0, '127.0.0.1', () => {
 JS
 env -i HOME="$work/home" PATH="$bin" node client.cjs
 env -i HOME="$work/home" PATH="$bin" node client.mjs
+# The CLI the package installs (package.json bin): the demo, our client against node's https
+# server, with no checkout's certs/ at hand.
+env -i HOME="$work/home" PATH="$bin" node_modules/.bin/mbedtls-stream demo >"$work/demo.log" 2>&1 \
+  || { cat "$work/demo.log"; echo "test-pack: mbedtls-stream demo failed"; exit 1; }
+grep -q '  . Verifying peer X.509 certificate... ok' "$work/demo.log" \
+  || { cat "$work/demo.log"; echo "test-pack: the demo's report lacks the verification"; exit 1; }
+echo "demo: $(grep -m1 'Protocol is' "$work/demo.log")"
 echo "test-pack: ok"
