@@ -21,6 +21,8 @@
 //              per connection (sum of socket.memoryUsage().current / count).
 //   TLS 1.2 handshakes, sequential, as above with both ends at TLS 1.2: the figure to read
 //              the DTLS ones against.
+//   resumed    sequential handshakes that offer the session (ticket or ID) of a first full
+//              one, TLS 1.3 and TLS 1.2; resumed ones per second (the note counts any not).
 // DTLS 1.2, mbedtls-stream alone (node has no DTLS), on loopback, its default settings
 // (cookies on: each handshake has its HelloVerifyRequest round trip):
 //   DTLS handshakes  dtls.connect() -> 'secureConnect' -> close() (close_notify, so the
@@ -61,6 +63,8 @@ const METRICS = [
   ['hs1', 'full handshakes, sequential', 'handshakes/s', HIGHER],
   ['hs8', 'full handshakes, 8 in parallel', 'handshakes/s', HIGHER],
   ['hs12', 'TLS 1.2 full handshakes, sequential', 'handshakes/s', HIGHER],
+  ['resumed13', 'TLS 1.3 resumed handshakes, sequential', 'handshakes/s', HIGHER],
+  ['resumed12', 'TLS 1.2 resumed handshakes, sequential', 'handshakes/s', HIGHER],
   ['dtlsHs1', 'DTLS 1.2 full handshakes, sequential', 'handshakes/s', HIGHER],
   ['dtlsHs8', 'DTLS 1.2 full handshakes, 8 in parallel', 'handshakes/s', HIGHER],
   ['dtlsMsgs', `DTLS 1.2 ${MESSAGE_SIZE}-byte messages echoed`, 'messages/s', HIGHER],
@@ -120,6 +124,43 @@ async function handshakes(name, key, parallel, version) {
         count++;
       }
     });
+    return { values: { [key]: count / ((Date.now() - start) / 1000) }, notes: { [key]: note } };
+  } finally {
+    await stopChild(server);
+  }
+}
+
+// Resumed handshakes: one full handshake gives a session (a TLS 1.3 ticket, or a TLS 1.2 ticket
+// or session ID, whichever the server gives), then every connection offers it again, as a
+// client of one server does, connect -> 'secureConnect' -> destroy. Only the handshakes the
+// server resumed count; the note says how many were not.
+async function resumedHandshakes(name, key, version) {
+  const tls = impl(name);
+  const { server, port } = await startServer(name, 'handshake');
+  try {
+    const ctx = clientContext(tls, { minVersion: version, maxVersion: version });
+    const first = tls.connect({ host: HOST, port, secureContext: ctx });
+    const [session] = await once(first, 'session');
+    first.destroy();
+    let count = 0;
+    let full = 0;
+    let note;
+    const start = Date.now();
+    const deadline = start + HANDSHAKE_SECONDS * 1000;
+    while (Date.now() < deadline) {
+      const socket = await new Promise((resolve, reject) => {
+        const s = tls.connect({ host: HOST, port, secureContext: ctx, session }, () => {
+          s.off('error', reject);
+          resolve(s);
+        });
+        s.on('error', reject);
+      });
+      note ??= negotiated(socket);
+      if (socket.isSessionReused()) count++;
+      else full++;
+      socket.destroy();
+    }
+    note += full > 0 ? `, ${full} not resumed` : ', all resumed';
     return { values: { [key]: count / ((Date.now() - start) / 1000) }, notes: { [key]: note } };
   } finally {
     await stopChild(server);
@@ -228,6 +269,8 @@ const MEASUREMENTS = [
   [ROUNDS, 'handshakes x8', (name) => handshakes(name, 'hs8', 8)],
   [MEMORY_ROUNDS, 'memory', memory],
   [ROUNDS, 'handshakes x1 TLS 1.2', (name) => handshakes(name, 'hs12', 1, 'TLSv1.2')],
+  [ROUNDS, 'resumed handshakes TLS 1.3', (name) => resumedHandshakes(name, 'resumed13', 'TLSv1.3')],
+  [ROUNDS, 'resumed handshakes TLS 1.2', (name) => resumedHandshakes(name, 'resumed12', 'TLSv1.2')],
   [ROUNDS, 'DTLS handshakes x1', () => dtlsHandshakes('dtlsHs1', 1), ['mbedtls']],
   [ROUNDS, 'DTLS handshakes x8', () => dtlsHandshakes('dtlsHs8', 8), ['mbedtls']],
   [ROUNDS, 'DTLS messages', dtlsMessages, ['mbedtls']],
