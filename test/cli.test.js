@@ -86,7 +86,8 @@ describe('CLI (mbedtls-stream client|server|demo)', function () {
     const { code, stdout } = await cli(['client', 'server_addr=127.0.0.1', `server_port=${port}`,
       `ca_file=${certs.path('other-ca.pem')}`, 'auth_mode=optional']);
     assert.equal(code, 0, stdout);
-    assert.ok(stdout.includes('  . Verifying peer X.509 certificate... failed\n  ! UNABLE_TO_GET_ISSUER_CERT_LOCALLY\n'), stdout);
+    // Mbed TLS's text for the flag, as ssl_client2 prints it.
+    assert.ok(stdout.includes('  . Verifying peer X.509 certificate... failed\n  ! The certificate is not correctly signed by the trusted CA\n'), stdout);
     assert.match(stdout, /hello from node/);
   });
 

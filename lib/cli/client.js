@@ -224,12 +224,16 @@ function verifyStep(r, socket, facts, { authMode, psk }) {
     r.ok();
     return;
   }
-  // auth_mode=optional: the handshake went on; node's code says why the chain failed.
+  // auth_mode=optional: the handshake went on. As ssl_client2, each of Mbed TLS's verification
+  // failures on its own line (the socket's verdict carries Mbed TLS's flags); node's code when
+  // none is named.
   const code = socket.authorizationError;
-  const message = typeof code === 'string' ? code : (code && code.message);
-  facts.verification = { ok: false, failures: [message] };
+  const verdict = socket._verifyError();
+  const texts = verdict && verdict.verifyFlags !== undefined ? report.verifyTexts(verdict.verifyFlags) : [];
+  const failures = texts.length > 0 ? texts : [typeof code === 'string' ? code : (code && code.message)];
+  facts.verification = { ok: false, code: typeof code === 'string' ? code : undefined, failures };
   r.current.ok = false;
-  r.print(` failed\n  ! ${message}\n`);
+  r.print(` failed\n${failures.map((text) => `  ! ${text}\n`).join('')}`);
 }
 
 function peerCertificate(socket) {
