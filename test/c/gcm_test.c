@@ -694,6 +694,7 @@ static void differential(int impl)
     for (size_t len = 0; len <= 16 * 50 && !current_failed; len++) {
         random_case(&gc, ad_buf, data_buf);
         gc.len = len;
+        rng_fill(data_buf, gc.len); /* random_case filled only its own, maybe shorter, length */
         differential_case(impl, &gc);
         cases++;
     }
@@ -710,6 +711,7 @@ static void counter_wrap(int impl)
     for (int i = 0; i < 200 && !current_failed; i++) {
         random_case(&gc, ad_buf, data_buf);
         gc.len = rng_below(16 * 40);
+        rng_fill(data_buf, gc.len); /* random_case filled only its own, maybe shorter, length */
         gc.counter_start = 0xFFFFFFFFu - (uint32_t) rng_below(40);
         differential_case(impl, &gc);
     }
