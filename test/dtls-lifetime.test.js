@@ -5,29 +5,13 @@
 // --expose-gc and compares Mbed TLS's memory (binding.memoryTotals()) after a cycle with what
 // it was after a first, warm-up cycle: PSA's key store keeps the slots it grew to.
 
-const path = require('node:path');
-const { execFile } = require('node:child_process');
-const { assert } = require('./helpers');
+const { assert, runNodeChild } = require('./helpers');
 
-const ROOT = path.join(__dirname, '..');
 // The child scripts take seconds; a sanitizer build on a busy machine, ten times that.
 const CHILD_TIMEOUT = 200000;
 const TEST_TIMEOUT = CHILD_TIMEOUT + 20000;
 
-// Runs a script in a fresh node with --expose-gc; resolves with its last line, as JSON.
-function runChild(source) {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', '-e', source],
-      { cwd: ROOT, encoding: 'utf8', timeout: CHILD_TIMEOUT }, (err, stdout, stderr) => {
-        if (err) {
-          err.message += `\n${stderr}`;
-          reject(err);
-          return;
-        }
-        resolve(JSON.parse(stdout.trim().split('\n').pop()));
-      });
-  });
-}
+const runChild = (source) => runNodeChild(source, CHILD_TIMEOUT);
 
 // For the child scripts: our dtls, the memory totals, the test PKI, and helpers: an echo
 // server, `clients(n, port)` resolving with n connected clients, a wait until the server has

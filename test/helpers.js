@@ -9,7 +9,7 @@ const events = require('node:events');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { execFile, spawn } = require('node:child_process');
 
 const CERTS_DIR = path.join(__dirname, '..', 'certs');
 const certPath = (name) => path.join(CERTS_DIR, name);
@@ -401,8 +401,26 @@ async function recordRelay(track, port, { alter } = {}) {
   return { port: await listen(relay), records, closed };
 }
 
+// Runs `source` in a fresh node (--expose-gc) in the project's root; resolves with its last
+// line of output, parsed as JSON. Asynchronous, so that mocha's timeout (a little longer than
+// `timeout`, ms) can fire while it runs.
+function runNodeChild(source, timeout) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', '-e', source],
+      { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout }, (err, stdout, stderr) => {
+        if (err) {
+          err.message += `\n${stderr}`;
+          reject(err);
+          return;
+        }
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      });
+  });
+}
+
 module.exports = {
   assert,
+  runNodeChild,
   certs,
   names,
   listen,

@@ -3,32 +3,15 @@
 // of dropped sockets, and by a worker's environment teardown; destroy() is safe from any
 // event handler and twice in a row.
 
-const path = require('node:path');
-const { execFile } = require('node:child_process');
 const ours = require('..');
-const { assert, certs, listen, once, useCleanup } = require('./helpers');
-
-const ROOT = path.join(__dirname, '..');
+const { assert, certs, listen, once, runNodeChild, useCleanup } = require('./helpers');
 
 // The child scripts take a second or two; a sanitizer build on a busy machine, ten times
 // that. Asynchronous, so that mocha's timeout (a little longer) can fire while one runs.
 const CHILD_TIMEOUT = 100000;
 const TEST_TIMEOUT = CHILD_TIMEOUT + 20000;
 
-// Runs a script in a fresh node with --expose-gc; resolves with its JSON output.
-function runChild(source) {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', '-e', source],
-      { cwd: ROOT, encoding: 'utf8', timeout: CHILD_TIMEOUT }, (err, stdout, stderr) => {
-        if (err) {
-          err.message += `\n${stderr}`;
-          reject(err);
-          return;
-        }
-        resolve(JSON.parse(stdout.trim().split('\n').pop()));
-      });
-  });
-}
+const runChild = (source) => runNodeChild(source, CHILD_TIMEOUT);
 
 // For the child scripts: client sessions on transports that take every write and never
 // answer, so each stays mid-handshake holding its Mbed TLS memory.
