@@ -99,14 +99,25 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$LOGS/report${
 symbolizer=$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || command -v /usr/lib/llvm-14/bin/llvm-symbolizer || true)
 if [[ -n $symbolizer ]]; then export ASAN_SYMBOLIZER_PATH=$symbolizer; fi
 
-# The peers the tests spawn by name run without the preload: they are not what is tested,
-# and with the ASan runtime preloaded curl deadlocks in setlocale() at startup. Node children
-# (process.execPath) keep it: they load the sanitized addon.
+# The peers the tests spawn by name run without the ASan runtime: they are not what is tested,
+# and with it preloaded curl (and any program calling setlocale() at startup, as stdbuf and
+# libcoap's clients do) deadlocks or fails. Each wrapper takes only the runtime out of
+# LD_PRELOAD, so what stdbuf preloads (libstdbuf, for line-buffered output) reaches the peer
+# it runs. Node children (process.execPath) keep the runtime: they load the sanitized addon.
 mkdir -p "$OUT/bin"
-for tool in curl openssl gnutls-serv gnutls-cli redis-server; do
+for tool in curl openssl gnutls-serv gnutls-cli redis-server stdbuf coap-client-openssl \
+  coap-client-gnutls; do
   real=$(command -v "$tool" || true)
   [[ -n $real ]] || continue
-  printf '#!/bin/sh\nunset LD_PRELOAD\nexec %q "$@"\n' "$real" > "$OUT/bin/$tool"
+  # Shell builtins only: a program run here would start with the runtime preloaded.
+  {
+    printf '#!/bin/sh\n'
+    printf 'kept=\nIFS=:\nfor lib in $LD_PRELOAD; do\n'
+    printf '  [ "$lib" = %q ] || kept=${kept:+$kept:}$lib\n' "$RUNTIME"
+    printf 'done\nunset IFS\n'
+    printf 'if [ -n "$kept" ]; then export LD_PRELOAD="$kept"; else unset LD_PRELOAD; fi\n'
+    printf 'exec %q "$@"\n' "$real"
+  } > "$OUT/bin/$tool"
   chmod +x "$OUT/bin/$tool"
 done
 export PATH=$OUT/bin:$PATH
