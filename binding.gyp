@@ -39,6 +39,7 @@
         'src/core/tickets.c',
         'src/napi/addon.cc',
         'src/napi/dtls.cc',
+        'src/napi/offload.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       # A call that cannot throw because a worker's environment is stopping is dropped,

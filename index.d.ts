@@ -36,7 +36,17 @@ declare namespace mbedtlsStream {
     debug?: DebugLevel | undefined;
   }
 
-  interface TLSSocketOptions extends Omit<tls.TLSSocketOptions, 'secureContext'>, SecureContextOptions, DebugOption {
+  /** Options shared by connect(), createServer() and new TLSSocket(): where the handshake runs. */
+  interface AsyncHandshakeOption {
+    /**
+     * Runs the handshake's engine calls (its public-key operations) on libuv's thread pool,
+     * one at a time per connection, events in the same order; true (the default) or false
+     * (on the JS thread, as node:tls does).
+     */
+    asyncHandshake?: boolean | undefined;
+  }
+
+  interface TLSSocketOptions extends Omit<tls.TLSSocketOptions, 'secureContext'>, SecureContextOptions, DebugOption, AsyncHandshakeOption {
     ALPNCallback?: tls.SecureContextOptions['ALPNCallback'];
     SNICallback?: tls.TlsOptions['SNICallback'];
     pskCallback?:
@@ -47,13 +57,13 @@ declare namespace mbedtlsStream {
     highWaterMark?: number | undefined;
   }
 
-  interface ConnectionOptions extends Omit<tls.ConnectionOptions, 'pskCallback' | 'secureContext'>, SecureContextOptions, DebugOption {
+  interface ConnectionOptions extends Omit<tls.ConnectionOptions, 'pskCallback' | 'secureContext'>, SecureContextOptions, DebugOption, AsyncHandshakeOption {
     secureContext?: SecureContext | undefined;
     pskCallback?: ((hint: string | null) => tls.PSKCallbackNegotation | null) | undefined;
     checkServerIdentity?: ((hostname: string, cert: tls.PeerCertificate) => Error | undefined) | undefined;
   }
 
-  interface TlsOptions extends Omit<tls.TlsOptions, 'pskCallback' | 'SNICallback' | 'secureContext'>, SecureContextOptions, DebugOption {
+  interface TlsOptions extends Omit<tls.TlsOptions, 'pskCallback' | 'SNICallback' | 'secureContext'>, SecureContextOptions, DebugOption, AsyncHandshakeOption {
     secureContext?: SecureContext | undefined;
     SNICallback?:
       | ((servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void)

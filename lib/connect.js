@@ -50,6 +50,7 @@ function validateConnectOptions(options) {
   check('timeout', 'number');
   check('highWaterMark', 'number');
   check('pskCallback', 'function');
+  check('asyncHandshake', 'boolean');
   if (typeof options.servername === 'string' && net.isIP(options.servername) && !ipServernameWarned) {
     ipServernameWarned = true;
     process.emitWarning('Setting the TLS ServerName to an IP address is not permitted by RFC 6066. ' +

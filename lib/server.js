@@ -8,13 +8,14 @@ const context = require('./context');
 const errors = require('./errors');
 const { TLSSocket, kAllowHalfOpen, serverPsk } = require('./socket');
 const { selectContext } = require('./select-context');
+const { asyncHandshake } = require('./handshake-steps');
 
 const kContext = Symbol('context');
 const kHandshakeTimeout = Symbol('handshakeTimeout');
 
 const SERVER_OPTIONS = ['requestCert', 'rejectUnauthorized', 'ALPNProtocols', 'SNICallback',
   'handshakeTimeout', 'sessionTimeout', 'ticketKeys', 'pskCallback', 'pskIdentityHint',
-  'enableTrace', 'highWaterMark'];
+  'enableTrace', 'highWaterMark', 'asyncHandshake'];
 
 // createServer() given no key, no cert and no secureContext serves a self-signed
 // development certificate for localhost, generated once per process (per worker thread)
@@ -111,6 +112,7 @@ class Server extends net.Server {
     // Validated once here; each connection reuses the normalized values.
     this._tlsOptions.ALPNList = context.alpnList(options.ALPNProtocols);
     this._tlsOptions.debugLevel = context.debugLevel(options.debug);
+    this._tlsOptions.asyncHandshake = asyncHandshake(options);
     // Bad keys fail here, not later.
     this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, null,
       serverPsk(this._tlsOptions).psk);

@@ -20,6 +20,7 @@ const context = require('./context');
 const { attachKeylogFile } = require('./defaults');
 const { selectContext } = require('./select-context');
 const { OnreadSink } = require('./onread');
+const { HandshakeSteps, asyncHandshake } = require('./handshake-steps');
 const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
 const idleTrim = require('./idle-trim');
@@ -49,6 +50,7 @@ const kStartWhenConnected = Symbol('startWhenConnected');
 const kConnectOptions = Symbol('connectOptions');
 const kFirstBytes = Symbol('firstBytes');
 const kCloseAfterPeer = Symbol('closeAfterPeer');
+const kSteps = Symbol('steps');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -149,6 +151,8 @@ class TLSSocket extends Duplex {
       }
     }
     this[kPsk] = psk;
+    // The handshake's engine calls on libuv's thread pool, unless asyncHandshake: false.
+    this[kSteps] = asyncHandshake(options) ? new HandshakeSteps() : null;
     this[kSession] = new binding.Session(this[kContext].native(isServer, alpn, debug, null, psk), this[kOut]);
     const session = this[kSession];
     if (this[kContext].allowPartialTrustChain) session.allowPartialChain(true);
@@ -302,8 +306,31 @@ class TLSSocket extends Duplex {
       return;
     }
     this[kStarted] = true;
-    // A client speaks first; a server waits for the ClientHello.
+    // A client speaks first (its ClientHello costs one key generation: on the JS thread, as
+    // the trip to the pool would cost more); a server waits for the ClientHello.
     if (!this._tlsOptions.isServer) this._afterNative(this[kSession].start());
+  }
+
+  // One engine call that moves the connection on: feed(chunk), or process() when chunk is
+  // null. Until the handshake is done it runs on libuv's thread pool (lib/handshake-steps.js)
+  // when asyncHandshake is on; callers reach it through _inOrder().
+  _drive(chunk) {
+    if (this.destroyed) return;
+    const session = this[kSession];
+    const steps = this[kSteps];
+    if (steps && !this._secureEstablished) {
+      steps.run(this, session, chunk, (state) => this._afterNative(state));
+    } else {
+      this._afterNative(chunk ? session.feed(chunk) : session.process());
+    }
+  }
+
+  // Runs fn now, or, while a handshake step is on the thread pool, after it and whatever
+  // arrived before fn: the transport's and the callbacks' events keep their order.
+  _inOrder(fn) {
+    const steps = this[kSteps];
+    if (steps) steps.inOrder(fn);
+    else fn();
   }
 
   _onTransportData(chunk) {
@@ -315,10 +342,14 @@ class TLSSocket extends Duplex {
     if (first === undefined || first.length < 5) {
       this[kFirstBytes] = Buffer.concat([first || Buffer.alloc(0), chunk.subarray(0, 5)]).subarray(0, 5);
     }
-    this._afterNative(this[kSession].feed(chunk));
+    this._inOrder(() => this._drive(chunk));
   }
 
   _onTransportError(err) {
+    this._inOrder(() => this._transportFailed(err));
+  }
+
+  _transportFailed(err) {
     // As node's: a peer gone while our close_notify leaves is no error of the application's.
     if (this[kEnding] && (err.code === 'EPIPE' || err.code === 'ECONNRESET')) {
       this.destroy();
@@ -328,11 +359,16 @@ class TLSSocket extends Duplex {
   }
 
   _onTransportEnd() {
-    if (this.destroyed) return;
-    this._afterNative(this[kSession].feedEof());
+    this._inOrder(() => {
+      if (!this.destroyed) this._afterNative(this[kSession].feedEof());
+    });
   }
 
   _onTransportClose() {
+    this._inOrder(() => this._transportClosed());
+  }
+
+  _transportClosed() {
     if (this.destroyed) return;
     if (!this._secureEstablished) {
       this.destroy(this._disconnectedError());
@@ -405,14 +441,14 @@ class TLSSocket extends Duplex {
     if (state & EVENT_PSK_HINT) {
       // TLS 1.2: the ClientKeyExchange waits for the key.
       if (!this._answerPskHint()) return;
-      this._afterNative(this[kSession].process());
+      this._drive(null);
       return;
     }
     if (state & EVENT_PSK_IDENTITY) {
       if (!this._answerPsk()) return;
       if (!(state & EVENT_CLIENT_HELLO)) {
         // TLS 1.2: the ClientKeyExchange waits for the key.
-        this._afterNative(this[kSession].process());
+        this._drive(null);
         return;
       }
     }
@@ -422,7 +458,8 @@ class TLSSocket extends Duplex {
     }
     if (state & EVENT_NEW_SESSION) {
       // TLS 1.2: the server's ChangeCipherSpec and Finished wait until it is stored.
-      storeNewSession(this, this[kSession], () => this._afterNative(this[kSession].newSessionStored()));
+      storeNewSession(this, this[kSession],
+        () => this._inOrder(() => this._afterNative(this[kSession].newSessionStored())));
       return;
     }
     if (state & EVENT_HANDSHAKE_DONE) {
@@ -531,21 +568,20 @@ class TLSSocket extends Duplex {
     const servername = session.servername() || undefined;
     if (servername) this.servername = servername;
     // As node's, the session ID is looked up before the context is chosen.
-    lookUpSession(this, session, () => this._chooseContext(servername),
-      (err) => this._refuse(callbackError(err), ALERT_INTERNAL_ERROR));
+    lookUpSession(this, session, () => this._inOrder(() => this._chooseContext(servername)),
+      (err) => this._inOrder(() => this._refuse(callbackError(err), ALERT_INTERNAL_ERROR)));
   }
 
   _chooseContext(servername) {
     const session = this[kSession];
     if (!this[kSelectContext]) {
-      this._afterNative(session.continueHello());
+      this._continueHello(undefined);
       return;
     }
     const protocols = session.helloALPN() || undefined;
     let answered = false;
-    const done = (err, secureContext, alpnList, alert) => {
-      if (answered || this.destroyed) return;
-      answered = true;
+    const answer = (err, secureContext, alpnList, alert) => {
+      if (this.destroyed) return;
       if (err) {
         // Fail closed: a fatal alert to the client, the error to the server.
         this._refuse(err, alert || ALERT_INTERNAL_ERROR);
@@ -559,13 +595,32 @@ class TLSSocket extends Duplex {
         const debug = options.debugLevel !== undefined ? options.debugLevel : context.debugLevel(options.debug);
         config = chosen.native(true, alpnList, debug, this[kContext], this[kPsk]);
       } catch (buildError) {
-        done(buildError, null, null, ALERT_INTERNAL_ERROR);
+        answer(buildError, null, null, ALERT_INTERNAL_ERROR);
         return;
       }
       this[kContext] = chosen;
-      this._afterNative(session.continueHello(config));
+      this._continueHello(config);
+    };
+    const done = (...args) => {
+      if (answered || this.destroyed) return;
+      answered = true;
+      this._inOrder(() => answer(...args));
     };
     this[kSelectContext](this, servername, protocols, done);
+  }
+
+  // The held ClientHello goes on, on `config` (undefined: the socket's own); on the thread
+  // pool with asyncHandshake.
+  _continueHello(config) {
+    if (this.destroyed) return;
+    const session = this[kSession];
+    if (!this[kSteps]) {
+      this._afterNative(session.continueHello(config));
+      return;
+    }
+    const refused = session.continueHello(config, false);
+    if (refused === undefined) this._drive(null);
+    else this._afterNative(refused);
   }
 
   // One 'debug' event per line of Mbed TLS's debug output, a string without its newline.

@@ -5,6 +5,9 @@
 // feedEof, write, close) returns the session's state and events as one number and leaves
 // the plaintext and ciphertext it produced in the caller's `out` array, so one received
 // chunk crosses into native once and everything it produced comes back in that call.
+// step(chunk, callback) is feed or process on libuv's thread pool (offload.h), for the
+// handshake; every other method holds the session's engine lock, so it waits for a step
+// in flight rather than touching the session under it.
 //
 // Lifetimes, in three layers: the finalizer frees native memory when JS drops the object;
 // destroy() frees it early and is idempotent; an environment cleanup hook frees whatever
@@ -13,12 +16,14 @@
 #include <napi.h>
 
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "addon.h"
 #include "engine.h"
+#include "offload.h"
 
 namespace {
 
@@ -430,50 +435,51 @@ class Session : public Napi::ObjectWrap<Session> {
     return DefineClass(
         env, "Session",
         {
-            InstanceMethod<&Session::Start>("start"),
-            InstanceMethod<&Session::Feed>("feed"),
-            InstanceMethod<&Session::Process>("process"),
-            InstanceMethod<&Session::FeedEof>("feedEof"),
-            InstanceMethod<&Session::Write>("write"),
-            InstanceMethod<&Session::Close>("close"),
+            InstanceMethod<&Session::Locked<&Session::Start>>("start"),
+            InstanceMethod<&Session::Locked<&Session::Feed>>("feed"),
+            InstanceMethod<&Session::Locked<&Session::Step>>("step"),
+            InstanceMethod<&Session::Locked<&Session::Process>>("process"),
+            InstanceMethod<&Session::Locked<&Session::FeedEof>>("feedEof"),
+            InstanceMethod<&Session::Locked<&Session::Write>>("write"),
+            InstanceMethod<&Session::Locked<&Session::Close>>("close"),
             InstanceMethod<&Session::Destroy>("destroy"),
-            InstanceMethod<&Session::SetServerName>("setServerName"),
-            InstanceMethod<&Session::SetVerify>("setVerify"),
-            InstanceMethod<&Session::AllowPartialChain>("allowPartialChain"),
-            InstanceMethod<&Session::EnableKeylog>("enableKeylog"),
-            InstanceMethod<&Session::SetMaxSendFragment>("setMaxSendFragment"),
-            InstanceMethod<&Session::ExportKeyingMaterial>("exportKeyingMaterial"),
-            InstanceMethod<&Session::Resume>("resume"),
-            InstanceMethod<&Session::Save>("save"),
-            InstanceMethod<&Session::NextTicket>("nextTicket"),
-            InstanceMethod<&Session::Ticket>("ticket"),
-            InstanceMethod<&Session::Finished>("finished"),
-            InstanceMethod<&Session::Reused>("reused"),
-            InstanceMethod<&Session::HoldClientHello>("holdClientHello"),
-            InstanceMethod<&Session::PSKIdentity>("pskIdentity"),
-            InstanceMethod<&Session::SetPSK>("setPSK"),
-            InstanceMethod<&Session::PSKHint>("pskHint"),
-            InstanceMethod<&Session::SetClientPSK>("setClientPSK"),
-            InstanceMethod<&Session::HelloALPN>("helloALPN"),
-            InstanceMethod<&Session::ContinueHello>("continueHello"),
-            InstanceMethod<&Session::UseSessionStore>("useSessionStore"),
-            InstanceMethod<&Session::HelloSessionId>("helloSessionId"),
-            InstanceMethod<&Session::SetStoredSession>("setStoredSession"),
-            InstanceMethod<&Session::NewSession>("newSession"),
-            InstanceMethod<&Session::NewSessionStored>("newSessionStored"),
-            InstanceMethod<&Session::Refuse>("refuse"),
-            InstanceMethod<&Session::Error>("error"),
-            InstanceMethod<&Session::Protocol>("protocol"),
-            InstanceMethod<&Session::Cipher>("cipher"),
-            InstanceMethod<&Session::ALPN>("alpn"),
-            InstanceMethod<&Session::KeyExchangeGroup>("keyExchangeGroup"),
-            InstanceMethod<&Session::ServerName>("servername"),
-            InstanceMethod<&Session::VerifyFlags>("verifyFlags"),
-            InstanceMethod<&Session::PeerCertificates>("peerCertificates"),
-            InstanceMethod<&Session::OwnCertificate>("ownCertificate"),
-            InstanceMethod<&Session::VerifiedChain>("verifiedChain"),
-            InstanceMethod<&Session::Memory>("memory"),
-            InstanceMethod<&Session::Trim>("trim"),
+            InstanceMethod<&Session::Locked<&Session::SetServerName>>("setServerName"),
+            InstanceMethod<&Session::Locked<&Session::SetVerify>>("setVerify"),
+            InstanceMethod<&Session::Locked<&Session::AllowPartialChain>>("allowPartialChain"),
+            InstanceMethod<&Session::Locked<&Session::EnableKeylog>>("enableKeylog"),
+            InstanceMethod<&Session::Locked<&Session::SetMaxSendFragment>>("setMaxSendFragment"),
+            InstanceMethod<&Session::Locked<&Session::ExportKeyingMaterial>>("exportKeyingMaterial"),
+            InstanceMethod<&Session::Locked<&Session::Resume>>("resume"),
+            InstanceMethod<&Session::Locked<&Session::Save>>("save"),
+            InstanceMethod<&Session::Locked<&Session::NextTicket>>("nextTicket"),
+            InstanceMethod<&Session::Locked<&Session::Ticket>>("ticket"),
+            InstanceMethod<&Session::Locked<&Session::Finished>>("finished"),
+            InstanceMethod<&Session::Locked<&Session::Reused>>("reused"),
+            InstanceMethod<&Session::Locked<&Session::HoldClientHello>>("holdClientHello"),
+            InstanceMethod<&Session::Locked<&Session::PSKIdentity>>("pskIdentity"),
+            InstanceMethod<&Session::Locked<&Session::SetPSK>>("setPSK"),
+            InstanceMethod<&Session::Locked<&Session::PSKHint>>("pskHint"),
+            InstanceMethod<&Session::Locked<&Session::SetClientPSK>>("setClientPSK"),
+            InstanceMethod<&Session::Locked<&Session::HelloALPN>>("helloALPN"),
+            InstanceMethod<&Session::Locked<&Session::ContinueHello>>("continueHello"),
+            InstanceMethod<&Session::Locked<&Session::UseSessionStore>>("useSessionStore"),
+            InstanceMethod<&Session::Locked<&Session::HelloSessionId>>("helloSessionId"),
+            InstanceMethod<&Session::Locked<&Session::SetStoredSession>>("setStoredSession"),
+            InstanceMethod<&Session::Locked<&Session::NewSession>>("newSession"),
+            InstanceMethod<&Session::Locked<&Session::NewSessionStored>>("newSessionStored"),
+            InstanceMethod<&Session::Locked<&Session::Refuse>>("refuse"),
+            InstanceMethod<&Session::Locked<&Session::Error>>("error"),
+            InstanceMethod<&Session::Locked<&Session::Protocol>>("protocol"),
+            InstanceMethod<&Session::Locked<&Session::Cipher>>("cipher"),
+            InstanceMethod<&Session::Locked<&Session::ALPN>>("alpn"),
+            InstanceMethod<&Session::Locked<&Session::KeyExchangeGroup>>("keyExchangeGroup"),
+            InstanceMethod<&Session::Locked<&Session::ServerName>>("servername"),
+            InstanceMethod<&Session::Locked<&Session::VerifyFlags>>("verifyFlags"),
+            InstanceMethod<&Session::Locked<&Session::PeerCertificates>>("peerCertificates"),
+            InstanceMethod<&Session::Locked<&Session::OwnCertificate>>("ownCertificate"),
+            InstanceMethod<&Session::Locked<&Session::VerifiedChain>>("verifiedChain"),
+            InstanceMethod<&Session::Locked<&Session::Memory>>("memory"),
+            InstanceMethod<&Session::Locked<&Session::Trim>>("trim"),
         });
   }
 
@@ -506,8 +512,10 @@ class Session : public Napi::ObjectWrap<Session> {
 
   mst_session* session() const { return session_; }
 
-  // Frees the engine session. From the cleanup hook V8 may no longer be told anything.
+  // Frees the engine session (after a step running on the thread pool, if any). From the
+  // cleanup hook V8 may no longer be told anything.
   void Free(bool environment_teardown) {
+    std::lock_guard<std::mutex> lock(engine_mutex_);
     if (session_ == nullptr) return;
     mst_session_free(session_);
     session_ = nullptr;
@@ -517,6 +525,14 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
  private:
+  // Every method but destroy() holds the engine lock: a step on the thread pool (Step) has
+  // the session meanwhile, and a call from JS then waits for it.
+  template <Napi::Value (Session::*method)(const Napi::CallbackInfo&)>
+  Napi::Value Locked(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lock(engine_mutex_);
+    return (this->*method)(info);
+  }
+
   // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext, out[3]
   // key log lines, out[4] debug lines. Returns state | events << 8. `sink`, when given,
   // holds `written` bytes of plaintext decrypted straight into it (Feed); out[0] is then the
@@ -628,6 +644,40 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     mst_session_feed_ciphertext(session_, chunk.Data(), chunk.Length());
     return Collect(env);
+  }
+
+  // step(chunk | null, callback): feed(chunk), or process() without a chunk, on libuv's
+  // thread pool (offload.h); then callback(state) on the JS thread, with out[] filled as
+  // the synchronous call fills it. For the handshake, whose public-key operations are the
+  // costly part: lib/ runs one step at a time per session, in order (TLSSocket#_drive). Not
+  // for datagram sessions, whose timers read the clock Destroyed() sets.
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[1].IsFunction()) {
+      Napi::TypeError::New(env, "step(chunk, callback)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<uint8_t> chunk;
+    bool feed = !info[0].IsNull();
+    if (feed) {
+      if (ThrowUnlessBuffer(env, info[0], "data")) return env.Undefined();
+      auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+      chunk.assign(buffer.Data(), buffer.Data() + buffer.Length());
+    }
+    RunOnThreadPool(
+        Value(), info[1].As<Napi::Function>(),
+        [this, feed, chunk = std::move(chunk)]() {
+          std::lock_guard<std::mutex> lock(engine_mutex_);
+          if (session_ == nullptr) return;
+          if (feed) mst_session_feed_ciphertext(session_, chunk.data(), chunk.size());
+          else mst_session_process(session_);
+        },
+        [this](Napi::Env env) -> Napi::Value {
+          std::lock_guard<std::mutex> lock(engine_mutex_);
+          if (session_ == nullptr) return Napi::Number::New(env, MST_STATE_FAILED);
+          return Collect(env);
+        });
+    return env.Undefined();
   }
 
   Napi::Value FeedEof(const Napi::CallbackInfo& info) {
@@ -848,7 +898,11 @@ class Session : public Napi::ObjectWrap<Session> {
       }
       config = context->config();
     }
-    if (mst_session_continue_hello(session_, config) == 0) mst_session_process(session_);
+    int ret = mst_session_continue_hello(session_, config);
+    // continueHello(context, false) -> undefined: the hello's processing is left to a step
+    // on the thread pool (Step); a refusal is reported at once, as without `false`.
+    if (ret == 0 && info[1].IsBoolean() && !info[1].As<Napi::Boolean>().Value()) return env.Undefined();
+    if (ret == 0) mst_session_process(session_);
     return Collect(env);
   }
 
@@ -1035,6 +1089,7 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
   mst_session* session_ = nullptr;
+  std::mutex engine_mutex_;
   Napi::Reference<Napi::Array> out_;
   bool datagram_ = false;
   AddonData* data_ = nullptr;
