@@ -30,6 +30,9 @@ const BORROWED = [
   'getCipher', 'getPeerCertificate', 'getCertificate', 'isSessionReused', 'getPeerX509Certificate',
   'getX509Certificate', 'getFinished', 'getPeerFinished', 'exportKeyingMaterial', 'memoryUsage',
   '_verifyError',
+  // Client: the state to resume this session with (the `session` option of connect()), bound
+  // to this._peerName(); undefined on a server, null once destroyed.
+  'getSession',
   // The verdict on the peer once the handshake is done (authorized, authorizationError, the
   // name check), which also reads this[kPsk] and this._tlsOptions and calls this._peerName()
   // and this._refuse().
@@ -439,13 +442,6 @@ class DTLSSocket extends EventEmitter {
   _peerName() {
     const options = this._tlsOptions;
     return options.servername || options.host || 'localhost';
-  }
-
-  // Client: the state to resume this session with (the `session` option of connect()).
-  getSession() {
-    if (this.destroyed) return null;
-    if (this._tlsOptions.isServer) return undefined;
-    return this[kSession].save(this._peerName());
   }
 
   _offerSession(saved) {
