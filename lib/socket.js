@@ -743,24 +743,38 @@ class TLSSocket extends Duplex {
     this.secureConnecting = false;
     this.alpnProtocol = session.alpn() || false;
     this.servername = session.servername() || (options.isServer ? false : null);
+    if (!this._settleAuthorization()) return;
+    this._flushPendingWrite();
+    this.emit('secure');
+    if (!options.isServer && !this.destroyed) this.emit('secureConnect');
+  }
+
+  // The verdict on the peer once the handshake is done: sets authorized and
+  // authorizationError as node's TLSSocket does. A server that asked for a certificate
+  // (requestCert) takes Mbed TLS's verdict on the client's chain; Mbed TLS has already
+  // refused it if rejectUnauthorized. A client takes Mbed TLS's verdict on the server's
+  // chain, then checks the name (this._peerName()) with options.checkServerIdentity or
+  // node's tls.checkServerIdentity (through ./name-check.js); a failure refuses the peer
+  // with this._refuse() (alert bad_certificate, internal_error when the check itself
+  // threw or returned a non-Error) unless rejectUnauthorized is false. Returns false when
+  // it refused (the socket is being destroyed with the error), true when the handshake
+  // goes on. DTLSSocket borrows it: it reads this[kSession], this._tlsOptions, this[kPsk]
+  // and calls _verifyError, _peerName, getPeerCertificate, getPeerX509Certificate, _refuse.
+  _settleAuthorization() {
+    const options = this._tlsOptions;
     if (options.isServer) {
       if (options.requestCert) {
         const err = this._verifyError();
         this.authorized = !err;
         this.authorizationError = err ? err.code : null;
       }
-      this._flushPendingWrite();
-      this.emit('secure');
-      return;
+      return true;
     }
     // Client: a server that proved it holds our PSK sent no certificate, and has no name to
     // check: it is authorized by the key (as node's client on a TLS 1.3 PSK handshake).
     if (this[kPsk] && this[kSession].peerCertificates().length === 0) {
       this.authorized = true;
-      this._flushPendingWrite();
-      this.emit('secure');
-      if (!this.destroyed) this.emit('secureConnect');
-      return;
+      return true;
     }
     // Client: Mbed TLS checked the chain (and refused it if rejectUnauthorized); the name
     // is checked here with node's rules, against servername || host.
@@ -784,20 +798,16 @@ class TLSSocket extends Duplex {
           { leaf: this.getPeerX509Certificate(), host: hostname });
       }
     }
-    if (verifyError) {
-      this.authorized = false;
-      this.authorizationError = verifyError.code || verifyError.message;
-      if (options.rejectUnauthorized !== false) {
-        this._refuse(verifyError, verifyError.code === 'ERR_MBEDTLS_CALLBACK_FAILED'
-          ? ALERT_INTERNAL_ERROR : ALERT_BAD_CERTIFICATE);
-        return;
-      }
-    } else {
+    if (!verifyError) {
       this.authorized = true;
+      return true;
     }
-    this._flushPendingWrite();
-    this.emit('secure');
-    if (!this.destroyed) this.emit('secureConnect');
+    this.authorized = false;
+    this.authorizationError = verifyError.code || verifyError.message;
+    if (options.rejectUnauthorized === false) return true;
+    this._refuse(verifyError, verifyError.code === 'ERR_MBEDTLS_CALLBACK_FAILED'
+      ? ALERT_INTERNAL_ERROR : ALERT_BAD_CERTIFICATE);
+    return false;
   }
 
   // ---- The application side ----
@@ -1261,6 +1271,6 @@ function checkedSocketOptions(socket, options) {
 
 module.exports = {
   TLSSocket, kTransport, kAllowHalfOpen, kOwnTransport, kConnectOptions, serverPsk, isStream,
-  // For lib/dtls, whose DTLSSocket shares the getters that read these.
-  kSession, kContext,
+  // For lib/dtls, whose DTLSSocket shares the getters and the verdict that read these.
+  kSession, kContext, kPsk,
 };

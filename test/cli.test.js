@@ -147,6 +147,27 @@ describe('CLI (mbedtls-stream client|server|demo)', function () {
     assert.ok(stdout.includes(`  . Connecting to tcp/127.0.0.1/${port}... failed\n  ! ECONNREFUSED`), stdout);
   });
 
+  it('client and server: a failing opening step names what failed and exits 1', async () => {
+    const missing = path.join(ROOT, 'no-such-file.pem');
+    const noCa = await cli(['client', 'server_name=localhost', 'server_port=1', `ca_file=${missing}`]);
+    assert.equal(noCa.code, 1, noCa.stdout);
+    assert.ok(noCa.stdout.startsWith('  . Seeding the random number generator... ok\n' +
+      '  . Loading the CA root certificate ... failed\n  ! ENOENT: '), noCa.stdout);
+
+    const noKey = await cli(['client', 'server_name=localhost', 'server_port=1', `ca_file=${CA}`,
+      `crt_file=${certs.path('client.pem')}`, `key_file=${missing}`]);
+    assert.equal(noKey.code, 1, noKey.stdout);
+    assert.match(noKey.stdout, /\. Loading the client cert\. and key\.\.\. failed\n {2}! ENOENT: /);
+
+    // ca_path reads every file of the folder holding a certificate and counts the others.
+    const dtlsWithoutCertificate = await cli(['server', 'dtls=1', 'server_port=0', `ca_path=${path.dirname(CA)}`]);
+    assert.equal(dtlsWithoutCertificate.code, 1, dtlsWithoutCertificate.stdout);
+    assert.match(dtlsWithoutCertificate.stdout, /\. Loading the CA root certificate \.\.\. ok \(\d+ certificates, [1-9]\d* skipped\)\n/);
+    assert.match(dtlsWithoutCertificate.stdout,
+      /\. Loading the server cert\. and key\.\.\. failed\n {2}! ERR_MISSING_OPTION: dtls=1 has no development certificate/);
+    assert.doesNotMatch(dtlsWithoutCertificate.stdout, /Setting up/);
+  });
+
   it('an unknown key is an error listing the accepted ones; --help lists them', async () => {
     const bad = await cli(['client', 'server_prot=4433']);
     assert.equal(bad.code, 2);

@@ -122,7 +122,30 @@ describe('DTLS: our client with our server', function () {
   it('checks the server name with node\'s rules', async function () {
     const { port } = await echoServer();
     const client = track.socket(dtls.connect({ host: '127.0.0.1', port, servername: 'example.org', ca: certs.ca }));
-    assert.equal((await once(client, 'error')).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    const err = await once(client, 'error');
+    assert.equal(err.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.equal(client.authorizationError, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    // As the TLS client's (one verdict for both): the failure carries node's full certificate
+    // object, and a hint naming what the certificate is for.
+    assert.equal(err.cert.subject.CN, names.server);
+    assert.ok(err.cert.issuerCertificate);
+    assert.match(err.hint, /not "example\.org"/);
+  });
+
+  it('checks a plain name without building node\'s detailed certificate objects', async function () {
+    const { port } = await echoServer();
+    const client = track.socket(dtls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: certs.ca }));
+    // The default check reads the leaf's names from Mbed TLS (lib/name-check.js); the full
+    // chain of objects is made only for a failure or the application's own check.
+    const detailed = [];
+    const getPeerCertificate = client.getPeerCertificate;
+    client.getPeerCertificate = function (full) {
+      if (full) detailed.push(full);
+      return getPeerCertificate.call(this, full);
+    };
+    await once(client, 'secureConnect');
+    assert.equal(client.authorized, true);
+    assert.deepEqual(detailed, []);
   });
 
   it('authenticates the client with requestCert, and refuses one without a certificate', async function () {

@@ -7,7 +7,8 @@
 
 const net = require('node:net');
 const report = require('./report');
-const { loadCa, loadOwnCertificate, protocolOptions, pskKey, alpnList } = require('./options');
+const { protocolOptions, pskKey, alpnList } = require('./options');
+const { openingSteps } = require('./opening');
 const { unescape } = require('./args');
 
 // ssl_client2's request: GET request_page HTTP/1.0, Host, an empty extra header.
@@ -26,40 +27,13 @@ async function runClient(options, reporter) {
   r.report.command = 'client';
   r.report.connections = [];
 
-  let tls;
-  r.begin('Seeding the random number generator');
-  try {
-    // Loading the addon seeds Mbed TLS's random generator (its entropy and CTR-DRBG).
-    tls = require('../index');
-    tls.mbedtlsMemoryUsage();
-    r.ok();
-  } catch (err) {
-    r.fail(err, 'loading mbedtls-stream');
-    return 1;
-  }
-
-  let ca;
-  r.begin('Loading the CA root certificate ');
-  try {
-    const loaded = loadCa(options);
-    ca = loaded.ca;
-    if (ca === undefined) r.ok(`node's ${tls.rootCertificates.length} bundled roots`);
-    else r.ok(`${loaded.count} certificate${loaded.count === 1 ? '' : 's'}${loaded.skipped ? `, ${loaded.skipped} skipped` : ''}`);
-  } catch (err) {
-    r.fail(err, 'reading the CA file');
-    return 1;
-  }
-
-  let own;
-  r.begin('Loading the client cert. and key');
-  try {
-    own = loadOwnCertificate(options);
-    if (own.cert) r.ok(`key type: ${own.keyType}`);
-    else r.skip('no crt_file');
-  } catch (err) {
-    r.fail(err, 'reading the certificate and key');
-    return 1;
-  }
+  const opened = openingSteps(options, r, {
+    side: 'client',
+    withoutCa: (tls) => r.ok(`node's ${tls.rootCertificates.length} bundled roots`),
+    withoutCertificate: () => r.skip('no crt_file'),
+  });
+  if (!opened) return 1;
+  const { tls, ca, own } = opened;
 
   const psk = pskKey(options);
   const alpn = alpnList(options);

@@ -9,7 +9,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const report = require('./report');
-const { loadCa, loadOwnCertificate, protocolOptions, pskKey, alpnList } = require('./options');
+const { protocolOptions, pskKey, alpnList } = require('./options');
+const { openingSteps } = require('./opening');
 
 // ssl_server2's answer, naming the protocol as well.
 function page(protocol, suite) {
@@ -25,41 +26,17 @@ async function runServer(options, r) {
   const authMode = options.auth_mode || 'none';
   r.report.command = 'server';
 
-  let tls;
-  r.begin('Seeding the random number generator');
-  try {
-    tls = require('../index');
-    tls.mbedtlsMemoryUsage();
-    r.ok();
-  } catch (err) {
-    r.fail(err, 'loading mbedtls-stream');
-    return 1;
-  }
-
-  let ca;
-  r.begin('Loading the CA root certificate ');
-  try {
-    const loaded = loadCa(options);
-    ca = loaded.ca;
-    if (ca === undefined) r.skip('no ca_file: client certificates are checked against node\'s roots');
-    else r.ok(`${loaded.count} certificate${loaded.count === 1 ? '' : 's'}`);
-  } catch (err) {
-    r.fail(err, 'reading the CA file');
-    return 1;
-  }
-
-  let own;
-  r.begin('Loading the server cert. and key');
-  try {
-    own = loadOwnCertificate(options);
-    if (own.cert) r.ok(`key type: ${own.keyType}`);
-    else if (options.psk && dtls) r.skip('pre-shared key only');
-    else if (dtls) throw Object.assign(new Error('dtls=1 has no development certificate: give crt_file and key_file, or psk'), { code: 'ERR_MISSING_OPTION' });
-    else r.ok('development certificate');
-  } catch (err) {
-    r.fail(err, 'reading the certificate and key');
-    return 1;
-  }
+  const opened = openingSteps(options, r, {
+    side: 'server',
+    withoutCa: () => r.skip('no ca_file: client certificates are checked against node\'s roots'),
+    withoutCertificate: () => {
+      if (options.psk && dtls) r.skip('pre-shared key only');
+      else if (dtls) throw Object.assign(new Error('dtls=1 has no development certificate: give crt_file and key_file, or psk'), { code: 'ERR_MISSING_OPTION' });
+      else r.ok('development certificate');
+    },
+  });
+  if (!opened) return 1;
+  const { tls, ca, own } = opened;
 
   const psk = pskKey(options);
   const serverOptions = {

@@ -9,23 +9,20 @@
 'use strict';
 
 const { EventEmitter } = require('events');
-const tls = require('tls');
 const binding = require('../binding');
 const errors = require('../errors');
-const { TLSSocket, kSession, kContext } = require('../socket');
+const { TLSSocket, kSession, kContext, kPsk } = require('../socket');
 const sni = require('./sni');
 
 const { constants } = binding;
-const { MbedtlsError, MBEDTLS_ERR, callbackError } = errors;
+const { MbedtlsError, MBEDTLS_ERR } = errors;
 
 const kOut = Symbol('out');
 const kSend = Symbol('send');
 const kTimers = Symbol('timers');
 const kPending = Symbol('pending');
-const kPsk = Symbol('psk');
 
 const ALERT_INTERNAL_ERROR = 80;
-const ALERT_BAD_CERTIFICATE = 42;
 
 // What TLSSocket does the same way for a DTLS session (they read this[kSession],
 // this[kContext], this.destroyed, this._secureEstablished).
@@ -33,6 +30,13 @@ const BORROWED = [
   'getCipher', 'getPeerCertificate', 'getCertificate', 'isSessionReused', 'getPeerX509Certificate',
   'getX509Certificate', 'getFinished', 'getPeerFinished', 'exportKeyingMaterial', 'memoryUsage',
   '_verifyError',
+  // Client: the state to resume this session with (the `session` option of connect()), bound
+  // to this._peerName(); undefined on a server, null once destroyed.
+  'getSession',
+  // The verdict on the peer once the handshake is done (authorized, authorizationError, the
+  // name check), which also reads this[kPsk] and this._tlsOptions and calls this._peerName()
+  // and this._refuse().
+  '_settleAuthorization',
   // The pskCallbacks (server: (socket, identity) -> key | null; client: (hint) -> { psk,
   // identity } | null), which also read this._tlsOptions and call this._refuse().
   '_answerPsk', '_answerPskHint',
@@ -241,37 +245,7 @@ class DTLSSocket extends EventEmitter {
     const options = this._tlsOptions;
     this.alpnProtocol = session.alpn() || false;
     this.servername = session.servername() || (options.isServer ? false : null);
-    if (options.isServer) {
-      if (options.requestCert) {
-        const err = this._verifyError();
-        this.authorized = !err;
-        this.authorizationError = err ? err.code : null;
-      }
-    } else if (this[kPsk] && session.peerCertificates().length === 0) {
-      this.authorized = true; // the server proved it holds our key
-    } else {
-      let verifyError = this._verifyError();
-      if (!verifyError) {
-        const check = options.checkServerIdentity || tls.checkServerIdentity;
-        try {
-          verifyError = check(this._peerName(), this.getPeerCertificate(true)) || null;
-        } catch (err) {
-          verifyError = callbackError(err);
-        }
-        if (verifyError !== null && !(verifyError instanceof Error)) verifyError = callbackError(verifyError);
-      }
-      if (verifyError) {
-        this.authorized = false;
-        this.authorizationError = verifyError.code || verifyError.message;
-        if (options.rejectUnauthorized !== false) {
-          this._refuse(verifyError, verifyError.code === 'ERR_MBEDTLS_CALLBACK_FAILED'
-            ? ALERT_INTERNAL_ERROR : ALERT_BAD_CERTIFICATE);
-          return;
-        }
-      } else {
-        this.authorized = true;
-      }
-    }
+    if (!this._settleAuthorization()) return;
     this._secureEstablished = true;
     this.secureConnecting = false;
     if (this[kTimers].handshake) {
@@ -468,13 +442,6 @@ class DTLSSocket extends EventEmitter {
   _peerName() {
     const options = this._tlsOptions;
     return options.servername || options.host || 'localhost';
-  }
-
-  // Client: the state to resume this session with (the `session` option of connect()).
-  getSession() {
-    if (this.destroyed) return null;
-    if (this._tlsOptions.isServer) return undefined;
-    return this[kSession].save(this._peerName());
   }
 
   _offerSession(saved) {
