@@ -96,10 +96,13 @@
           'libraries': ['-lpthread'],
         },
         {
-          # AES-GCM MB/s of each implementation on the record path (a benchmark).
-          'target_name': 'gcm_bench',
+          # The crypto alone, Mbed TLS's stock code next to ours: AES-GCM MB/s on the record
+          # path, P-256 verifications/s, X25519/s, P-256 signatures/s (a benchmark, which
+          # bench/run.js runs).
+          'target_name': 'crypto_bench',
           'type': 'executable',
-          'sources': ['bench/gcm_bench.c'],
+          'sources': ['bench/crypto_bench.c'],
+          'include_dirs': ['src/crypto'],
           'libraries': ['-lpthread'],
         },
       ],

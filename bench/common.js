@@ -1,5 +1,6 @@
 // common.js: what the bench/ scripts share: the two implementations under test, the
-// certificates, client helpers, memory sampling, and forking children that talk over IPC.
+// certificates, client helpers, memory sampling, forking children that talk over IPC, and
+// the tables' layout.
 'use strict';
 
 const fs = require('fs');
@@ -125,7 +126,16 @@ function exitWithParent() {
   process.on('disconnect', () => process.exit(0));
 }
 
+// The lines of a table of strings, rows[0] its header: the first `leftColumns` columns
+// aligned left (labels), the others right (figures), a rule under the header.
+function tableLines(rows, leftColumns) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row) => row.map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+    .join(' | ');
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)];
+}
+
 module.exports = {
   impl, certs, HOST, clientContext, handshake, workers, memorySample, IDLE_SETTLE_MS,
-  forkChild, next, request, stopChild, killChildren, exitWithParent,
+  forkChild, next, request, stopChild, killChildren, exitWithParent, tableLines,
 };
