@@ -835,7 +835,12 @@ class TLSSocket extends Duplex {
     const state = this[kSession].write(data);
     const out = this[kOut];
     const ret = out[2];
-    const ciphertext = out[1];
+    let ciphertext = out[1];
+    if (out[7] !== undefined) {
+      // write() encrypted into a Buffer sized for the most the records could take.
+      ciphertext = ciphertext.subarray(0, out[7]);
+      out[7] = undefined;
+    }
     const debug = out[4];
     out[1] = out[4] = undefined;
     out[2] = 0;

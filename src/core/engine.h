@@ -358,6 +358,16 @@ int mst_session_feed_eof(mst_session *session);
 /* Encrypts application data; all of it is queued as records. Requires a finished
  * handshake (MST_ERR_NOT_READY otherwise). */
 int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_t len);
+/* As mst_session_write_plaintext(), with the records written to `out` (cap bytes of room)
+ * first, *written bytes of them, so the embedder can send them without a copy; a record
+ * that does not fit, and every one after it, waits in the ciphertext window as usual (and
+ * goes after). A window that already holds ciphertext keeps the order: the call then
+ * writes nothing to out. Stream mode only (MST_ERR_BAD_ARGUMENT for a datagram session). */
+int mst_session_write_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
+                           size_t cap, size_t *written);
+/* Room enough for the records of a write of len bytes: mst_session_write_into()'s out.
+ * 0 when the session has no keys yet. */
+size_t mst_session_ciphertext_bound(const mst_session *session, size_t len);
 /* Caps the plaintext carried by each record we send, from 512 to 16384 bytes (node's
  * setMaxSendFragment): a peer with small buffers, or lower latency per record. */
 int mst_session_set_max_send_fragment(mst_session *session, size_t size);

@@ -69,6 +69,10 @@ struct mst_session {
     uint8_t *sink;
     size_t sink_cap;
     size_t sink_used;
+    /* During mst_session_write_into(): where records go while the window is empty. */
+    uint8_t *record_sink;
+    size_t record_sink_cap;
+    size_t record_sink_used;
     /* DTLS retransmission timer, on the embedder's clock */
     uint64_t now_ms;
     uint64_t timer_started_ms;
@@ -290,6 +294,14 @@ static int send_ciphertext(void *context, const unsigned char *data, size_t len)
         uint8_t prefix[2] = {(uint8_t)(len >> 8), (uint8_t)len};
         if (mst_bytes_append(&session->ciphertext_out, prefix, 2) != 0)
             return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    }
+    /* Into the caller's sink (mst_session_write_into) while the record fits and nothing
+     * waits in the window before it. */
+    if (len <= session->record_sink_cap - session->record_sink_used &&
+        mst_bytes_length(&session->ciphertext_out) == 0) {
+        memcpy(session->record_sink + session->record_sink_used, data, len);
+        session->record_sink_used += len;
+        return (int)len;
     }
     if (mst_bytes_append(&session->ciphertext_out, data, len) != 0)
         return MBEDTLS_ERR_SSL_ALLOC_FAILED;
@@ -1650,6 +1662,34 @@ int mst_session_write_plaintext(mst_session *session, const uint8_t *data, size_
     if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
         ret = MBEDTLS_ERR_SSL_INTERNAL_ERROR;
     return ret != 0 ? fail(session, ret) : 0;
+}
+
+size_t mst_session_ciphertext_bound(const mst_session *session, size_t len)
+{
+    int payload = mbedtls_ssl_get_max_out_record_payload(&session->ssl);
+    int expansion = mbedtls_ssl_get_record_expansion(&session->ssl);
+    size_t per_record = session->max_send_fragment;
+    if (payload > 0 && (size_t)payload < per_record)
+        per_record = (size_t)payload;
+    if (expansion < 0 || per_record == 0)
+        return 0;
+    return len + (len / per_record + 1) * (size_t)expansion;
+}
+
+int mst_session_write_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
+                           size_t cap, size_t *written)
+{
+    *written = 0;
+    if ((cap > 0 && out == NULL) || is_datagram(session))
+        return MST_ERR_BAD_ARGUMENT;
+    session->record_sink = out;
+    session->record_sink_cap = cap;
+    session->record_sink_used = 0;
+    int ret = mst_session_write_plaintext(session, data, len);
+    *written = session->record_sink_used;
+    session->record_sink = NULL;
+    session->record_sink_cap = session->record_sink_used = 0;
+    return ret;
 }
 
 int mst_session_set_max_send_fragment(mst_session *session, size_t size)

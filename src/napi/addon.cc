@@ -536,8 +536,11 @@ class Session : public Napi::ObjectWrap<Session> {
   // Hands what the last call produced to JS: out[0] plaintext, out[1] ciphertext, out[3]
   // key log lines, out[4] debug lines. Returns state | events << 8. `sink`, when given,
   // holds `written` bytes of plaintext decrypted straight into it (Feed); out[0] is then the
-  // sink itself, and out[6] its length in use when that is shorter.
-  Napi::Value Collect(Napi::Env env, Napi::Buffer<uint8_t>* sink = nullptr, size_t written = 0) {
+  // sink itself, and out[6] its length in use when that is shorter. Likewise `records`
+  // holds `records_len` bytes of records encrypted straight into it (Write): out[1] and
+  // out[7].
+  Napi::Value Collect(Napi::Env env, Napi::Buffer<uint8_t>* sink = nullptr, size_t written = 0,
+                      Napi::Buffer<uint8_t>* records = nullptr, size_t records_len = 0) {
     Napi::Array out = out_.Value();
     size_t len = 0;
     const uint8_t* plaintext = mst_session_peek_plaintext(session_, &len);
@@ -580,6 +583,19 @@ class Session : public Napi::ObjectWrap<Session> {
       }
       out.Set(1u, datagrams.Length() > 0 ? datagrams.As<Napi::Value>() : env.Undefined());
       out.Set(5u, Napi::Number::New(env, static_cast<double>(mst_session_timeout(session_))));
+    } else if (records != nullptr && records_len > 0) {
+      if (ciphertext != nullptr) {
+        // More than the bound foresaw (it is sized to hold everything): one buffer, in order.
+        auto all = Napi::Buffer<uint8_t>::New(env, records_len + len);
+        memcpy(all.Data(), records->Data(), records_len);
+        memcpy(all.Data() + records_len, ciphertext, len);
+        mst_session_consume_ciphertext(session_, len);
+        out.Set(1u, all);
+      } else {
+        out.Set(1u, *records);
+        if (records_len < records->Length())
+          out.Set(7u, Napi::Number::New(env, static_cast<double>(records_len)));
+      }
     } else if (ciphertext != nullptr) {
       out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, ciphertext, len));
       mst_session_consume_ciphertext(session_, len);
@@ -703,7 +719,19 @@ class Session : public Napi::ObjectWrap<Session> {
       }
     } else {
       if (ThrowUnlessBuffer(env, info[0], "data")) return env.Undefined();
-      ret = WritePlaintext(info[0].As<Napi::Buffer<uint8_t>>());
+      auto data = info[0].As<Napi::Buffer<uint8_t>>();
+      // The records are encrypted straight into the Buffer handed to JS for the transport:
+      // no copy after Mbed TLS's own (short writes go the usual way, as in Feed).
+      size_t bound = datagram_ || data.Length() < kSinkMinimum
+                         ? 0 : mst_session_ciphertext_bound(session_, data.Length());
+      if (bound > 0) {
+        auto records = Napi::Buffer<uint8_t>::New(env, bound);
+        size_t written = 0;
+        ret = mst_session_write_into(session_, data.Data(), data.Length(), records.Data(), bound, &written);
+        out_.Value().Set(2u, Napi::Number::New(env, ret));
+        return Collect(env, nullptr, 0, &records, written);
+      }
+      ret = WritePlaintext(data);
     }
     out_.Value().Set(2u, Napi::Number::New(env, ret));
     return Collect(env);

@@ -836,6 +836,68 @@ done:
 static void test_tls12_feed_into(void) { test_feed_into(MST_TLS1_2); }
 static void test_tls13_feed_into(void) { test_feed_into(MST_TLS1_3); }
 
+/* mst_session_write_into() encrypts into the caller's buffer: all the records when the
+ * bound's room is given, the first that fit when less is, and nothing when the window
+ * already holds ciphertext; in every case the peer reads the bytes in order. */
+static void test_write_into(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version});
+    enum { TOTAL = 3 * 16384 + 100 };
+    uint8_t *sent = malloc(TOTAL), *got = malloc(TOTAL), *records = NULL, *rest = NULL;
+    for (size_t i = 0; i < TOTAL; i++)
+        sent[i] = (uint8_t)(i * 13 + (i >> 7));
+    CHECK(handshake(&p, 0));
+    for (int round = 0; round < 4; round++) {
+        size_t bound = mst_session_ciphertext_bound(p.client, TOTAL);
+        CHECK(bound > TOTAL && bound < TOTAL + 4 * 64);
+        /* round 3: a record queued first keeps its place, so nothing goes to out. */
+        size_t cap = round == 0 ? bound : round == 1 ? 20000 : 0, written = 1;
+        if (round == 3) {
+            CHECK(mst_session_write_plaintext(p.client, sent, 1) == 0);
+            cap = bound;
+        }
+        records = malloc(bound);
+        CHECK(mst_session_write_into(p.client, sent, TOTAL, records, cap, &written) == 0);
+        size_t rest_len = 0;
+        rest = take_all(p.client, &rest_len);
+        if (round == 0)
+            CHECK(written > TOTAL && written <= bound && rest_len == 0);
+        else if (round == 1)
+            CHECK(written > 16384 && written <= 20000 && rest_len > 0);
+        else
+            CHECK(written == 0 && rest_len > TOTAL);
+        CHECK(mst_session_feed_ciphertext(p.server, records, written) == 0);
+        CHECK(mst_session_feed_ciphertext(p.server, rest, rest_len) == 0);
+        size_t have = 0, expect = round == 3 ? TOTAL + 1 : TOTAL;
+        have = mst_session_read_plaintext(p.server, got, TOTAL);
+        if (round == 3) {
+            CHECK(have == TOTAL && got[0] == sent[0] && memcmp(got + 1, sent, TOTAL - 1) == 0);
+            CHECK(mst_session_read_plaintext(p.server, got, 1) == 1 && got[0] == sent[TOTAL - 1]);
+        } else {
+            CHECK(have == expect && memcmp(sent, got, TOTAL) == 0);
+        }
+        free(records);
+        free(rest);
+        records = rest = NULL;
+    }
+    /* Before the handshake nothing is written. */
+    size_t written = 1;
+    uint8_t room[64];
+    pair fresh = make_pair((options){.min_version = version, .max_version = version});
+    CHECK(mst_session_write_into(fresh.client, sent, 10, room, sizeof(room), &written) == MST_ERR_NOT_READY);
+    CHECK(written == 0);
+    free_pair(&fresh);
+done:
+    free(records);
+    free(rest);
+    free(sent);
+    free(got);
+    free_pair(&p);
+}
+
+static void test_tls12_write_into(void) { test_write_into(MST_TLS1_2); }
+static void test_tls13_write_into(void) { test_write_into(MST_TLS1_3); }
+
 static void test_config_errors(void)
 {
     mst_error err;
@@ -3128,6 +3190,7 @@ static const test tests[] = {
     TEST(session_memory_accounting), TEST(tls12_bulk_writes_reuse_memory),
     TEST(tls13_bulk_writes_reuse_memory), TEST(tls12_idle_trim), TEST(tls13_idle_trim),
     TEST(trim_mid_record), TEST(tls12_feed_into), TEST(tls13_feed_into),
+    TEST(tls12_write_into), TEST(tls13_write_into),
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
     TEST(dtls_hello_cookie_then_session), TEST(dtls_hello_drops_what_is_not_a_client_hello),
