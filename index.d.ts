@@ -40,10 +40,11 @@ declare namespace mbedtlsStream {
   interface AsyncHandshakeOption {
     /**
      * Runs the handshake's engine calls (its public-key operations) on libuv's thread pool,
-     * one at a time per connection, events in the same order; true (the default) or false
+     * one at a time per connection, events in the same order: true (the default) while more
+     * than one handshake is in progress on the thread, 'always' for every one, false never
      * (on the JS thread, as node:tls does).
      */
-    asyncHandshake?: boolean | undefined;
+    asyncHandshake?: boolean | 'always' | undefined;
   }
 
   interface TLSSocketOptions extends Omit<tls.TLSSocketOptions, 'secureContext'>, SecureContextOptions, DebugOption, AsyncHandshakeOption {

@@ -8,6 +8,7 @@ const tls = require('tls');
 const context = require('./context');
 const { defaults } = require('./defaults');
 const errors = require('./errors');
+const { handshakeSteps } = require('./handshake-steps');
 const { TLSSocket, kAllowHalfOpen, kOwnTransport, kConnectOptions, isStream } = require('./socket');
 
 const { MbedtlsError } = errors;
@@ -50,7 +51,7 @@ function validateConnectOptions(options) {
   check('timeout', 'number');
   check('highWaterMark', 'number');
   check('pskCallback', 'function');
-  check('asyncHandshake', 'boolean');
+  handshakeSteps(options); // asyncHandshake
   if (typeof options.servername === 'string' && net.isIP(options.servername) && !ipServernameWarned) {
     ipServernameWarned = true;
     process.emitWarning('Setting the TLS ServerName to an IP address is not permitted by RFC 6066. ' +

@@ -8,7 +8,7 @@ const context = require('./context');
 const errors = require('./errors');
 const { TLSSocket, kAllowHalfOpen, serverPsk } = require('./socket');
 const { selectContext } = require('./select-context');
-const { asyncHandshake } = require('./handshake-steps');
+const { handshakeSteps } = require('./handshake-steps');
 
 const kContext = Symbol('context');
 const kHandshakeTimeout = Symbol('handshakeTimeout');
@@ -112,7 +112,7 @@ class Server extends net.Server {
     // Validated once here; each connection reuses the normalized values.
     this._tlsOptions.ALPNList = context.alpnList(options.ALPNProtocols);
     this._tlsOptions.debugLevel = context.debugLevel(options.debug);
-    this._tlsOptions.asyncHandshake = asyncHandshake(options);
+    handshakeSteps(options); // validated once here
     // Bad keys fail here, not later.
     this[kContext].native(true, this._tlsOptions.ALPNList, this._tlsOptions.debugLevel, null,
       serverPsk(this._tlsOptions).psk);

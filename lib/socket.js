@@ -20,7 +20,7 @@ const context = require('./context');
 const { attachKeylogFile } = require('./defaults');
 const { selectContext } = require('./select-context');
 const { OnreadSink } = require('./onread');
-const { HandshakeSteps, asyncHandshake } = require('./handshake-steps');
+const { handshakeSteps } = require('./handshake-steps');
 const { usesSessionStore, lookUpSession, storeNewSession } = require('./session-store');
 const errors = require('./errors');
 const idleTrim = require('./idle-trim');
@@ -152,7 +152,7 @@ class TLSSocket extends Duplex {
     }
     this[kPsk] = psk;
     // The handshake's engine calls on libuv's thread pool, unless asyncHandshake: false.
-    this[kSteps] = asyncHandshake(options) ? new HandshakeSteps() : null;
+    this[kSteps] = handshakeSteps(options);
     this[kSession] = new binding.Session(this[kContext].native(isServer, alpn, debug, null, psk), this[kOut]);
     const session = this[kSession];
     if (this[kContext].allowPartialTrustChain) session.allowPartialChain(true);
@@ -306,23 +306,27 @@ class TLSSocket extends Duplex {
       return;
     }
     this[kStarted] = true;
+    if (this[kSteps]) this[kSteps].began();
     // A client speaks first (its ClientHello costs one key generation: on the JS thread, as
     // the trip to the pool would cost more); a server waits for the ClientHello.
     if (!this._tlsOptions.isServer) this._afterNative(this[kSession].start());
   }
 
   // One engine call that moves the connection on: feed(chunk), or process() when chunk is
-  // null. Until the handshake is done it runs on libuv's thread pool (lib/handshake-steps.js)
-  // when asyncHandshake is on; callers reach it through _inOrder().
+  // null. During the handshake it may run on libuv's thread pool (lib/handshake-steps.js,
+  // the asyncHandshake option); callers reach it through _inOrder().
   _drive(chunk) {
     if (this.destroyed) return;
     const session = this[kSession];
     const steps = this[kSteps];
     if (steps && !this._secureEstablished) {
-      steps.run(this, session, chunk, (state) => this._afterNative(state));
-    } else {
-      this._afterNative(chunk ? session.feed(chunk) : session.process());
+      steps.began();
+      if (steps.offload()) {
+        steps.run(this, session, chunk, (state) => this._afterNative(state));
+        return;
+      }
     }
+    this._afterNative(chunk ? session.feed(chunk) : session.process());
   }
 
   // Runs fn now, or, while a handshake step is on the thread pool, after it and whatever
@@ -614,7 +618,8 @@ class TLSSocket extends Duplex {
   _continueHello(config) {
     if (this.destroyed) return;
     const session = this[kSession];
-    if (!this[kSteps]) {
+    const steps = this[kSteps];
+    if (!steps || !steps.offload()) {
       this._afterNative(session.continueHello(config));
       return;
     }
@@ -741,6 +746,7 @@ class TLSSocket extends Duplex {
     const options = this._tlsOptions;
     this._secureEstablished = true;
     this.secureConnecting = false;
+    if (this[kSteps]) this[kSteps].ended();
     this.alpnProtocol = session.alpn() || false;
     this.servername = session.servername() || (options.isServer ? false : null);
     if (!this._settleAuthorization()) return;
@@ -894,6 +900,7 @@ class TLSSocket extends Duplex {
 
   _destroy(err, callback) {
     this._clearTimer();
+    if (this[kSteps]) this[kSteps].ended();
     idleTrim.forget(this);
     if (this[kPendingWrite]) {
       // Data still waiting for the handshake is cancelled, as a net.Socket's queued write

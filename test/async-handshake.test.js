@@ -1,7 +1,8 @@
 'use strict';
-// asyncHandshake (on by default): the handshake's engine calls run on libuv's thread pool,
-// one at a time per session, with the transport's events kept in order behind them; the
-// outcome is the same as with asyncHandshake: false, against node's own peers.
+// asyncHandshake: the handshake's engine calls run on libuv's thread pool (by default while
+// more than one handshake is in progress on the thread; with 'always', every one), one at a
+// time per session, with the transport's events kept in order behind them; the outcome is
+// the same as with asyncHandshake: false, against node's own peers.
 
 const asyncHooks = require('node:async_hooks');
 const net = require('node:net');
@@ -99,7 +100,7 @@ describe('asyncHandshake', function () {
   this.timeout(60000);
   const cleanup = useCleanup();
 
-  it('runs the handshake on the thread pool by default, and not with asyncHandshake: false', async () => {
+  it('runs concurrent handshakes on the thread pool by default, and not with asyncHandshake: false', async () => {
     for (const asyncHandshake of [undefined, false]) {
       const server = cleanup.server(ours.createServer({ ...certs.ecdsa, asyncHandshake }, (s) => s.end('hi')));
       const port = await listen(server);
@@ -114,12 +115,54 @@ describe('asyncHandshake', function () {
       if (asyncHandshake === false) {
         assert.equal(steps, 0);
       } else {
-        // At least the client's reading of the server's flight and the server's reading of
-        // the ClientHello.
+        // Client and server are two handshakes in progress here: at least the client's
+        // reading of the server's flight and the server's reading of the ClientHello.
         assert.ok(steps >= 2, `${steps} steps`);
       }
       server.close();
     }
+  });
+
+  it('runs a lone handshake on the JS thread by default, and on the pool with \'always\'', async () => {
+    // In a process of its own: here, other tests' sockets could count as handshakes in progress.
+    const counts = await runNodeChild(`
+      const asyncHooks = require('async_hooks');
+      const tls = require('tls');
+      const ours = require('./');
+      const fs = require('fs');
+      const c = (f) => fs.readFileSync('certs/' + f);
+      let steps = 0;
+      asyncHooks.createHook({ init(id, type) { if (type === '${STEP}') steps++; } }).enable();
+      const server = tls.createServer({ key: c('server-ecdsa.key'), cert: c('server-ecdsa-chain.pem') },
+        (socket) => socket.end('x'));
+      server.listen(0, '127.0.0.1', async () => {
+        const counts = [];
+        for (const asyncHandshake of [undefined, 'always']) {
+          steps = 0;
+          const client = ours.connect({ port: server.address().port, host: '127.0.0.1',
+            servername: 'localhost', ca: c('ca.pem'), asyncHandshake });
+          client.resume();
+          await new Promise((resolve, reject) => client.on('close', resolve).on('error', reject));
+          counts.push(steps);
+        }
+        server.close();
+        console.log(JSON.stringify(counts));
+      });`, 100000);
+    assert.equal(counts[0], 0);
+    assert.ok(counts[1] >= 1, `${counts[1]} steps`);
+  });
+
+  it('runs on the pool by default once a second handshake is in progress', async () => {
+    const server = cleanup.server(tls.createServer(certs.ecdsa, (socket) => socket.end('x')));
+    const port = await listen(server);
+    const { steps } = await countSteps(async () => {
+      // Both start in this tick: each reads its server's flight while the other is in progress.
+      const clients = [0, 1].map(() => cleanup.socket(ours.connect({
+        port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+      })));
+      await Promise.all(clients.map(record));
+    });
+    assert.ok(steps >= 1, `${steps} steps`);
   });
 
   for (const version of ['TLSv1.3', 'TLSv1.2']) {
@@ -128,7 +171,7 @@ describe('asyncHandshake', function () {
       const server = cleanup.server(tls.createServer({ ...certs.ecdsa, maxVersion: version },
         (socket) => socket.end(payload)));
       const port = await listen(server);
-      for (const asyncHandshake of [true, false]) {
+      for (const asyncHandshake of ['always', false]) {
         const client = cleanup.socket(connectByteByByte(port, { asyncHandshake }));
         assert.deepEqual(await record(client), ['secureConnect', `data ${sha256(payload)}`, 'end'],
           `asyncHandshake: ${asyncHandshake}`);
@@ -140,7 +183,7 @@ describe('asyncHandshake', function () {
     const server = cleanup.server(tls.createServer(certs.otherServer, (socket) => socket.end('x')));
     const port = await listen(server);
     const outcomes = [];
-    for (const asyncHandshake of [true, false]) {
+    for (const asyncHandshake of ['always', false]) {
       outcomes.push(await record(cleanup.socket(connectByteByByte(port, { asyncHandshake }))));
     }
     assert.deepEqual(outcomes, [['error UNABLE_TO_VERIFY_LEAF_SIGNATURE'], ['error UNABLE_TO_VERIFY_LEAF_SIGNATURE']]);
@@ -151,7 +194,7 @@ describe('asyncHandshake', function () {
     server.on('tlsClientError', () => {});
     const port = await listen(server);
     const outcomes = [];
-    for (const asyncHandshake of [true, false]) {
+    for (const asyncHandshake of ['always', false]) {
       const client = cleanup.socket(connectByteByByte(port, { asyncHandshake, maxVersion: 'TLSv1.2' }));
       outcomes.push(await record(client));
     }
@@ -164,6 +207,7 @@ describe('asyncHandshake', function () {
     const sessions = new Map();
     const server = cleanup.server(ours.createServer({
       ...certs.ecdsa,
+      asyncHandshake: 'always',
       ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:PSK-AES128-GCM-SHA256',
       SNICallback: (name, cb) => setImmediate(() => cb(null, ours.createSecureContext(certs.ecdsa))),
       pskCallback: (socket, identity) => (identity === 'id' ? key : null),
@@ -197,7 +241,7 @@ describe('asyncHandshake', function () {
     const port = await listen(server);
     const cycle = async () => {
       const { steps } = await countSteps(async () => {
-        const client = connectByteByByte(port, {});
+        const client = connectByteByByte(port, { asyncHandshake: 'always' });
         client.on('error', () => {});
         // After the socket's own listener: its first chunk's step is in flight.
         client._parent.once('data', () => client.destroy());
@@ -221,12 +265,14 @@ describe('asyncHandshake', function () {
         const ours = require('./');
         const fs = require('fs');
         const c = (f) => fs.readFileSync('certs/' + f);
-        const server = ours.createServer({ key: c('server-ecdsa.key'), cert: c('server-ecdsa-chain.pem') });
+        const server = ours.createServer({ key: c('server-ecdsa.key'), cert: c('server-ecdsa-chain.pem'),
+          asyncHandshake: 'always' });
         server.listen(0, '127.0.0.1', () => {
           const { port } = server.address();
           let connected = 0;
           for (let i = 0; i < 20; i++) {
-            const s = ours.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: c('ca.pem') });
+            const s = ours.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: c('ca.pem'),
+              asyncHandshake: 'always' });
             s.on('error', () => {});
             s.on('secureConnect', () => { if (++connected === 3) process.exit(0); });
           }
@@ -237,7 +283,7 @@ describe('asyncHandshake', function () {
     assert.deepEqual(result, { code: 0 });
   });
 
-  it('is a boolean', () => {
+  it('is a boolean or \'always\'', () => {
     for (const value of [1, 'yes']) {
       assert.throws(() => ours.connect({ port: 1, asyncHandshake: value }), { code: 'ERR_INVALID_ARG_TYPE' });
       assert.throws(() => ours.createServer({ ...certs.ecdsa, asyncHandshake: value }), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -245,7 +291,7 @@ describe('asyncHandshake', function () {
   });
 
   it('handshakes with node\'s client and server either way, TLS 1.3 and 1.2', async () => {
-    for (const asyncHandshake of [true, false]) {
+    for (const asyncHandshake of ['always', true, false]) {
       for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
         const mine = cleanup.server(ours.createServer({ ...certs.ecdsa, asyncHandshake }, (s) => s.end('ok')));
         const theirs = cleanup.server(tls.createServer(certs.ecdsa, (s) => s.end('ok')));
