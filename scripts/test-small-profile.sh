@@ -59,7 +59,10 @@ found=$(node -e "process.stdout.write(require('node-gyp-build')('.').constants.P
 log "npm install --offline --mbedtls_profile=small"
 JOBS=2 npm install --offline --no-audit --no-fund --foreground-scripts --mbedtls_profile=small >"$work/install.log" 2>&1 \
   || { cat "$work/install.log"; fail "npm install --mbedtls_profile=small failed"; }
+grep -q 'the addon here has the default profile; building the small one' "$work/install.log" \
+  || { cat "$work/install.log"; fail "the install script did not see the prebuilt binary and turn it down"; }
 [ -f build/Release/mbedtls_stream.node ] || { cat "$work/install.log"; fail "the install did not build from source"; }
+grep '^fetch-mbedtls: Mbed TLS' "$work/install.log" || true
 profile=$(node -p "require('.').buildProfile")
 [ "$profile" = small ] || { cat "$work/install.log"; fail "the installed addon has the '$profile' profile"; }
 log "built from source: $(node -p "const { constants } = require('./lib/binding'); constants.PROFILE + ' profile, ' + constants.RECORD_CONTENT_LENGTH + '-byte records'")"
