@@ -86,7 +86,11 @@ static const char *engine_error_text(int code)
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
     case MST_ERR_MESSAGE_TOO_LARGE: return "the message does not fit one DTLS record";
+#if defined(MBEDTLS_STREAM_PROFILE_SMALL)
+    case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain makes a Certificate message longer than peers take (100 KiB; 4 KiB in DTLS: the small profile)";
+#else
     case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain makes a Certificate message longer than peers take (100 KiB; 16 KiB in DTLS)";
+#endif
     case MST_ERR_HANDSHAKE_TOO_LONG: return "the peer sent a handshake message longer than 100 KiB (excessive message size)";
     default: return NULL;
     }
