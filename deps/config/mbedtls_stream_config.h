@@ -160,8 +160,9 @@
  * (about 4.4 KB each instead of 16.7 KB, MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN). Our records carry
  * 4 KiB at most; our client asks its server for records as small (max_fragment_length, RFC
  * 6066, in TLS 1.2 and 1.3: lib/context.js and deps/patches/0011; as a TLS 1.3 client Mbed
- * TLS's record_size_limit, RFC 8449, says 4096 too), and our server honours either from its
- * clients. A peer that sends a longer record anyway is refused with record_overflow. DTLS
+ * TLS's record_size_limit, RFC 8449, says 4096 too), and our server honours a client's
+ * max_fragment_length in TLS 1.2 and record_size_limit in TLS 1.3. A peer that sends a
+ * longer record anyway is refused with record_overflow. DTLS
  * handshake messages, which Mbed TLS reassembles in the input buffer, must fit 4 KiB; its
  * buffering of early ones stays at twice a record, as by default. Handshake messages in TLS
  * keep their 100 KiB bound above (patch 0007 grows the buffers for them). */
