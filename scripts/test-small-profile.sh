@@ -8,7 +8,8 @@
 #   - the addon built says it has the small profile;
 #   - test/small-profile.test.js passes against real peers, with no test pending
 #     (mocha --forbid-pending: a default build there fails this script).
-# Needs the checkout installed first (npm install: its build stands in for a prebuilt binary).
+# Needs the checkout installed first (npm install: its addon, a build or the prebuilt one
+# test-pack.sh leaves, stands in for a prebuilt binary).
 # Prints "test-small-profile: ok" and exits 0 on success. Run from .ci/run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,8 +18,12 @@ root=$PWD
 log() { echo "test-small-profile: $*"; }
 fail() { echo "test-small-profile: $*" >&2; exit 1; }
 
-[ -f build/Release/mbedtls_stream.node ] || fail "no build/Release/mbedtls_stream.node: run npm install first"
 [ -d node_modules ] || fail "no node_modules: run npm install first"
+# The checkout's default-profile addon, as node-gyp-build finds it.
+standin=$(node -e "process.stdout.write(require('node-gyp-build').path('.'))") \
+  || fail "no addon loads here: run npm install first"
+[ "$(node -p "require('./lib/binding').constants.PROFILE")" = default ] \
+  || fail "the checkout's addon ($standin) does not have the default profile"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -51,8 +56,9 @@ grep -q 'unknown mbedtls_profile "tiny"' <<<"$out" || { echo "$out"; fail "the i
 rm -rf build
 
 log "a default-profile binary in prebuilds/, where node-gyp-build finds it"
-mkdir -p prebuilds/linux-x64
-cp "$root/build/Release/mbedtls_stream.node" prebuilds/linux-x64/mbedtls-stream.glibc.node
+tuple=$(node -p "process.platform + '-' + process.arch")
+mkdir -p "prebuilds/$tuple"
+cp "$standin" "prebuilds/$tuple/mbedtls-stream.glibc.node"
 found=$(node -e "process.stdout.write(require('node-gyp-build')('.').constants.PROFILE)")
 [ "$found" = default ] || fail "node-gyp-build loads a '$found' binary from prebuilds/, not the default one"
 
