@@ -202,6 +202,9 @@ declare namespace mbedtlsStream {
   function getCiphers(): string[];
   /** Bytes Mbed TLS holds in this process, now and at the most. */
   function mbedtlsMemoryUsage(): MemoryUsage;
+  /** The build profile of the native addon: 'default' (16 KiB records), or 'small' (4 KiB
+   *  records, `npm install --mbedtls_profile=small`; see README "Small-footprint build"). */
+  const buildProfile: 'default' | 'small';
   const checkServerIdentity: typeof tls.checkServerIdentity;
   const convertALPNProtocols: (protocols: readonly string[] | NodeJS.ArrayBufferView, out: object) => void;
   const rootCertificates: readonly string[];

@@ -9,7 +9,7 @@ const tls = createRequire(import.meta.url)('./lib/index.js');
 export default tls;
 export const {
   connect, createServer, createSecureContext, SecureContext, TLSSocket, Server, Agent,
-  MbedtlsError, getCiphers, mbedtlsMemoryUsage, checkServerIdentity, convertALPNProtocols,
+  MbedtlsError, getCiphers, mbedtlsMemoryUsage, buildProfile, checkServerIdentity, convertALPNProtocols,
   createSecurePair, SecurePair, rootCertificates, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION,
   DEFAULT_CIPHERS, DEFAULT_ECDH_CURVE, dtls,
 } = tls;

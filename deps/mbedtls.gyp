@@ -4,7 +4,18 @@
 # never downloads anything. The configuration is the project's own header,
 # deps/config/mbedtls_stream_config.h, and it reaches every target that depends on this one
 # (direct_dependent_settings), so the addon and the library agree on every struct layout.
+#
+# The variable mbedtls_profile picks the build profile ('default', or 'small' for 4 KiB
+# records): `npm install --mbedtls_profile=small` or `node-gyp rebuild --mbedtls_profile=small`
+# (node-gyp makes npm_config_* and unknown options gyp variables). build-profile.js turns it
+# into the defines the configuration header reads, and fails configure for an unknown name.
 {
+  'variables': {
+    'mbedtls_profile%': 'default',
+  },
+  'target_defaults': {
+    'defines': ['<!@(node build-profile.js <(mbedtls_profile))'],
+  },
   'targets': [
     {
       'target_name': 'mbedtls',
@@ -28,7 +39,8 @@
         # accel/: gcm_accel.h, for the C tests and the benchmark that choose the AES-GCM
         # implementation.
         'include_dirs': ['mbedtls/include', 'config', 'accel'],
-        'defines': ['MBEDTLS_CONFIG_FILE="mbedtls_stream_config.h"'],
+        'defines': ['MBEDTLS_CONFIG_FILE="mbedtls_stream_config.h"',
+                    '<!@(node build-profile.js <(mbedtls_profile))'],
       },
     },
     {

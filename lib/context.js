@@ -22,6 +22,11 @@ const VERSIONS = { 'TLSv1.2': constants.TLS1_2, 'TLSv1.3': constants.TLS1_3 };
 const OLD_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'SSLv3']);
 const DEFAULT_SESSION_TIMEOUT = 300; // seconds, as node
 const FRAGMENT_LENGTHS = [512, 1024, 2048, 4096]; // RFC 6066's max_fragment_length values
+// The small build profile (npm install --mbedtls_profile=small; deps/build-profile.js) takes
+// records of 4 KiB at most, so its TLS clients ask their servers for no longer ones by default,
+// in TLS 1.2 and 1.3 (deps/patches/0011); the default profile asks only when told to.
+const SMALL_PROFILE = constants.PROFILE === 'small';
+const PROFILE_FRAGMENT_LENGTH = SMALL_PROFILE ? constants.RECORD_CONTENT_LENGTH : 0;
 // OpenSSL's default TLS 1.3 suites, which node keeps when `ciphers` names none.
 const DEFAULT_TLS13_SUITES = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256';
 
@@ -316,7 +321,7 @@ class SecureContext {
       throw invalidArgType('options.honorCipherOrder', 'of type boolean', options.honorCipherOrder);
     }
     this.honorCipherOrder = Boolean(options.honorCipherOrder);
-    if (maxFragmentLength && minVersion === 'TLSv1.3') {
+    if (maxFragmentLength && minVersion === 'TLSv1.3' && !SMALL_PROFILE) {
       throw coded(RangeError, 'ERR_TLS_PROTOCOL_VERSION_CONFLICT',
         'maxFragmentLength needs TLS 1.2 (Mbed TLS 3.6 negotiates max_fragment_length in ' +
         'TLS 1.2 only), but minVersion is TLSv1.3');
@@ -411,11 +416,14 @@ class SecureContext {
       suites = [...suites, ...ciphers.parseCipherList(DEFAULT_TLS13_SUITES)];
     }
     if (!has12) min = Math.max(min, constants.TLS1_3);
-    // Mbed TLS 3.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
-    // fails the handshake when a server accepts the request (OpenSSL's does), so a client
-    // that asks for it speaks TLS 1.2.
-    const { maxFragmentLength } = settings;
-    if (!isServer && maxFragmentLength) max = Math.min(max, constants.TLS1_2);
+    // Mbed TLS 3.6.6 negotiates max_fragment_length in TLS 1.2 only; as a TLS 1.3 client it
+    // fails the handshake when a server accepts the request (OpenSSL's does), so in the
+    // default profile a client that asks for it speaks TLS 1.2. Patch 0011 lets its TLS 1.3
+    // client ask too, which the small profile needs; there a TLS client asks for its
+    // record length unless told otherwise (DTLS records are bounded by the path's MTU).
+    let { maxFragmentLength } = settings;
+    if (!isServer && !datagram && !maxFragmentLength) maxFragmentLength = PROFILE_FRAGMENT_LENGTH;
+    if (!isServer && maxFragmentLength && !SMALL_PROFILE) max = Math.min(max, constants.TLS1_2);
     if (min > max) {
       throw new MbedtlsError('The cipher list leaves no suite for the allowed TLS versions',
         { code: 'ERR_SSL_NO_CIPHER_MATCH' });

@@ -8,6 +8,7 @@
 const { X509Certificate } = require('crypto');
 const { inspect } = require('util');
 const MBEDTLS_ERROR_NAMES = require('./mbedtls-errors.json');
+const { constants } = require('./binding');
 
 // MBEDTLS_ERR.<NAME>: Mbed TLS's error numbers by constant name (MBEDTLS_ERR_<NAME>).
 const MBEDTLS_ERR = Object.freeze(Object.fromEntries(Object.entries(MBEDTLS_ERROR_NAMES)
@@ -84,6 +85,13 @@ function hintFor(code, { leaf, top, host } = {}) {
       return leaf ? `The certificate is for ${quote(leaf.subjectAltName || `CN of ${leaf.subject}`)}` +
         `, not ${quote(host)}.` : undefined;
     case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+      if (constants.PROFILE === 'small') {
+        return `The peer sent a record larger than this build takes (${constants.RECORD_CONTENT_LENGTH} ` +
+          'bytes of content: mbedtls-stream was built with --mbedtls_profile=small). A peer ' +
+          'sends records that small only when asked (max_fragment_length, record_size_limit): ' +
+          'this build\'s clients ask their servers, but node\'s tls client, for one, never asks ' +
+          'and sends up to 16384 bytes.';
+      }
       return 'The peer sent a record larger than the receiving buffer allows (16384 bytes of ' +
         'content here). This is Mbed TLS\'s -0x7200 problem seen from the other side: a peer ' +
         'with small buffers must be sent records limited by max fragment length.';

@@ -23,6 +23,9 @@ module.exports = {
   Agent,
   MbedtlsError: errors.MbedtlsError,
   getCiphers: ciphers.getCiphers,
+  // The build profile of the native addon: 'default' (16 KiB records), or 'small' (4 KiB
+  // records, npm install --mbedtls_profile=small).
+  buildProfile: require('./binding').constants.PROFILE,
   // Bytes Mbed TLS holds in this process, now and at the most.
   mbedtlsMemoryUsage() {
     const [current, peak] = require('./binding').memoryTotals();

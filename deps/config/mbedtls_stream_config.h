@@ -154,6 +154,27 @@
 #define MBEDTLS_SSL_DTLS_CONNECTION_ID_COMPAT 0 /* the RFC's extension number and MAC, not the draft's */
 #define MBEDTLS_SSL_RECORD_CHECKING            /* a record authenticates before its peer moves */
 
+/* ---- Build profile (deps/build-profile.js; the gyp variable mbedtls_profile) ----
+ * default: records of up to 16 KiB of content, as every TLS peer may send (RFC 8446 5.1).
+ * small (`npm install --mbedtls_profile=small`): record buffers for 4 KiB of content each way
+ * (about 4.4 KB each instead of 16.7 KB, MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN). Our records carry
+ * 4 KiB at most; our client asks its server for records as small (max_fragment_length, RFC
+ * 6066, in TLS 1.2 and 1.3: lib/context.js and deps/patches/0011; as a TLS 1.3 client Mbed
+ * TLS's record_size_limit, RFC 8449, says 4096 too), and our server honours a client's
+ * max_fragment_length in TLS 1.2 and record_size_limit in TLS 1.3. A peer that sends a
+ * longer record anyway is refused with record_overflow. DTLS
+ * handshake messages, which Mbed TLS reassembles in the input buffer, must fit 4 KiB; its
+ * buffering of early ones stays at twice a record, as by default. Handshake messages in TLS
+ * keep their 100 KiB bound above (patch 0007 grows the buffers for them). */
+#if defined(MBEDTLS_STREAM_PROFILE_SMALL)
+#define MBEDTLS_STREAM_PROFILE "small"
+#define MBEDTLS_SSL_IN_CONTENT_LEN 4096
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+#define MBEDTLS_SSL_DTLS_MAX_BUFFERING (2 * 4096)
+#else
+#define MBEDTLS_STREAM_PROFILE "default"
+#endif
+
 /* Deliberately absent: MBEDTLS_NET_C, MBEDTLS_FS_IO, MBEDTLS_TIMING_C. The engine never
  * opens a socket or a file, and its DTLS timers run on a clock supplied by the embedder. */
 

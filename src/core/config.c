@@ -54,6 +54,13 @@ mbedtls_ctr_drbg_context *mst_global_rng(void) { return &global_drbg; }
 
 void mst_memory_totals(size_t *current, size_t *peak) { mst_memory_read_totals(current, peak); }
 
+_Static_assert(MBEDTLS_SSL_IN_CONTENT_LEN == MBEDTLS_SSL_OUT_CONTENT_LEN,
+               "a profile's records have one length both ways (mst_record_content_length)");
+
+const char *mst_build_profile(void) { return MBEDTLS_STREAM_PROFILE; }
+
+size_t mst_record_content_length(void) { return MBEDTLS_SSL_IN_CONTENT_LEN; }
+
 /* ---- Errors ---- */
 
 _Static_assert(MBEDTLS_SSL_IN_HANDSHAKE_MAX_LEN == 100 * 1024 &&
@@ -70,12 +77,20 @@ static const char *engine_error_text(int code)
     case MST_ERR_NO_CERTIFICATE: return "no certificate was found in the data";
     case MST_ERR_KEY_MISMATCH: return "the private key does not match the certificate";
     case MST_ERR_TOO_MANY: return "too many certificate and key pairs";
+#if defined(MBEDTLS_STREAM_PROFILE_SMALL)
+    case MST_ERR_RECORD_OVERFLOW: return "the peer sent a record longer than this build takes (4096 bytes of content: the small profile; record_overflow)";
+#else
     case MST_ERR_RECORD_OVERFLOW: return "the peer sent a record longer than TLS allows (record_overflow)";
+#endif
     case MST_ERR_SESSION_MISMATCH: return "the saved session was made for another peer name";
     case MST_ERR_NO_SESSION: return "there is no resumable session yet";
     case MST_ERR_REFUSED: return "the session was ended by the application with a fatal alert";
     case MST_ERR_MESSAGE_TOO_LARGE: return "the message does not fit one DTLS record";
+#if defined(MBEDTLS_STREAM_PROFILE_SMALL)
+    case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain makes a Certificate message longer than peers take (100 KiB; 4 KiB in DTLS: the small profile)";
+#else
     case MST_ERR_CHAIN_TOO_LONG: return "the certificate chain makes a Certificate message longer than peers take (100 KiB; 16 KiB in DTLS)";
+#endif
     case MST_ERR_HANDSHAKE_TOO_LONG: return "the peer sent a handshake message longer than 100 KiB (excessive message size)";
     default: return NULL;
     }

@@ -111,6 +111,13 @@ int mst_global_init(mst_error *err);
 /* Bytes Mbed TLS holds in the whole process, now and at the most. */
 void mst_memory_totals(size_t *current, size_t *peak);
 
+/* The build profile this engine and its Mbed TLS were compiled with (deps/build-profile.js,
+ * the gyp variable mbedtls_profile): "default", or "small" for 4 KiB record buffers. */
+const char *mst_build_profile(void);
+/* The most bytes of content one record carries, either way, in this build: 16384 (RFC 8446
+ * 5.1), or 4096 in the small profile (MBEDTLS_SSL_{IN,OUT}_CONTENT_LEN). */
+size_t mst_record_content_length(void);
+
 /* ---- Trust: CAs and CRLs, parsed once and shared ---- */
 
 /* A trust store (trusted CAs and CRLs) that any number of configs can share, so a large CA

@@ -1261,6 +1261,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   constants.Set("ERR_NO_CERTIFICATE", MST_ERR_NO_CERTIFICATE);
   constants.Set("ERR_SESSION_MISMATCH", MST_ERR_SESSION_MISMATCH);
   constants.Set("TICKET_KEYS_LEN", MST_TICKET_KEYS_LEN);
+  // The build profile ("default" or "small") and its record length (mst_build_profile).
+  constants.Set("PROFILE", mst_build_profile());
+  constants.Set("RECORD_CONTENT_LENGTH", static_cast<double>(mst_record_content_length()));
   exports.Set("constants", constants);
   InitDtls(env, exports);
   return exports;

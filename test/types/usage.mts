@@ -1,5 +1,5 @@
 // The ESM side of the declarations: default and named imports of both entry points.
-import tls, { connect, createServer, createSecureContext, TLSSocket, MbedtlsError, mbedtlsMemoryUsage, dtls } from 'mbedtls-stream';
+import tls, { connect, createServer, createSecureContext, TLSSocket, MbedtlsError, mbedtlsMemoryUsage, buildProfile, dtls } from 'mbedtls-stream';
 import dtlsDefault, { DTLSSocket, DTLSServer, connect as dtlsConnect } from 'mbedtls-stream/dtls';
 
 const server: tls.Server = createServer({ debug: 1 });
@@ -8,4 +8,4 @@ socket.on('error', (err) => { if (err instanceof MbedtlsError) console.log(err.m
 const same: typeof dtlsDefault = dtls;
 const dtlsServer: DTLSServer = same.createServer();
 const peer: DTLSSocket = dtlsConnect({ port: 5684 });
-console.log(server, mbedtlsMemoryUsage().peak, dtlsServer.stats.handshakes, peer.remotePort, tls.getCiphers());
+console.log(server, mbedtlsMemoryUsage().peak, buildProfile, dtlsServer.stats.handshakes, peer.remotePort, tls.getCiphers());

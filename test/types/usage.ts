@@ -57,6 +57,7 @@ const errorName: 'MbedtlsError' = error.name;
 const ciphers: string[] = tls.getCiphers();
 const memory: { current: number; peak: number } = tls.mbedtlsMemoryUsage();
 const roots: readonly string[] = tls.rootCertificates;
+const profile: 'default' | 'small' = tls.buildProfile;
 const alpn = {};
 tls.convertALPNProtocols(['h2', 'http/1.1'], alpn);
 tls.DEFAULT_MIN_VERSION = 'TLSv1.3';
@@ -67,7 +68,7 @@ const pair: tls.SecurePair = tls.createSecurePair(context, false);
 const pair2 = new tls.SecurePair(context, true, false, false);
 pair.cleartext.write('x');
 pair2.destroy();
-console.log(errorName, ciphers, memory, roots, curve);
+console.log(errorName, ciphers, memory, roots, curve, profile);
 
 // DTLS, both ways of reaching it.
 const sameDtls: typeof dtls = tls.dtls;
