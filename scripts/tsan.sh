@@ -96,7 +96,7 @@ rc=0
 : > "$OUT/threads_test.out"
 for round in $(seq "${TSAN_ROUNDS:-2}"); do
   for threads in ${TSAN_THREADS:-2 3 4 8}; do
-    say "round $round: threads_test --threads $threads $* (TSAN_OPTIONS=$TSAN_OPTIONS)"
+    say "round $round: threads_test --threads $threads${*:+ $*} (TSAN_OPTIONS=$TSAN_OPTIONS)"
     set +e
     "$PROGRAM" --threads "$threads" "$@" "$ROOT/certs" > "$OUT/threads_test.run" 2>&1
     run_rc=$?
