@@ -4,6 +4,23 @@
   'variables': {
     # The engine's C tests are built in a checkout, not from the published package.
     'engine_tests%': '<!(node -p "+require(\'fs\').existsSync(\'test/c/engine_test.c\')")',
+
+    # The engine (src/core), for the C test programs that link it without N-API.
+    'engine_sources': [
+      'src/core/certificate.c',
+      'src/core/config.c',
+      'src/core/dtls.c',
+      'src/core/dtls_hello.c',
+      'src/core/key_exchange.c',
+      'src/core/memory.c',
+      'src/core/names.c',
+      'src/core/record_buffers.c',
+      'src/core/handshake.c',
+      'src/core/resumption.c',
+      'src/core/session.c',
+      'src/core/session_store.c',
+      'src/core/tickets.c',
+    ],
   },
   'target_defaults': {
     # Mbed TLS's private headers after ours (deps/mbedtls/library), for src/core/handshake.c
@@ -54,22 +71,15 @@
         {
           'target_name': 'engine_test',
           'type': 'executable',
-          'sources': [
-            'src/core/certificate.c',
-            'src/core/config.c',
-            'src/core/dtls.c',
-            'src/core/dtls_hello.c',
-            'src/core/key_exchange.c',
-            'src/core/memory.c',
-            'src/core/names.c',
-            'src/core/record_buffers.c',
-            'src/core/handshake.c',
-            'src/core/resumption.c',
-            'src/core/session.c',
-            'src/core/session_store.c',
-            'src/core/tickets.c',
-            'test/c/engine_test.c',
-          ],
+          'sources': ['<@(engine_sources)', 'test/c/engine_test.c'],
+          'libraries': ['-lpthread'],
+        },
+        {
+          # The engine on several threads at once, sharing configs (scripts/tsan.sh runs it
+          # under ThreadSanitizer).
+          'target_name': 'threads_test',
+          'type': 'executable',
+          'sources': ['<@(engine_sources)', 'test/c/threads_test.c'],
           'libraries': ['-lpthread'],
         },
         {

@@ -225,8 +225,9 @@ int mst_config_set_max_fragment_length(mst_config *config, size_t length, mst_er
  * default), 1 errors, 2 state changes, 3 informational, 4 verbose (record dumps). Lines wait
  * in a window of each session (MST_EVENT_DEBUG says when; see mst_session_peek_debug). At
  * level 0 no callback is installed and debugging costs nothing. Mbed TLS's threshold is
- * process-wide: it follows the highest level of any live session, and each session keeps
- * only the lines of its own level. */
+ * process-wide and cannot change safely while sessions run on other threads: it is 4 from
+ * the first session with a debug level on, so a debug session formats the lines of every
+ * level (a level-1 session is that much slower) and keeps only those of its own level. */
 int mst_config_set_debug(mst_config *config, int level, mst_error *err);
 
 /* ---- Sessions ---- */

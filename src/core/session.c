@@ -520,23 +520,18 @@ static void record_keys(void *context, mbedtls_ssl_key_export_type type, const u
 
 /* ---- Debug output ---- */
 
-/* Mbed TLS's debug threshold is one number for the whole process: it follows the highest
- * level any live session asked for. (Mbed TLS reads it without a lock; a thread may see
- * the change a little late, which only shifts when lines start or stop.) */
-static pthread_mutex_t debug_lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t debug_sessions[5]; /* live sessions per level, 1 to 4 */
+/* Mbed TLS's debug threshold is one number for the whole process, which Mbed TLS reads
+ * without a lock in every debug statement of a session whose config has a debug callback.
+ * Changing it while such a session runs on another thread is a data race (ThreadSanitizer
+ * reports it: test/c/threads_test.c), so it is set once, to the highest level, before the
+ * first session with a debug level exists, and never changes: every debug session then
+ * formats the lines of all levels, and mst_record_debug() keeps those of its own level.
+ * Sessions without a debug level never reach the threshold (no callback) and pay nothing. */
+static pthread_once_t debug_threshold_once = PTHREAD_ONCE_INIT;
 
-static void count_debug_session(int level, int change)
+static void set_debug_threshold(void)
 {
-    pthread_mutex_lock(&debug_lock);
-    debug_sessions[level] += (size_t)change;
-    int threshold = 0;
-    for (int l = 4; l > 0 && threshold == 0; l--) {
-        if (debug_sessions[l] > 0)
-            threshold = l;
-    }
-    mbedtls_debug_set_threshold(threshold);
-    pthread_mutex_unlock(&debug_lock);
+    mbedtls_debug_set_threshold(4);
 }
 
 static void append_debug_text(mst_bytes *window, const char *text, size_t len)
@@ -667,7 +662,7 @@ mst_session *mst_session_new(mst_config *config, mst_error *err)
                          (void *)&session->ssl);
         session->debug_prefix_len = n > 0 && (size_t)n < sizeof(session->debug_prefix) ? (size_t)n : 0;
         session->debug_level = config->debug_level;
-        count_debug_session(session->debug_level, 1);
+        pthread_once(&debug_threshold_once, set_debug_threshold);
     }
 
     int ret = setup_ssl(session);
@@ -683,10 +678,7 @@ void mst_session_free(mst_session *session)
 {
     if (session == NULL)
         return;
-    if (session->debug_level > 0) {
-        count_debug_session(session->debug_level, -1);
-        session->debug_level = 0; /* nobody reads what freeing would print */
-    }
+    session->debug_level = 0; /* nobody reads what freeing would print */
     WITH_SESSION_MEMORY(session, mbedtls_ssl_free(&session->ssl));
     mst_bytes_free(&session->ciphertext_in);
     mst_bytes_free(&session->ciphertext_out);

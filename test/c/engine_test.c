@@ -21,8 +21,8 @@
 #include "dtls_hello.h"
 #include "engine.h"
 #include "internal.h" /* a client config's Mbed TLS settings: a client that takes no tickets */
+#include "engine_helpers.h"
 
-static const char *certs_dir;
 static int passed, failed;
 static bool current_failed;
 
@@ -45,31 +45,6 @@ static bool current_failed;
             goto done;                                                             \
         }                                                                          \
     } while (0)
-
-typedef struct file {
-    uint8_t *data;
-    size_t len;
-} file;
-
-static file load(const char *name)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", certs_dir, name);
-    file f = {0};
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(2);
-    }
-    fseek(fp, 0, SEEK_END);
-    f.len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    f.data = malloc(f.len + 1);
-    if (fread(f.data, 1, f.len, fp) != f.len)
-        exit(2);
-    fclose(fp);
-    return f;
-}
 
 /* ---- Building configs and sessions ---- */
 
@@ -94,29 +69,6 @@ typedef struct pair {
     mst_config *client_config, *server_config;
     mst_session *client, *server;
 } pair;
-
-static void add_file(mst_config *config, const char *chain, const char *key)
-{
-    file c = load(chain), k = load(key);
-    mst_error err;
-    if (mst_config_add_certificate(config, c.data, c.len, k.data, k.len, NULL, 0, &err) != 0) {
-        fprintf(stderr, "add_certificate(%s): %s\n", chain, err.text);
-        exit(2);
-    }
-    free(c.data);
-    free(k.data);
-}
-
-static void trust(mst_config *config, const char *name)
-{
-    file ca = load(name);
-    mst_error err;
-    if (mst_config_add_ca(config, ca.data, ca.len, 1, NULL, &err) != 0) {
-        fprintf(stderr, "add_ca(%s): %s\n", name, err.text);
-        exit(2);
-    }
-    free(ca.data);
-}
 
 static pair make_pair(options o)
 {
@@ -176,25 +128,6 @@ static void free_pair(pair *p)
     mst_config_unref(p->client_config);
     mst_config_unref(p->server_config);
     memset(p, 0, sizeof(*p));
-}
-
-/* Moves every queued ciphertext byte from one engine to the other, `chunk` bytes per feed
- * (0: all at once; datagram mode always moves whole datagrams). Returns bytes moved. */
-static size_t transfer(mst_session *from, mst_session *to, size_t chunk, bool datagram)
-{
-    size_t moved = 0, len;
-    const uint8_t *data;
-    while ((data = mst_session_peek_ciphertext(from, &len)) != NULL) {
-        size_t n = (chunk == 0 || datagram || chunk > len) ? len : chunk;
-        /* feed may not be given a pointer into `from`'s window across its call; copy. */
-        uint8_t *copy = malloc(n);
-        memcpy(copy, data, n);
-        mst_session_consume_ciphertext(from, n);
-        mst_session_feed_ciphertext(to, copy, n);
-        free(copy);
-        moved += n;
-    }
-    return moved;
 }
 
 /* Exchanges flights until neither side has anything to send. */

@@ -1,5 +1,7 @@
 // Runs the C tests:
 //   engine_test       the engine (against certs/)
+//   threads_test      the engine on 4 threads at once, sessions sharing configs and moving
+//                     between threads (scripts/tsan.sh runs it under ThreadSanitizer)
 //   p256_verify_test  our P-256 verification against Mbed TLS's own, and Mbed TLS's ECDSA
 //                     test vectors from the fetched tree
 //   x25519_test       X25519 through HACL (RFC 7748, Mbed TLS's ladder)
@@ -21,6 +23,9 @@ const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 
 const programs = [
   ['engine_test', [certs, ...filter]],
+  // Under valgrind, which runs one thread at a time, 4 connections of each kind (not 16):
+  // what memcheck looks for (leaks, invalid accesses) shows with few; it takes seconds.
+  ['threads_test', [...(memcheck ? ['--connections', '4'] : []), certs, ...filter]],
   ['p256_verify_test', [certs, path.join(suites, 'test_suite_ecdsa.data'), ...filter]],
   ['x25519_test', [...filter]],
   ['gcm_test', [suites, ...filter]],
