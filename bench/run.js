@@ -7,6 +7,7 @@
 //
 //   node bench/run.js                 full run: ~1.5 min on 2 cores
 //   BENCH_QUICK=1 node bench/run.js   quick run: ~45 s, smaller and shorter
+//   BENCH_ONLY=bulk node bench/run.js  only the measurements whose label matches
 //
 // Measurements (ECDSA P-256 server certificate, client verifies against certs/ca.pem):
 //   bulk       one connection sends BULK_MIB MiB client->server in 64 KiB writes, honouring
@@ -285,11 +286,15 @@ const MEASUREMENTS = [
 ];
 
 async function main() {
+  // BENCH_ONLY=regexp: only the measurements whose label matches (e.g. BENCH_ONLY=bulk),
+  // and not the crypto alone.
+  const onlyLabels = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
   // First, before any child runs.
-  const cryptoFigures = measureCrypto(CRYPTO_SECONDS);
+  const cryptoFigures = onlyLabels ? null : measureCrypto(CRYPTO_SECONDS);
   const best = { node: {}, mbedtls: {} };
   const notes = {}; // metric -> { implementation: note }
   for (const [rounds, label, run, only] of MEASUREMENTS) {
+    if (onlyLabels && !onlyLabels.test(label)) continue;
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['node', 'mbedtls'] : ['mbedtls', 'node'];
       for (const name of order) {
@@ -308,7 +313,7 @@ async function main() {
     }
   }
   printTable(best, notes);
-  printCryptoTable(cryptoFigures);
+  if (cryptoFigures) printCryptoTable(cryptoFigures);
 }
 
 function format(value) {
@@ -321,6 +326,7 @@ function printTable(best, notes) {
   for (const [key, label, unit] of METRICS) {
     const a = best.node[key];
     const b = best.mbedtls[key];
+    if (process.env.BENCH_ONLY && a === undefined && b === undefined) continue;
     rows.push([label, unit, format(a), format(b), a && b ? `${(b / a).toFixed(2)}x` : 'n/a']);
   }
   console.log(`\nmbedtls-stream vs node:tls (${QUICK ? 'BENCH_QUICK' : 'full'}: best of ${ROUNDS} rounds, ` +

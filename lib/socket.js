@@ -51,6 +51,7 @@ const kConnectOptions = Symbol('connectOptions');
 const kFirstBytes = Symbol('firstBytes');
 const kCloseAfterPeer = Symbol('closeAfterPeer');
 const kSteps = Symbol('steps');
+const kSpareRecords = Symbol('spareRecords');
 
 const EVENT_HANDSHAKE_DONE = constants.EVENT_HANDSHAKE_DONE;
 const EVENT_NEW_SESSION_TICKET = constants.EVENT_NEW_SESSION_TICKET;
@@ -838,12 +839,18 @@ class TLSSocket extends Duplex {
     }
     this._touch();
     const data = chunks.length === 1 ? chunks[0].chunk : chunks.map((c) => c.chunk);
-    const state = this[kSession].write(data);
+    // A Buffer of records whose transport write is done is given again to encrypt into.
+    const spare = this[kSpareRecords];
+    this[kSpareRecords] = null;
+    const state = this[kSession].write(data, spare || undefined);
     const out = this[kOut];
     const ret = out[2];
     let ciphertext = out[1];
+    let records = null;
     if (out[7] !== undefined) {
-      // write() encrypted into a Buffer sized for the most the records could take.
+      // write() encrypted into a Buffer (the spare, or one sized for the most the records
+      // could take): it is ours again once the transport has written it.
+      records = ciphertext;
       ciphertext = ciphertext.subarray(0, out[7]);
       out[7] = undefined;
     }
@@ -861,13 +868,20 @@ class TLSSocket extends Duplex {
         return;
       }
       for (const c of chunks) this._bytesWritten += c.chunk.length;
-      if (ciphertext) this._sendCiphertext(ciphertext, callback);
-      else callback();
+      if (records) {
+        this._sendCiphertext(ciphertext, (err) => {
+          if (!err && !this.destroyed) this[kSpareRecords] = records;
+          callback(err);
+        });
+      } else if (ciphertext) {
+        this._sendCiphertext(ciphertext, callback);
+      } else {
+        callback();
+      }
     } finally {
       if (debug) this._emitDebug(debug);
     }
   }
-
 
   _flushPendingWrite() {
     const pending = this[kPendingWrite];
@@ -901,6 +915,7 @@ class TLSSocket extends Duplex {
   _destroy(err, callback) {
     this._clearTimer();
     if (this[kSteps]) this[kSteps].ended();
+    this[kSpareRecords] = null;
     idleTrim.forget(this);
     if (this[kPendingWrite]) {
       // Data still waiting for the handshake is cancelled, as a net.Socket's queued write
@@ -961,6 +976,7 @@ class TLSSocket extends Duplex {
 
   // Called by lib/idle-trim.js once the socket has been quiet for a while.
   _trimIdle() {
+    this[kSpareRecords] = null;
     if (!this.destroyed) this[kSession].trim();
   }
 

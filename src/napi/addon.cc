@@ -537,8 +537,8 @@ class Session : public Napi::ObjectWrap<Session> {
   // key log lines, out[4] debug lines. Returns state | events << 8. `sink`, when given,
   // holds `written` bytes of plaintext decrypted straight into it (Feed); out[0] is then the
   // sink itself, and out[6] its length in use when that is shorter. Likewise `records`
-  // holds `records_len` bytes of records encrypted straight into it (Write): out[1] and
-  // out[7].
+  // holds `records_len` bytes of records encrypted straight into it (Write): out[1] is then
+  // that Buffer, whole, and out[7] its length in use.
   Napi::Value Collect(Napi::Env env, Napi::Buffer<uint8_t>* sink = nullptr, size_t written = 0,
                       Napi::Buffer<uint8_t>* records = nullptr, size_t records_len = 0) {
     Napi::Array out = out_.Value();
@@ -593,8 +593,7 @@ class Session : public Napi::ObjectWrap<Session> {
         out.Set(1u, all);
       } else {
         out.Set(1u, *records);
-        if (records_len < records->Length())
-          out.Set(7u, Napi::Number::New(env, static_cast<double>(records_len)));
+        out.Set(7u, Napi::Number::New(env, static_cast<double>(records_len)));
       }
     } else if (ciphertext != nullptr) {
       out.Set(1u, Napi::Buffer<uint8_t>::Copy(env, ciphertext, len));
@@ -703,7 +702,7 @@ class Session : public Napi::ObjectWrap<Session> {
     return Collect(info.Env());
   }
 
-  // write(buffer | [buffer, ...]) -> state; a refused write leaves its code in out[2].
+  // write(buffer | [buffer, ...], spare?) -> state; a refused write leaves its code in out[2].
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Value result;
@@ -721,11 +720,15 @@ class Session : public Napi::ObjectWrap<Session> {
       if (ThrowUnlessBuffer(env, info[0], "data")) return env.Undefined();
       auto data = info[0].As<Napi::Buffer<uint8_t>>();
       // The records are encrypted straight into the Buffer handed to JS for the transport:
-      // no copy after Mbed TLS's own (short writes go the usual way, as in Feed).
+      // no copy after Mbed TLS's own (short writes go the usual way, as in Feed). `spare`,
+      // a Buffer an earlier write returned whose transport write is done, is used again
+      // when it has the room: a connection sending a stream allocates nothing per write.
       size_t bound = datagram_ || data.Length() < kSinkMinimum
                          ? 0 : mst_session_ciphertext_bound(session_, data.Length());
       if (bound > 0) {
-        auto records = Napi::Buffer<uint8_t>::New(env, bound);
+        bool reuse = info[1].IsBuffer() && info[1].As<Napi::Buffer<uint8_t>>().Length() >= bound;
+        auto records = reuse ? info[1].As<Napi::Buffer<uint8_t>>() : Napi::Buffer<uint8_t>::New(env, bound);
+        bound = records.Length();
         size_t written = 0;
         ret = mst_session_write_into(session_, data.Data(), data.Length(), records.Data(), bound, &written);
         out_.Value().Set(2u, Napi::Number::New(env, ret));
