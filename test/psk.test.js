@@ -68,6 +68,8 @@ for (const version of ['TLSv1.2', 'TLSv1.3']) {
         assert.equal(socket.authorized, true);
         assert.deepEqual(socket.getPeerCertificate(), {});
         if (version === 'TLSv1.2') assert.match(socket.getCipher().name, /PSK/);
+        // As OpenSSL's SSL_session_reused(): a TLS 1.3 handshake on a PSK, external or not.
+        assert.equal(socket.isSessionReused(), version === 'TLSv1.3');
         assert.equal((await collect(socket)).toString(), `hello ${version}`);
         assert.deepEqual(seen, [['function', IDENTITY]]);
         assert.deepEqual(hints, [null]);

@@ -863,8 +863,9 @@ static bool saw_state(const mst_session *session, int state)
 }
 
 /* A full TLS 1.2 handshake always passes ServerHelloDone, an abbreviated one never does. In
- * TLS 1.3 a handshake on a PSK skips the certificate states: it resumed when that PSK was
- * a ticket, which a client knows by having offered one (no external PSKs are configured). */
+ * TLS 1.3 a handshake on a PSK skips the certificate states, and counts as resumed whether
+ * that PSK was a ticket or an external one (as OpenSSL's SSL_session_reused(), which node's
+ * isSessionReused() reports): a client on a PSK offered a ticket or has an external PSK. */
 static bool handshake_resumed(const mst_session *session)
 {
     if (mbedtls_ssl_get_version_number(&session->ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
@@ -872,7 +873,8 @@ static bool handshake_resumed(const mst_session *session)
     if (saw_state(session, MBEDTLS_SSL_CERTIFICATE_REQUEST) ||
         saw_state(session, MBEDTLS_SSL_SERVER_CERTIFICATE))
         return false;
-    return session->config->endpoint == MST_SERVER || session->offered_session;
+    return session->config->endpoint == MST_SERVER || session->offered_session ||
+           session->config->ssl.MBEDTLS_PRIVATE(psk) != NULL;
 }
 
 static bool client_psk_gate(mst_session *session);
