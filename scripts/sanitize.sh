@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/sanitizer-tree.sh
+source "$ROOT/scripts/sanitizer-tree.sh"
 OUT=$ROOT/build-asan
 TREE=$OUT/src-tree
 LOGS=$OUT/logs
@@ -37,19 +39,8 @@ mkdir -p "$TREE/deps"
 exec 9>"$OUT/.lock"
 flock 9
 
-# --- The build tree ----------------------------------------------------------------------
-# .gyp files are copied (gyp resolves paths from a build file's own directory), and only
-# when their content changed; everything else is a symlink, so sources keep their own
-# mtimes and make's dependency tracking sees every edit.
-copy_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
-copy_if_changed "$ROOT/binding.gyp" "$TREE/binding.gyp"
-copy_if_changed "$ROOT/deps/mbedtls.gyp" "$TREE/deps/mbedtls.gyp"
-ln -sfn "$ROOT/src" "$TREE/src"
-ln -sfn "$ROOT/node_modules" "$TREE/node_modules"
-ln -sfn "$ROOT/deps/config" "$TREE/deps/config"
-ln -sfn "$ROOT/deps/accel" "$TREE/deps/accel"
-ln -sfn "$ROOT/deps/mbedtls" "$TREE/deps/mbedtls"
-ln -sfn "$ROOT/deps/list-sources.js" "$TREE/deps/list-sources.js"
+# --- The build tree (scripts/sanitizer-tree.sh) --------------------------------------------
+prepare_tree "$ROOT" "$TREE"
 
 # --- Build ---------------------------------------------------------------------------------
 # The Makefiles gyp writes append $CFLAGS/$CXXFLAGS/$LDFLAGS after each target's own flags,
@@ -58,9 +49,7 @@ ln -sfn "$ROOT/deps/list-sources.js" "$TREE/deps/list-sources.js"
 SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 export CC=clang CXX=clang++ LINK=clang++
 export CFLAGS="$SAN_FLAGS" CXXFLAGS="$SAN_FLAGS" LDFLAGS="-fsanitize=address,undefined"
-gyp_args=()
-nodedir=${npm_config_nodedir:-$(cd "$ROOT" && npm config get nodedir 2>/dev/null || true)}
-if [[ -n $nodedir && $nodedir != undefined && $nodedir != null ]]; then gyp_args+=(--nodedir="$nodedir"); fi
+nodedir_args "$ROOT"
 
 start=$SECONDS
 say "building into ${TREE#"$ROOT"/}/build (clang, $SAN_FLAGS)"

@@ -21,6 +21,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/sanitizer-tree.sh
+source "$ROOT/scripts/sanitizer-tree.sh"
 OUT=$ROOT/build-tsan
 TREE=$OUT/src-tree
 PROGRAM=$TREE/build/Release/threads_test
@@ -39,20 +41,8 @@ mkdir -p "$TREE/deps"
 exec 9>"$OUT/.lock"
 flock 9
 
-# --- The build tree ----------------------------------------------------------------------
-# .gyp files are copied (gyp resolves paths from a build file's own directory), only when
-# their content changed; the rest are symlinks, so make's dependency tracking sees every
-# edit. test/ is there for binding.gyp's C test targets (engine_tests).
-copy_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
-copy_if_changed "$ROOT/binding.gyp" "$TREE/binding.gyp"
-copy_if_changed "$ROOT/deps/mbedtls.gyp" "$TREE/deps/mbedtls.gyp"
-ln -sfn "$ROOT/src" "$TREE/src"
-ln -sfn "$ROOT/test" "$TREE/test"
-ln -sfn "$ROOT/node_modules" "$TREE/node_modules"
-ln -sfn "$ROOT/deps/config" "$TREE/deps/config"
-ln -sfn "$ROOT/deps/accel" "$TREE/deps/accel"
-ln -sfn "$ROOT/deps/mbedtls" "$TREE/deps/mbedtls"
-ln -sfn "$ROOT/deps/list-sources.js" "$TREE/deps/list-sources.js"
+# --- The build tree (scripts/sanitizer-tree.sh) --------------------------------------------
+prepare_tree "$ROOT" "$TREE"
 
 # --- Build ---------------------------------------------------------------------------------
 # gyp's Makefiles put $CFLAGS after each target's own flags, so -O1 here overrides Mbed TLS's
@@ -60,9 +50,7 @@ ln -sfn "$ROOT/deps/list-sources.js" "$TREE/deps/list-sources.js"
 TSAN_FLAGS="-fsanitize=thread -fno-omit-frame-pointer -g -O1"
 export CC=clang CXX=clang++ LINK=clang++
 export CFLAGS="$TSAN_FLAGS" CXXFLAGS="$TSAN_FLAGS" LDFLAGS="-fsanitize=thread"
-gyp_args=()
-nodedir=${npm_config_nodedir:-$(cd "$ROOT" && npm config get nodedir 2>/dev/null || true)}
-if [[ -n $nodedir && $nodedir != undefined && $nodedir != null ]]; then gyp_args+=(--nodedir="$nodedir"); fi
+nodedir_args "$ROOT"
 
 start=$SECONDS
 say "building threads_test into ${TREE#"$ROOT"/}/build (clang, $TSAN_FLAGS)"

@@ -6,12 +6,11 @@
 
 const asyncHooks = require('node:async_hooks');
 const net = require('node:net');
-const { Duplex } = require('node:stream');
 const tls = require('node:tls');
 const ours = require('..');
 const binding = require('../lib/binding');
 const {
-  assert, certs, listen, once, randomBytes, sha256, runNodeChild, useCleanup, handshakeOutcome,
+  assert, certs, listen, once, randomBytes, sha256, runNodeChild, useCleanup, handshakeOutcome, TcpTransport,
 } = require('./helpers');
 
 // The async resource each step on the pool is (src/napi/offload.cc).
@@ -42,40 +41,11 @@ async function countSteps(fn) {
   }
 }
 
-// A client transport that hands each byte the server sends to the TLS socket as a 'data'
-// event of its own, all in one go: whatever follows the first chunk of a flight arrives
-// while that chunk's step is on the pool.
-class ByteByByte extends Duplex {
-  constructor(socket) {
-    super();
-    this.socket = socket;
-    socket.on('data', (chunk) => {
-      for (const byte of chunk) this.push(Buffer.of(byte));
-    });
-    socket.on('end', () => this.push(null));
-    socket.on('close', () => this.destroy());
-    socket.on('error', (err) => this.destroy(err));
-  }
-
-  _read() {}
-
-  _write(chunk, encoding, callback) {
-    this.socket.write(chunk, callback);
-  }
-
-  _final(callback) {
-    this.socket.end(callback);
-  }
-
-  _destroy(err, callback) {
-    this.socket.destroy();
-    callback(err);
-  }
-}
-
+// A client whose transport hands each byte the server sends to the TLS socket as a 'data'
+// event of its own: whatever follows the first chunk of a flight arrives while that chunk's
+// step is on the pool.
 function connectByteByByte(port, options) {
-  const raw = net.connect(port, '127.0.0.1');
-  const transport = new ByteByByte(raw);
+  const transport = new TcpTransport(net.connect(port, '127.0.0.1'), { byteByByte: true });
   return ours.connect({ socket: transport, servername: 'localhost', ca: certs.ca, ...options });
 }
 

@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { execFile, spawn } = require('node:child_process');
+const { Duplex } = require('node:stream');
 
 const CERTS_DIR = path.join(__dirname, '..', 'certs');
 const certPath = (name) => path.join(CERTS_DIR, name);
@@ -233,6 +234,41 @@ function useCleanup() {
   return tracker;
 }
 
+// A Duplex transport over a TCP connection (a `socket` for connect()), for tests that watch
+// what crosses it: `memory` lists the memory (ArrayBuffer) of every chunk written to it, and
+// with { byteByByte: true } each byte the peer sends is a 'data' event of its own, all in
+// one go (whatever follows the first byte of a read arrives while that one is handled).
+class TcpTransport extends Duplex {
+  constructor(socket, { byteByByte = false } = {}) {
+    super();
+    this.socket = socket;
+    this.memory = [];
+    socket.on('data', (chunk) => {
+      if (!byteByByte) this.push(chunk);
+      else for (const byte of chunk) this.push(Buffer.of(byte));
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('close', () => this.destroy());
+    socket.on('error', (err) => this.destroy(err));
+  }
+
+  _read() {}
+
+  _write(chunk, encoding, callback) {
+    this.memory.push(chunk.buffer);
+    this.socket.write(chunk, callback);
+  }
+
+  _final(callback) {
+    this.socket.end(callback);
+  }
+
+  _destroy(err, callback) {
+    this.socket.destroy();
+    callback(err);
+  }
+}
+
 // Spawns a child process and resolves with { code, signal, stdout, stderr } on exit.
 function run(command, args, { input, track } = {}) {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -420,6 +456,7 @@ function runNodeChild(source, timeout) {
 
 module.exports = {
   assert,
+  TcpTransport,
   runNodeChild,
   certs,
   names,

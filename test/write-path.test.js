@@ -4,38 +4,9 @@
 // connection sending a stream allocates no new Buffer per write; node's server reads it all.
 
 const net = require('node:net');
-const { Duplex } = require('node:stream');
 const tls = require('node:tls');
 const ours = require('..');
-const { assert, certs, listen, once, randomBytes, sha256, useCleanup } = require('./helpers');
-
-// A transport over a TCP connection that remembers the memory of every chunk written to it.
-class Recording extends Duplex {
-  constructor(socket) {
-    super();
-    this.socket = socket;
-    this.memory = [];
-    socket.on('data', (chunk) => this.push(chunk));
-    socket.on('end', () => this.push(null));
-    socket.on('close', () => this.destroy());
-  }
-
-  _read() {}
-
-  _write(chunk, encoding, callback) {
-    this.memory.push(chunk.buffer);
-    this.socket.write(chunk, callback);
-  }
-
-  _final(callback) {
-    this.socket.end(callback);
-  }
-
-  _destroy(err, callback) {
-    this.socket.destroy();
-    callback(err);
-  }
-}
+const { assert, certs, listen, once, randomBytes, sha256, useCleanup, TcpTransport } = require('./helpers');
 
 describe('the write path', function () {
   this.timeout(60000);
@@ -54,7 +25,7 @@ describe('the write path', function () {
         });
       }));
       const port = await listen(server);
-      const transport = new Recording(net.connect(port, '127.0.0.1'));
+      const transport = new TcpTransport(net.connect(port, '127.0.0.1'));
       const client = cleanup.socket(ours.connect({
         socket: transport, servername: 'localhost', ca: certs.ca, minVersion: version, maxVersion: version,
       }));
