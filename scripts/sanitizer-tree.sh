@@ -6,7 +6,8 @@
 # prepare_tree ROOT TREE: makes TREE a build tree of ROOT. The .gyp files are copied (gyp
 # resolves paths from a build file's own directory), and only when their content changed;
 # everything else is a symlink, so sources keep their own mtimes and make's dependency
-# tracking sees every edit. test/ is there for binding.gyp's C test targets (engine_tests).
+# tracking sees every edit. test/ and bench/ are there for binding.gyp's C test and bench
+# targets (built when test/c/engine_test.c is there).
 #
 # nodedir_args ROOT: sets the array gyp_args to node-gyp's --nodedir from npm's config
 # (~/.npmrc's nodedir=/usr builds offline), or to nothing.
@@ -16,7 +17,7 @@ prepare_tree() {
   cmp -s "$root/binding.gyp" "$tree/binding.gyp" || cp "$root/binding.gyp" "$tree/binding.gyp"
   cmp -s "$root/deps/mbedtls.gyp" "$tree/deps/mbedtls.gyp" || cp "$root/deps/mbedtls.gyp" "$tree/deps/mbedtls.gyp"
   local link
-  for link in src test node_modules deps/config deps/accel deps/mbedtls deps/list-sources.js \
+  for link in src test bench node_modules deps/config deps/accel deps/mbedtls deps/list-sources.js \
       deps/build-profile.js; do
     ln -sfn "$root/$link" "$tree/$link"
   done
