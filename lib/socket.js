@@ -347,7 +347,10 @@ class TLSSocket extends Duplex {
     if (first === undefined || first.length < 5) {
       this[kFirstBytes] = Buffer.concat([first || Buffer.alloc(0), chunk.subarray(0, 5)]).subarray(0, 5);
     }
-    this._inOrder(() => this._drive(chunk));
+    // Every record comes this way: a closure only while a handshake step is in flight.
+    const steps = this[kSteps];
+    if (steps && steps.busy) steps.inOrder(() => this._drive(chunk));
+    else this._drive(chunk);
   }
 
   _onTransportError(err) {

@@ -668,8 +668,8 @@ class Session : public Napi::ObjectWrap<Session> {
   // for datagram sessions, whose timers read the clock Destroyed() sets.
   Napi::Value Step(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[1].IsFunction()) {
-      Napi::TypeError::New(env, "step(chunk, callback)").ThrowAsJavaScriptException();
+    if (!info[1].IsFunction() || datagram_) {
+      Napi::TypeError::New(env, "step(chunk, callback), for a stream session").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     std::vector<uint8_t> chunk;
