@@ -123,6 +123,10 @@
 #define MBEDTLS_SSL_ALPN
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 #define MBEDTLS_SSL_RECORD_SIZE_LIMIT
+/* No zero padding in TLS 1.3 (and DTLS 1.2 CID) records, as OpenSSL pads none by default:
+ * a record can then carry the full 2^14 bytes of content (patch 0024), and a record of
+ * 2^14 bytes keeps within RFC 8446 5.4's 2^14 + 1 (Mbed-TLS/mbedtls#10873). */
+#define MBEDTLS_SSL_CID_TLS1_3_PADDING_GRANULARITY 1
 /* TLS handshake messages longer than one 16 KiB record (certificate chains with many names,
  * CertificateRequests naming many CAs) go both ways up to 100 KiB of body, OpenSSL's default
  * max_cert_list, so node's limit. Longer ones received are refused with illegal_parameter,
