@@ -57,6 +57,7 @@
         'src/napi/addon.cc',
         'src/napi/dtls.cc',
         'src/napi/offload.cc',
+        'src/napi/sink_pool.cc',
       ],
       'dependencies': ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       # A call that cannot throw because a worker's environment is stopping is dropped,

@@ -9,6 +9,8 @@
 // and runs only while some socket has been active since it was last trimmed.
 'use strict';
 
+const binding = require('./binding');
+
 const SWEEP_MS = 1000;
 
 const kActive = Symbol('active');
@@ -26,6 +28,8 @@ function sweep() {
     socket._trimIdle();
   }
   if (watched.size > 0) schedule();
+  // Nothing moves data any more: the memory kept for plaintext Buffers goes back too.
+  else binding.releaseSinkBlocks();
 }
 
 function schedule() {

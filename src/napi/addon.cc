@@ -24,6 +24,7 @@
 #include "addon.h"
 #include "engine.h"
 #include "offload.h"
+#include "sink_pool.h"
 
 namespace {
 
@@ -651,7 +652,7 @@ class Session : public Napi::ObjectWrap<Session> {
     if (!datagram_ && !(mst_session_state(session_) & MST_STATE_HANDSHAKING)) {
       size_t bound = mst_session_plaintext_bound(session_, chunk.Length());
       if (bound >= kSinkMinimum) {
-        auto sink = Napi::Buffer<uint8_t>::New(env, bound);
+        auto sink = NewSinkBuffer(env, bound);
         size_t written = 0;
         mst_session_feed_into(session_, chunk.Data(), chunk.Length(), sink.Data(), bound, &written);
         return Collect(env, &sink, written);
@@ -1232,6 +1233,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SecureContext", SecureContext::Define(env));
   exports.Set("Session", Session::Define(env));
   exports.Set("memoryTotals", Napi::Function::New(env, MemoryTotals));
+  // releaseSinkBlocks() -> bytes freed: the kept memory of plaintext Buffers (sink_pool.h)
+  exports.Set("releaseSinkBlocks", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(ReleaseSinkBlocks()));
+  }));
   exports.Set("certificateNames", Napi::Function::New(env, CertificateNames));
   exports.Set("ciphersuites", Napi::Function::New(env, Ciphersuites));
   exports.Set("generateSelfSigned", Napi::Function::New(env, GenerateSelfSigned));
