@@ -22,18 +22,9 @@
 #include "engine.h"
 #include "internal.h" /* a client config's Mbed TLS settings: a client that takes no tickets */
 #include "engine_helpers.h"
+#include "harness.h"
 
-static int passed, failed;
-static bool current_failed;
 
-#define CHECK(condition)                                                          \
-    do {                                                                          \
-        if (!(condition)) {                                                       \
-            printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-            current_failed = true;                                                \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 #define CHECK_CODE(expression, expected)                                           \
     do {                                                                           \
@@ -1968,11 +1959,6 @@ done:
     mst_free_pem(key, key_len);
 }
 
-typedef struct test {
-    const char *name;
-    void (*run)(void);
-} test;
-
 #define TEST(name) {#name, test_##name}
 
 
@@ -3172,18 +3158,7 @@ int main(int argc, char **argv)
 {
     certs_dir = argc > 1 ? argv[1] : "certs";
     const char *only = argc > 2 ? argv[2] : NULL;
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (only != NULL && strstr(tests[i].name, only) == NULL)
-            continue;
-        current_failed = false;
-        tests[i].run();
-        printf("%s %s\n", current_failed ? "not ok" : "ok", tests[i].name);
-        if (current_failed)
-            failed++;
-        else
-            passed++;
-        fflush(stdout);
-    }
+    run_tests(tests, sizeof(tests) / sizeof(tests[0]), only);
     printf("engine: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

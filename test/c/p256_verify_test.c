@@ -37,24 +37,16 @@
 #define mst_p256_verify_count field_copy_p256_verify_count
 #undef MST_P256_VERIFY_H
 #include "../../src/crypto/p256_verify.c"
+
+#include "harness.h"
 #undef mst_p256_verify
 #undef mst_p256_fast_path
 #undef mst_p256_verify_count
 
 static const char *certs_dir;
 static const char *vectors_path;
-static int passed, failed;
-static bool current_failed;
 static mbedtls_ecp_group grp;
 
-#define CHECK(condition)                                                          \
-    do {                                                                          \
-        if (!(condition)) {                                                       \
-            printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-            current_failed = true;                                                \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 /* A deterministic generator (xorshift64*), so that a failure reproduces. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
@@ -749,10 +741,7 @@ static void measure_speed(void)
     signed_hash_free(&v);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
+static const test tests[] = {
     {"p256: random signatures verify, altered ones do not, as with Mbed TLS", test_random_signatures_verify},
     {"p256: r and s outside [1, n-1] are refused", test_out_of_range_r_and_s_are_refused},
     {"p256: s = n - 1 verifies", test_s_of_n_minus_1_verifies},
@@ -777,20 +766,7 @@ int main(int argc, char **argv)
         printf("cannot load P-256\n");
         return 1;
     }
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (only != NULL && strstr(tests[i].name, only) == NULL) {
-            continue;
-        }
-        current_failed = false;
-        tests[i].run();
-        printf("%s %s\n", current_failed ? "not ok" : "ok", tests[i].name);
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-        fflush(stdout);
-    }
+    run_tests(tests, sizeof(tests) / sizeof(tests[0]), only);
     if (only == NULL) {
         measure_speed();
     }

@@ -25,18 +25,10 @@
 
 #include "x25519.h"
 
-static int passed, failed;
-static bool current_failed;
+#include "harness.h"
+
 static mbedtls_ecp_group grp;
 
-#define CHECK(condition)                                                          \
-    do {                                                                          \
-        if (!(condition)) {                                                       \
-            printf("    %s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-            current_failed = true;                                                \
-            goto done;                                                            \
-        }                                                                         \
-    } while (0)
 
 static uint64_t rng_state = 0x853c49e6748fea9bu;
 
@@ -368,10 +360,7 @@ static void measure_speed(void)
     }
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} tests[] = {
+static const test tests[] = {
     {"x25519: RFC 7748 section 5.2 vectors", test_rfc7748_section_5_2_vectors},
     {"x25519: RFC 7748 section 5.2 iterated vectors (1 and 1000)", test_rfc7748_iterated_vectors},
     {"x25519: RFC 7748 section 6.1 key agreement", test_rfc7748_section_6_1_key_agreement},
@@ -388,20 +377,7 @@ int main(int argc, char **argv)
         printf("cannot load Curve25519\n");
         return 1;
     }
-    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-        if (only != NULL && strstr(tests[i].name, only) == NULL) {
-            continue;
-        }
-        current_failed = false;
-        tests[i].run();
-        printf("%s %s\n", current_failed ? "not ok" : "ok", tests[i].name);
-        if (current_failed) {
-            failed++;
-        } else {
-            passed++;
-        }
-        fflush(stdout);
-    }
+    run_tests(tests, sizeof(tests) / sizeof(tests[0]), only);
     if (only == NULL) {
         measure_speed();
     }
