@@ -46,6 +46,7 @@ const kAwaitingConnect = Symbol('awaitingConnect');
 const kEnding = Symbol('ending');
 const kOnread = Symbol('onread');
 const kOwnTransport = Symbol('ownTransport');
+const kInPlace = Symbol('inPlace');
 const kStartWhenConnected = Symbol('startWhenConnected');
 const kConnectOptions = Symbol('connectOptions');
 const kFirstBytes = Symbol('firstBytes');
@@ -218,6 +219,10 @@ class TLSSocket extends Duplex {
     this._controlReleased = false;
     this.on('error', this._tlsError);
 
+    // A net.Socket's reads are Buffers of their own, which only we hold when ours is the
+    // only 'data' listener: records are decrypted over them (_drive), saving a Buffer and
+    // a copy to cold memory per read. A Duplex of the application's may share its chunks.
+    this[kInPlace] = transport instanceof net.Socket;
     transport.on('data', (chunk) => this._onTransportData(chunk));
     transport.on('end', () => this._onTransportEnd());
     transport.on('error', (err) => this._onTransportError(err));
@@ -327,7 +332,13 @@ class TLSSocket extends Duplex {
         return;
       }
     }
-    this._afterNative(chunk ? session.feed(chunk) : session.process());
+    if (chunk === null) {
+      this._afterNative(session.process());
+    } else if (this[kInPlace] && this[kTransport].listenerCount('data') === 1) {
+      this._afterNative(session.feedInPlace(chunk), chunk);
+    } else {
+      this._afterNative(session.feed(chunk));
+    }
   }
 
   // Runs fn now, or, while a handshake step is on the thread pool, after it and whatever
@@ -420,13 +431,19 @@ class TLSSocket extends Duplex {
   // Acts on what one native call did: ciphertext out first (it may carry a fatal alert),
   // then the handshake, then plaintext (records authenticated before any failure in the
   // same chunk), then the failure or the peer's close.
-  _afterNative(state) {
+  _afterNative(state, chunk) {
     const out = this[kOut];
     let plaintext = out[0];
     if (out[6] !== undefined) {
       // feed() decrypted into a Buffer sized for the most the input could yield.
       plaintext = plaintext.subarray(0, out[6]);
       out[6] = undefined;
+    }
+    let inPlace;
+    if (out[8] !== undefined) {
+      // feedInPlace(chunk): the chunk's first bytes now hold plaintext, after out[0]'s.
+      inPlace = chunk.subarray(0, out[8]);
+      out[8] = undefined;
     }
     const ciphertext = out[1];
     const keylog = out[3];
@@ -487,16 +504,12 @@ class TLSSocket extends Duplex {
         if (this.destroyed) return;
       }
     }
-    if (plaintext && this[kOnread]) {
-      this.bytesRead += plaintext.length;
-      this._deliverOnread(plaintext);
+    if (plaintext) {
+      this._deliverPlaintext(plaintext);
       if (this.destroyed) return;
-    } else if (plaintext) {
-      this.bytesRead += plaintext.length;
-      if (!this.push(plaintext) && !this[kPausedTransport]) {
-        this[kPausedTransport] = true;
-        this[kTransport].pause();
-      }
+    }
+    if (inPlace) {
+      this._deliverPlaintext(inPlace);
       if (this.destroyed) return;
     }
     if (state & STATE_FAILED) {
@@ -506,6 +519,18 @@ class TLSSocket extends Duplex {
     if (state & EVENT_PEER_CLOSED) {
       this[kCloseNotify] = Boolean(state & STATE_PEER_CLOSE_NOTIFY);
       this._endReadable();
+    }
+  }
+
+  // Received plaintext to the application: onread's buffer or the readable side, whose
+  // backpressure pauses the transport.
+  _deliverPlaintext(plaintext) {
+    this.bytesRead += plaintext.length;
+    if (this[kOnread]) {
+      this._deliverOnread(plaintext);
+    } else if (!this.push(plaintext) && !this[kPausedTransport]) {
+      this[kPausedTransport] = true;
+      this[kTransport].pause();
     }
   }
 

@@ -1,7 +1,7 @@
 'use strict';
-// The memory of the Buffers received records are decrypted into comes back after garbage
-// collection (src/napi/sink_pool.h) and is taken again, and is freed once nothing moves
-// data: run in a process of its own, with gc() exposed.
+// The memory of the Buffers received records are decrypted into (over a transport not read
+// in place) comes back after garbage collection (src/napi/sink_pool.h) and is taken again,
+// and is freed once nothing moves data: run in a process of its own, with gc() exposed.
 
 const { assert, runNodeChild } = require('./helpers');
 
@@ -21,8 +21,13 @@ describe('plaintext Buffers of received data', function () {
         (socket) => socket.write(payload));
       server.listen(0, '127.0.0.1', () => {
         binding.releaseSinkBlocks();
-        const client = ours.connect({ port: server.address().port, host: '127.0.0.1',
-          servername: 'localhost', ca: c('ca.pem') });
+        // Through a Duplex of the application's: a net.Socket we read alone has its records
+        // decrypted in place (test/read-in-place.test.js), with no sink.
+        const { Duplex } = require('stream');
+        const tcp = require('net').connect(server.address().port, '127.0.0.1');
+        const duplex = new Duplex({ read() {}, write(chunk, encoding, callback) { tcp.write(chunk, callback); } });
+        tcp.on('data', (chunk) => duplex.push(chunk));
+        const client = ours.connect({ socket: duplex, servername: 'localhost', ca: c('ca.pem') });
         let received = 0;
         // Read while the connection is still open: once every socket is idle, lib/idle-trim.js
         // frees the kept blocks itself.
@@ -33,6 +38,7 @@ describe('plaintext Buffers of received data', function () {
           const kept = binding.releaseSinkBlocks();
           const after = binding.releaseSinkBlocks();
           client.destroy();
+          tcp.destroy();
           server.close();
           console.log(JSON.stringify({ received, kept, after }));
           process.exit(0);

@@ -357,6 +357,15 @@ int mst_session_feed_ciphertext(mst_session *session, const uint8_t *data, size_
  * out. Stream mode (a datagram session takes no `out`). */
 int mst_session_feed_into(mst_session *session, const uint8_t *data, size_t len, uint8_t *out,
                           size_t cap, size_t *written);
+/* As mst_session_feed_ciphertext(), with the plaintext of records wholly within `data`
+ * decrypted over `data` itself, into its first *in_place bytes: a record's plaintext is
+ * shorter than the record, and is written only over bytes Mbed TLS has already read. What
+ * comes first (plaintext waiting from before, the record completing one begun in an earlier
+ * call) goes to the window: the call's plaintext is the window's, then data[0, *in_place).
+ * The bytes of `data` past *in_place are left undefined. Stream mode after the handshake;
+ * otherwise a plain feed (*in_place is 0). */
+int mst_session_feed_in_place(mst_session *session, uint8_t *data, size_t len,
+                              size_t *in_place);
 /* The most plaintext a feed of len more bytes can yield, counting the input still waiting
  * from before: room enough for mst_session_feed_into()'s out. */
 size_t mst_session_plaintext_bound(const mst_session *session, size_t len);

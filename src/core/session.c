@@ -69,6 +69,10 @@ struct mst_session {
     uint8_t *sink;
     size_t sink_cap;
     size_t sink_used;
+    /* During mst_session_feed_in_place(): the caller's bytes (borrowed's start), whose
+     * first in_place_used bytes now hold plaintext decrypted over records already read. */
+    uint8_t *in_place;
+    size_t in_place_used;
     /* During mst_session_write_into(): where records go while the window is empty. */
     uint8_t *record_sink;
     size_t record_sink_cap;
@@ -935,20 +939,64 @@ static int run_handshake(mst_session *session)
     return 0;
 }
 
+/* mst_session_feed_in_place(): how many bytes of plaintext the next read may write at
+ * in_place + in_place_used, over ciphertext Mbed TLS has already copied in; 0 when it is
+ * to go to the window. Plaintext is shorter than its record, so a record wholly within the
+ * bytes not yet read has room for all of its plaintext over itself and what was read before
+ * it; the record completing one begun in an earlier call has not, and goes to the window.
+ * Once plaintext is in place, every later read goes there too (the window comes first). */
+static size_t in_place_room(const mst_session *session)
+{
+    const mbedtls_ssl_context *ssl = &session->ssl;
+    size_t read = (size_t)(session->borrowed - session->in_place);
+    if (ssl->MBEDTLS_PRIVATE(in_left) == 0 && !mbedtls_ssl_check_pending(ssl) &&
+        mst_bytes_length(&session->ciphertext_in) == 0 && session->borrowed_len >= 5) {
+        /* The next record Mbed TLS reads starts at `borrowed`: is it all there? */
+        size_t record = 5 + (size_t)get16(session->borrowed + 3);
+        if (record <= session->borrowed_len)
+            return read + record - session->in_place_used;
+    }
+    return session->in_place_used > 0 ? read - session->in_place_used : 0;
+}
+
+/* Ends mst_session_feed_in_place()'s writes for this call, the order kept: what is in place
+ * moves to the end of the window, where the rest follows. (Not seen in practice: it needs
+ * plaintext waiting in Mbed TLS with no room over records already read.) */
+static int leave_in_place(mst_session *session)
+{
+    int ret = 0;
+    if (session->in_place_used > 0 &&
+        mst_bytes_append(&session->plaintext_out, session->in_place, session->in_place_used) != 0)
+        ret = MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    session->in_place = NULL;
+    session->in_place_used = 0;
+    return ret;
+}
+
 static int read_records(mst_session *session)
 {
     for (int stalls = 0;;) {
         if (session->flags & (MST_STATE_PEER_CLOSE_NOTIFY | MST_STATE_PEER_EOF))
             return 0;
-        /* Into the caller's sink (mst_session_feed_into) while it has room and nothing waits
+        /* In place over the caller's records (mst_session_feed_in_place) while there is room;
+         * into the caller's sink (mst_session_feed_into) while it has room and nothing waits
          * in the window before; else into the window. In datagram mode each record keeps
          * its bounds there: a 2-byte length, then the record. */
+        size_t in_place = 0;
+        if (session->in_place != NULL) {
+            in_place = in_place_room(session);
+            if (in_place == 0 && session->in_place_used > 0 && leave_in_place(session) != 0)
+                return fail(session, MBEDTLS_ERR_SSL_ALLOC_FAILED);
+        }
         bool into_sink = session->sink_used < session->sink_cap &&
                          mst_bytes_length(&session->plaintext_out) == 0;
         size_t prefix = is_datagram(session) ? 2 : 0;
         uint8_t *room;
         size_t room_len;
-        if (into_sink) {
+        if (in_place > 0) {
+            room = session->in_place + session->in_place_used;
+            room_len = in_place;
+        } else if (into_sink) {
             room = session->sink + session->sink_used;
             room_len = session->sink_cap - session->sink_used;
         } else {
@@ -960,7 +1008,9 @@ static int read_records(mst_session *session)
         }
         int ret = mbedtls_ssl_read(&session->ssl, room, room_len);
         if (ret > 0) {
-            if (into_sink) {
+            if (in_place > 0) {
+                session->in_place_used += (size_t)ret;
+            } else if (into_sink) {
                 session->sink_used += (size_t)ret;
             } else {
                 if (prefix) {
@@ -1614,6 +1664,23 @@ int mst_session_feed_into(mst_session *session, const uint8_t *data, size_t len,
     *written = session->sink_used;
     session->sink = NULL;
     session->sink_cap = session->sink_used = 0;
+    return ret;
+}
+
+int mst_session_feed_in_place(mst_session *session, uint8_t *data, size_t len,
+                              size_t *in_place)
+{
+    *in_place = 0;
+    if (len > 0 && data == NULL)
+        return MST_ERR_BAD_ARGUMENT;
+    if (is_datagram(session) || !session->handshake_done)
+        return mst_session_feed_ciphertext(session, data, len);
+    session->in_place = data;
+    session->in_place_used = 0;
+    int ret = mst_session_feed_ciphertext(session, data, len);
+    *in_place = session->in_place_used;
+    session->in_place = NULL;
+    session->in_place_used = 0;
     return ret;
 }
 

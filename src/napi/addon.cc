@@ -438,6 +438,7 @@ class Session : public Napi::ObjectWrap<Session> {
         {
             InstanceMethod<&Session::Locked<&Session::Start>>("start"),
             InstanceMethod<&Session::Locked<&Session::Feed>>("feed"),
+            InstanceMethod<&Session::Locked<&Session::FeedInPlace>>("feedInPlace"),
             InstanceMethod<&Session::Locked<&Session::Step>>("step"),
             InstanceMethod<&Session::Locked<&Session::Process>>("process"),
             InstanceMethod<&Session::Locked<&Session::FeedEof>>("feedEof"),
@@ -660,6 +661,22 @@ class Session : public Napi::ObjectWrap<Session> {
     }
     mst_session_feed_ciphertext(session_, chunk.Data(), chunk.Length());
     return Collect(env);
+  }
+
+  // feedInPlace(chunk): as feed(), with the plaintext of records wholly within the chunk
+  // decrypted over the chunk itself (mst_session_feed_in_place): out[0] is then what came
+  // first, if anything, and out[8] how many bytes at the chunk's start follow it. For a
+  // chunk nobody else holds: lib/ passes only what its own net.Socket read.
+  Napi::Value FeedInPlace(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value result;
+    if (Destroyed(env, &result) || ThrowUnlessBuffer(env, info[0], "data")) return result;
+    auto chunk = info[0].As<Napi::Buffer<uint8_t>>();
+    size_t in_place = 0;
+    mst_session_feed_in_place(session_, chunk.Data(), chunk.Length(), &in_place);
+    result = Collect(env);
+    if (in_place > 0) out_.Value().Set(8u, Napi::Number::New(env, static_cast<double>(in_place)));
+    return result;
   }
 
   // step(chunk | null, callback): feed(chunk), or process() without a chunk, on libuv's

@@ -760,6 +760,82 @@ done:
 static void test_tls12_feed_into(void) { test_feed_into(MST_TLS1_2); }
 static void test_tls13_feed_into(void) { test_feed_into(MST_TLS1_3); }
 
+/* mst_session_feed_in_place() decrypts records over the bytes fed: for any cut of the
+ * stream into chunks, the window's plaintext and then the chunk's first *in_place bytes are
+ * the stream, in order; records wholly within a chunk land in place, the one completing a
+ * record cut by the chunk before goes to the window. Writes of every size and chunks from
+ * a byte to several records; then a close_notify after records in one chunk. */
+static void test_feed_in_place(int version)
+{
+    pair p = make_pair((options){.min_version = version, .max_version = version});
+    enum { TOTAL = 400000 };
+    uint8_t *sent = malloc(TOTAL), *got = malloc(TOTAL), *ciphertext = NULL, *chunk = NULL;
+    for (size_t i = 0; i < TOTAL; i++)
+        sent[i] = (uint8_t)(i * 7 + (i >> 9));
+    CHECK(handshake(&p, 0));
+    srand(1234 + version);
+    for (int round = 0; round < 20; round++) {
+        /* The server writes TOTAL bytes in pieces of 1 byte to 3 records. */
+        for (size_t at = 0; at < TOTAL;) {
+            size_t n = round % 4 == 0 ? (size_t)rand() % 64 + 1 : (size_t)rand() % 50000 + 1;
+            if (n > TOTAL - at)
+                n = TOTAL - at;
+            CHECK(mst_session_write_plaintext(p.server, sent + at, n) == 0);
+            at += n;
+        }
+        size_t len;
+        ciphertext = take_all(p.server, &len);
+        size_t have = 0, in_place_total = 0, max_chunk = round < 10 ? 70000 : 20000;
+        chunk = malloc(max_chunk);
+        for (size_t at = 0; at < len;) {
+            size_t n = (size_t)rand() % max_chunk + 1;
+            if (n > len - at)
+                n = len - at;
+            memcpy(chunk, ciphertext + at, n);
+            size_t in_place = 12345;
+            CHECK(mst_session_feed_in_place(p.client, chunk, n, &in_place) == 0);
+            CHECK(in_place <= n);
+            size_t window = mst_session_read_plaintext(p.client, got + have, TOTAL - have);
+            have += window;
+            CHECK(have + in_place <= TOTAL);
+            memcpy(got + have, chunk, in_place);
+            have += in_place;
+            in_place_total += in_place;
+            at += n;
+        }
+        CHECK(have == TOTAL && memcmp(sent, got, TOTAL) == 0);
+        /* Much of the stream went in place when chunks hold whole records: nearly all of it
+         * with small records; with records of 2^14 bytes, less the longer they are. */
+        if (round % 4 == 0)
+            CHECK(in_place_total > TOTAL * 9 / 10);
+        else if (round < 10)
+            CHECK(in_place_total > TOTAL / 3);
+        free(ciphertext);
+        free(chunk);
+        ciphertext = chunk = NULL;
+    }
+    /* The peer's close_notify after records in the same chunk: the records, then the close. */
+    CHECK(mst_session_write_plaintext(p.server, sent, 30000) == 0);
+    CHECK(mst_session_close(p.server) == 0);
+    size_t len, in_place = 0;
+    ciphertext = take_all(p.server, &len);
+    CHECK(mst_session_feed_in_place(p.client, ciphertext, len, &in_place) == 0);
+    size_t window = mst_session_read_plaintext(p.client, got, TOTAL);
+    CHECK(window + in_place == 30000 && in_place > 0);
+    memcpy(got + window, ciphertext, in_place);
+    CHECK(memcmp(got, sent, 30000) == 0);
+    CHECK(mst_session_state(p.client) & MST_STATE_PEER_CLOSE_NOTIFY);
+done:
+    free(ciphertext);
+    free(chunk);
+    free(sent);
+    free(got);
+    free_pair(&p);
+}
+
+static void test_tls12_feed_in_place(void) { test_feed_in_place(MST_TLS1_2); }
+static void test_tls13_feed_in_place(void) { test_feed_in_place(MST_TLS1_3); }
+
 /* mst_session_write_into() encrypts into the caller's buffer: all the records when the
  * bound's room is given, the first that fit when less is, and nothing when the window
  * already holds ciphertext; in every case the peer reads the bytes in order. */
@@ -3109,6 +3185,7 @@ static const test tests[] = {
     TEST(session_memory_accounting), TEST(tls12_bulk_writes_reuse_memory),
     TEST(tls13_bulk_writes_reuse_memory), TEST(tls12_idle_trim), TEST(tls13_idle_trim),
     TEST(trim_mid_record), TEST(tls12_feed_into), TEST(tls13_feed_into),
+    TEST(tls12_feed_in_place), TEST(tls13_feed_in_place),
     TEST(tls12_write_into), TEST(tls13_write_into),
     TEST(config_errors), TEST(lenient_ca_bundle_skips_unparsable),
     TEST(one_config_many_sessions),
