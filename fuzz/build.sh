@@ -21,7 +21,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/build-fuzz
 fuzz=$root/fuzz
 mbedtls=$root/deps/mbedtls
-targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm)
+targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm fuzz_in_place)
 
 if [[ ${1:-} == --clean ]]; then
   rm -rf "$out"

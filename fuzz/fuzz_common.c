@@ -450,11 +450,47 @@ void fuzz_process(fuzz_peer *peer)
     mst_session_process(peer->session);
 }
 
+static void got_plaintext(fuzz_peer *peer, const uint8_t *data, size_t len)
+{
+    if (len == 0)
+        return;
+    if (peer->plaintext_len == 0)
+        peer->plaintext_hash = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < len; i++)
+        peer->plaintext_hash = (peer->plaintext_hash ^ data[i]) * 0x100000001b3u;
+    peer->plaintext_len += len;
+    peer->got_data = true;
+}
+
+static void read_plaintext(fuzz_peer *peer)
+{
+    uint8_t buffer[4096];
+    size_t n;
+    while ((n = mst_session_read_plaintext(peer->session, buffer, sizeof(buffer))) > 0)
+        got_plaintext(peer, buffer, n);
+}
+
 void fuzz_feed(fuzz_peer *peer, const uint8_t *data, size_t len)
 {
     select_stream(peer);
     mst_session_set_time(peer->session, peer->now_ms);
-    mst_session_feed_ciphertext(peer->session, data, len);
+    if (!peer->in_place) {
+        mst_session_feed_ciphertext(peer->session, data, len);
+        return;
+    }
+    /* A copy of exactly the chunk, so AddressSanitizer sees a write past it. The window's
+     * plaintext comes first, then the chunk's first bytes. */
+    uint8_t *chunk = malloc(len ? len : 1);
+    if (chunk == NULL)
+        abort();
+    memcpy(chunk, data, len);
+    size_t in_place = 0;
+    mst_session_feed_in_place(peer->session, chunk, len, &in_place);
+    if (in_place > len)
+        abort();
+    read_plaintext(peer);
+    got_plaintext(peer, chunk, in_place);
+    free(chunk);
 }
 
 void fuzz_eof(fuzz_peer *peer)
@@ -525,10 +561,7 @@ void fuzz_service(fuzz_peer *peer)
     mst_session *s = peer->session;
     select_stream(peer);
     drain(peer);
-    uint8_t buffer[4096];
-    size_t n;
-    while ((n = mst_session_read_plaintext(s, buffer, sizeof(buffer))) > 0)
-        peer->got_data = true;
+    read_plaintext(peer);
     unsigned events = mst_session_take_events(s) | peer->pending_events;
     peer->pending_events = 0;
     if ((events & MST_EVENT_CLIENT_HELLO) && peer->chosen != NULL) {
@@ -538,8 +571,7 @@ void fuzz_service(fuzz_peer *peer)
         mst_session_continue_hello(s, peer->chosen);
         mst_session_process(s);
         drain(peer);
-        while ((n = mst_session_read_plaintext(s, buffer, sizeof(buffer))) > 0)
-            peer->got_data = true;
+        read_plaintext(peer);
         events |= mst_session_take_events(s);
     }
     unsigned state = mst_session_state(s);

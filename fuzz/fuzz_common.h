@@ -87,6 +87,11 @@ typedef struct fuzz_peer {
                            config once the hello is whole, as an SNICallback would */
     fuzz_sink sink;   /* where its ciphertext goes; NULL drops it */
     void *sink_context;
+    /* Feeds go through mst_session_feed_in_place(), on a copy of exactly the chunk. */
+    bool in_place;
+    /* The plaintext read, in order: its length and FNV-1a hash. */
+    size_t plaintext_len;
+    uint64_t plaintext_hash;
 } fuzz_peer;
 
 /* The verify mode of options bits: 0 keeps the config's mode (no call), 1 OPTIONAL, 2 NONE

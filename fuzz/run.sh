@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 60; `fuzz/run.sh 15` is the CI run, about a minute and a half
-# for all six). Builds first (fuzz/build.sh). Per target:
+# for all eight). Builds first (fuzz/build.sh). Per target:
 #   1. replays every file in fuzz/regressions/<target>/ (inputs that once failed);
 #   2. fuzzes for SECONDS from the committed seeds fuzz/corpus/<target>/ plus the scratch
 #      corpus build-fuzz/corpus/<target>/, where new inputs go (the committed folder is only
@@ -20,7 +20,7 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/build-fuzz
-all_targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm)
+all_targets=(fuzz_client fuzz_server fuzz_dtls fuzz_dtls_demux fuzz_x509 fuzz_p256_verify fuzz_gcm fuzz_in_place)
 
 seconds=${1:-60}
 if ! [[ $seconds =~ ^[0-9]+$ ]] || [[ $seconds -lt 1 ]]; then
@@ -94,7 +94,8 @@ for t in "${targets[@]}"; do
   fi
 
   # ---- 2. fuzzing ----
-  seeds=$root/fuzz/corpus/$t
+  # fuzz_in_place takes fuzz_client's inputs, and its seeds.
+  seeds=$root/fuzz/corpus/${t/fuzz_in_place/fuzz_client}
   dict=()
   [[ -f $root/fuzz/$t.dict ]] && dict=(-dict="$root/fuzz/$t.dict")
   echo "fuzz: $t: fuzzing for $seconds s (seeds $(find "$seeds" -type f 2>/dev/null | wc -l), scratch corpus $(find "$out/corpus/$t" -type f | wc -l))"
