@@ -1,9 +1,11 @@
 // sink_pool.h: the memory of the Buffers that received records are decrypted into (Feed),
 // taken again once garbage collection has freed a Buffer.
 //
-// A connection receiving a stream gets one new Buffer of up to a read's size per read; made
-// by malloc each time and freed in batches after garbage collection, they made glibc's heap
-// grow and shrink, and every page of new heap is a page fault. Here the blocks come back
+// Used for transports whose reads are not decrypted in place (lib/socket.js: a Duplex of
+// the application's, a socket someone else also reads). A connection receiving a stream
+// over one gets one new Buffer of up to a read's size per read; made by malloc each time
+// and freed in batches after garbage collection, they made glibc's heap grow and shrink,
+// and every page of new heap is a page fault. Here the blocks come back
 // through the Buffer's finalizer (on the JS thread that made it, after garbage collection)
 // to a process-wide list of at most kKeptSinkBlocks, shared by every environment (main and
 // workers); a finalizer run after the list is full frees its block.
