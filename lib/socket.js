@@ -334,11 +334,18 @@ class TLSSocket extends Duplex {
     }
     if (chunk === null) {
       this._afterNative(session.process());
-    } else if (this[kInPlace] && this[kTransport].listenerCount('data') === 1) {
+    } else if (this[kInPlace] && this._transportReadByUsAlone()) {
       this._afterNative(session.feedInPlace(chunk), chunk);
     } else {
       this._afterNative(session.feed(chunk));
     }
+  }
+
+  // Whether the transport's chunks reach nobody but us: ours is its only 'data' listener,
+  // and no 'readable' listener (a tap, an async iterator) takes the same chunks from read().
+  _transportReadByUsAlone() {
+    const transport = this[kTransport];
+    return transport.listenerCount('data') === 1 && transport.listenerCount('readable') === 0;
   }
 
   // Runs fn now, or, while a handshake step is on the thread pool, after it and whatever

@@ -135,6 +135,39 @@ describe('the read path: records decrypted in place', function () {
     assert.ok(appData > payload.length, `${appData} bytes of application data records`);
   });
 
+  it("leaves the reads alone when a 'readable' listener reads the socket too (read() returns the chunk 'data' gets)", async () => {
+    const payload = randomBytes(SIZE);
+    const raw = [];
+    let result = null;
+    let seen = null;
+    const server = cleanup.server(ours.createServer(certs.ecdsa, (socket) => {
+      seen = watchFeedInPlace(socket);
+      result = collectViews(socket, seen.memory);
+      socket.on('end', () => socket.end());
+    }));
+    // A tap that reads the accepted socket with read(), as an async iterator does: each chunk
+    // it takes is the one the socket then emits as 'data' to ours.
+    server.prependListener('connection', (socket) => socket.on('readable', () => {
+      for (let chunk; (chunk = socket.read()) !== null;) raw.push(chunk);
+    }));
+    const client = cleanup.socket(tls.connect({
+      port: await listen(server), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+    }));
+    await once(client, 'secureConnect');
+    client.end(payload);
+    await once(client, 'close');
+    const { data, inPlace } = await result;
+    assert.equal(sha256(data), sha256(payload));
+    assert.equal(inPlace, 0);
+    assert.equal(seen.calls, 0);
+    // The tap's chunks still hold the client's records, not plaintext decrypted over them.
+    const { records, rest } = parseRecords(Buffer.concat(raw));
+    assert.equal(rest, 0);
+    assert.ok(records.every((r) => [0x0301, 0x0303].includes(r.version) && [20, 21, 22, 23].includes(r.type)));
+    const appData = records.filter((r) => r.type === 23).reduce((n, r) => n + r.length, 0);
+    assert.ok(appData > payload.length, `${appData} bytes of application data records`);
+  });
+
   it("leaves an application's Duplex alone (a socket: option that is not a net.Socket)", async () => {
     const payload = randomBytes(256 * 1024);
     const server = cleanup.server(tls.createServer(certs.ecdsa, (socket) => socket.end(payload)));
