@@ -19,6 +19,8 @@ class OnreadSink {
     this.callback = callback;
     this.queue = [];
     this.paused = false;
+    // The peer's end came while plaintext waited in queue: the socket ends once it is taken.
+    this.endPending = false;
   }
 
   // Copies `plaintext` (and what waits before it) into buffers and calls callback(n, buffer)

@@ -274,7 +274,11 @@ class TLSSocket extends Duplex {
     if (onread && onread.paused) {
       onread.paused = false;
       this._deliverOnread(Buffer.alloc(0));
-      if (!onread.paused) this._read();
+      if (!onread.paused) {
+        this._read();
+        // The peer's end, held back until onread had taken every byte before it.
+        if (onread.endPending) this._endReadable();
+      }
     }
     return super.resume();
   }
@@ -403,7 +407,8 @@ class TLSSocket extends Duplex {
     // The transport closed under us: end the readable side if the peer didn't, and let the
     // application read what is buffered before the socket closes.
     this._endReadable();
-    if (this.readableEnded || this.readableLength === 0) {
+    const onreadWaiting = this[kOnread] !== null && this[kOnread].endPending;
+    if (this.readableEnded || (this.readableLength === 0 && !onreadWaiting)) {
       this.destroy();
     } else {
       this.once('end', () => this.destroy());
@@ -415,8 +420,15 @@ class TLSSocket extends Duplex {
   // so a socket nobody reads still ends and closes.
   _endReadable() {
     if (this.readableEnded || this._readableState.ended) return;
-    // node asks onread for a buffer for the read that finds the end, too.
-    if (this[kOnread]) this[kOnread].atEnd();
+    const onread = this[kOnread];
+    if (onread) {
+      // Plaintext still waiting for onread's buffer (its callback paused the socket): the end
+      // follows it, on resume(), as node's reads stop at the pause and reach the end later.
+      onread.endPending = onread.queue.length > 0;
+      if (onread.endPending) return;
+      // node asks onread for a buffer for the read that finds the end, too.
+      onread.atEnd();
+    }
     this.push(null);
     this.read(0);
   }

@@ -189,6 +189,32 @@ describe('node:tls API', () => {
     });
   });
 
+  // The server's data and close_notify reach the client in one read (they are written in
+  // the same tick, before the client's loop polls): the end must wait for the paused onread.
+  it("onread whose callback pauses gets every byte before 'end' (close_notify right after the data)", async () => {
+    await sameAsNode(async (impl) => {
+      const payload = Buffer.alloc(5000, 'x');
+      const srv = cleanup.server(tls.createServer(server, (s) => s.end(payload)));
+      const port = await listen(srv);
+      let received = 0;
+      const c = cleanup.socket(impl.connect({
+        ...client(port),
+        onread: {
+          buffer: Buffer.alloc(1000),
+          callback(n) {
+            received += n;
+            setTimeout(() => c.resume(), 10);
+            return false;
+          },
+        },
+      }));
+      await once(c, 'end');
+      const atEnd = received;
+      await once(c, 'close');
+      return { atEnd, atClose: received };
+    });
+  });
+
   it('bufferSize counts queued bytes, and is undefined once closed', async () => {
     await sameAsNode(async (impl) => {
       const srv = cleanup.server(tls.createServer(server, (s) => s.resume()));
