@@ -463,6 +463,10 @@ class TLSSocket extends Duplex {
       // feedInPlace(chunk): the chunk's first bytes now hold plaintext, after out[0]'s.
       inPlace = chunk.subarray(0, out[8]);
       out[8] = undefined;
+      // A view keeps the whole read alive: taken when the plaintext is most of the read;
+      // a little of it in a big read (after the end of a record cut by the read before)
+      // gets a Buffer of its own: a chunk the application keeps holds at most twice its size.
+      if (inPlace.length * 2 < chunk.length) inPlace = Buffer.from(inPlace);
     }
     const ciphertext = out[1];
     const keylog = out[3];

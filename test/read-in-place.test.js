@@ -168,6 +168,52 @@ describe('the read path: records decrypted in place', function () {
     assert.ok(appData > payload.length, `${appData} bytes of application data records`);
   });
 
+  it('gives a little plaintext at the end of a big read a Buffer of its own, not a view holding the read', async () => {
+    // The relay cuts the server's 2^14-byte record: 1000 bytes of it, then the rest together
+    // with the 100-byte record after it, in one write: one read of about 15.5 KB whose only
+    // plaintext in place is the 100 bytes.
+    const big = randomBytes(16384);
+    const small = randomBytes(100);
+    // TLS 1.2: no tickets after the handshake come between the two records.
+    const server = cleanup.server(tls.createServer({ ...certs.ecdsa, maxVersion: 'TLSv1.2' }, (socket) => {
+      socket.write(big, () => setTimeout(() => socket.end(small), 100));
+    }));
+    const serverPort = await listen(server);
+    const relay = cleanup.server(net.createServer((down) => {
+      const up = cleanup.socket(net.connect(serverPort, '127.0.0.1'));
+      down.pipe(up);
+      let pending = Buffer.alloc(0);
+      let held = null;
+      up.on('data', (data) => {
+        pending = Buffer.concat([pending, data]);
+        while (pending.length >= 5 && pending.length >= 5 + pending.readUInt16BE(3)) {
+          const record = pending.subarray(0, 5 + pending.readUInt16BE(3));
+          pending = pending.subarray(record.length);
+          if (record.length > 10000) {
+            down.write(record.subarray(0, 1000));
+            held = record.subarray(1000);
+          } else if (held) {
+            down.write(Buffer.concat([held, record]));
+            held = null;
+          } else {
+            down.write(record);
+          }
+        }
+      });
+      up.on('end', () => down.end());
+    }));
+    const client = cleanup.socket(ours.connect({
+      port: await listen(relay), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+    }));
+    const chunks = [];
+    client.on('data', (chunk) => chunks.push(chunk));
+    await once(client, 'end');
+    assert.equal(sha256(Buffer.concat(chunks)), sha256(Buffer.concat([big, small])));
+    const last = chunks[chunks.length - 1];
+    assert.equal(last.length, 100);
+    assert.ok(last.buffer.byteLength < 10000, `100 bytes holding a ${last.buffer.byteLength}-byte read`);
+  });
+
   it("leaves an application's Duplex alone (a socket: option that is not a net.Socket)", async () => {
     const payload = randomBytes(256 * 1024);
     const server = cleanup.server(tls.createServer(certs.ecdsa, (socket) => socket.end(payload)));
