@@ -41,31 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    uint8_t options = data[0];
-    fuzz_chunker chunker;
-    fuzz_chunker_init(&chunker, data[1]);
-    data += 2;
-    size -= 2;
-
     size_t slots = fuzz_psa_slots_in_use();
-    fuzz_rng_reset(FUZZ_STREAM_CLIENT);
     fuzz_peer client = {.endpoint = MST_CLIENT, .transport = MST_STREAM};
-    fuzz_peer_start(&client, fuzz_client_config(MST_STREAM, options & 7), (options >> 3) & 3,
-                    (options & 0x20) != 0);
-    fuzz_process(&client);
-    fuzz_service(&client);
-    while (size > 0) {
-        size_t n = fuzz_chunker_next(&chunker, size);
-        fuzz_feed(&client, data, n);
-        fuzz_service(&client);
-        data += n;
-        size -= n;
-    }
-    if (options & 0x40)
-        fuzz_eof(&client);
-    else
-        fuzz_close(&client);
-    fuzz_service(&client);
+    fuzz_client_input(&client, data, size);
     fuzz_peer_finish(&client);
     fuzz_check_psa_slots(slots, "fuzz_client");
     return 0;

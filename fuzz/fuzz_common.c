@@ -592,6 +592,32 @@ void fuzz_service(fuzz_peer *peer)
     drain(peer);
 }
 
+void fuzz_client_input(fuzz_peer *client, const uint8_t *data, size_t size)
+{
+    uint8_t options = data[0];
+    fuzz_chunker chunker;
+    fuzz_chunker_init(&chunker, data[1]);
+    data += 2;
+    size -= 2;
+    fuzz_rng_reset(FUZZ_STREAM_CLIENT);
+    fuzz_peer_start(client, fuzz_client_config(MST_STREAM, options & 7), (options >> 3) & 3,
+                    (options & 0x20) != 0);
+    fuzz_process(client);
+    fuzz_service(client);
+    while (size > 0) {
+        size_t n = fuzz_chunker_next(&chunker, size);
+        fuzz_feed(client, data, n);
+        fuzz_service(client);
+        data += n;
+        size -= n;
+    }
+    if (options & 0x40)
+        fuzz_eof(client);
+    else
+        fuzz_close(client);
+    fuzz_service(client);
+}
+
 /* ---- Inputs ---- */
 
 void fuzz_chunker_init(fuzz_chunker *c, uint8_t byte)

@@ -112,6 +112,14 @@ void fuzz_close(fuzz_peer *peer);
 /* The embedder's part after an input (see the top of this file). */
 void fuzz_service(fuzz_peer *peer);
 
+/* fuzz_client's input (see fuzz_client.c: an options byte, a chunking byte, the server's
+ * bytes; at least 2 bytes) run on `client`, a peer the caller has set up (endpoint
+ * MST_CLIENT, transport MST_STREAM, and any sink or in_place): a client session from the
+ * options' config, its ClientHello, the bytes in chunks with the embedder's part after
+ * each, then feed_eof or close. The RNG stream is reset first, so a run replays. The
+ * session is left open for the caller to read and free (fuzz_peer_finish). */
+void fuzz_client_input(fuzz_peer *client, const uint8_t *data, size_t size);
+
 /* ---- Inputs ---- */
 
 /* Chunk sizes derived from one input byte: low 4 bits 0 = all at once, else chunks of

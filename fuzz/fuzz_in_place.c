@@ -37,30 +37,9 @@ static void hash_ciphertext(void *context, const uint8_t *data, size_t len)
 
 static void run(const uint8_t *data, size_t size, bool in_place, outcome *o)
 {
-    uint8_t options = data[0];
-    fuzz_chunker chunker;
-    fuzz_chunker_init(&chunker, data[1]);
-    data += 2;
-    size -= 2;
-    fuzz_rng_reset(FUZZ_STREAM_CLIENT);
     fuzz_peer client = {.endpoint = MST_CLIENT, .transport = MST_STREAM, .in_place = in_place,
                         .sink = hash_ciphertext, .sink_context = o};
-    fuzz_peer_start(&client, fuzz_client_config(MST_STREAM, options & 7), (options >> 3) & 3,
-                    (options & 0x20) != 0);
-    fuzz_process(&client);
-    fuzz_service(&client);
-    while (size > 0) {
-        size_t n = fuzz_chunker_next(&chunker, size);
-        fuzz_feed(&client, data, n);
-        fuzz_service(&client);
-        data += n;
-        size -= n;
-    }
-    if (options & 0x40)
-        fuzz_eof(&client);
-    else
-        fuzz_close(&client);
-    fuzz_service(&client);
+    fuzz_client_input(&client, data, size);
     o->plaintext_len = client.plaintext_len;
     o->plaintext_hash = client.plaintext_hash;
     o->state = mst_session_state(client.session);

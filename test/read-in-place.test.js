@@ -104,69 +104,45 @@ describe('the read path: records decrypted in place', function () {
     assert.ok(inPlace > payload.length / 2, `${inPlace} of ${payload.length} bytes in place`);
   });
 
-  it("leaves the reads alone when something else reads the socket too: it sees the records as sent", async () => {
-    const payload = randomBytes(SIZE);
-    const raw = [];
-    let result = null;
-    let seen = null;
-    const server = cleanup.server(ours.createServer(certs.ecdsa, (socket) => {
-      seen = watchFeedInPlace(socket);
-      result = collectViews(socket, seen.memory);
-      socket.on('end', () => socket.end());
-    }));
-    // A 'connection' listener that also reads the accepted socket (as a tap would).
-    server.prependListener('connection', (socket) => socket.on('data', (chunk) => raw.push(chunk)));
-    const client = cleanup.socket(tls.connect({
-      port: await listen(server), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
-    }));
-    await once(client, 'secureConnect');
-    client.end(payload);
-    await once(client, 'close');
-    const { data, inPlace } = await result;
-    assert.equal(sha256(data), sha256(payload));
-    assert.equal(inPlace, 0);
-    assert.equal(seen.calls, 0);
-    // The tap's chunks, read after the whole exchange, still parse as the client's records:
-    // nothing was decrypted over them.
-    const { records, rest } = parseRecords(Buffer.concat(raw));
-    assert.equal(rest, 0);
-    assert.ok(records.every((r) => [0x0301, 0x0303].includes(r.version) && [20, 21, 22, 23].includes(r.type)));
-    const appData = records.filter((r) => r.type === 23).reduce((n, r) => n + r.length, 0);
-    assert.ok(appData > payload.length, `${appData} bytes of application data records`);
-  });
-
-  it("leaves the reads alone when a 'readable' listener reads the socket too (read() returns the chunk 'data' gets)", async () => {
-    const payload = randomBytes(SIZE);
-    const raw = [];
-    let result = null;
-    let seen = null;
-    const server = cleanup.server(ours.createServer(certs.ecdsa, (socket) => {
-      seen = watchFeedInPlace(socket);
-      result = collectViews(socket, seen.memory);
-      socket.on('end', () => socket.end());
-    }));
-    // A tap that reads the accepted socket with read(), as an async iterator does: each chunk
-    // it takes is the one the socket then emits as 'data' to ours.
-    server.prependListener('connection', (socket) => socket.on('readable', () => {
+  // Taps on the accepted socket: each takes the very chunks 'data' hands ours.
+  const taps = {
+    "a 'data' listener": (socket, raw) => socket.on('data', (chunk) => raw.push(chunk)),
+    // read() returns the chunk the socket then emits as 'data', as in an async iterator.
+    "a 'readable' listener reading with read()": (socket, raw) => socket.on('readable', () => {
       for (let chunk; (chunk = socket.read()) !== null;) raw.push(chunk);
-    }));
-    const client = cleanup.socket(tls.connect({
-      port: await listen(server), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
-    }));
-    await once(client, 'secureConnect');
-    client.end(payload);
-    await once(client, 'close');
-    const { data, inPlace } = await result;
-    assert.equal(sha256(data), sha256(payload));
-    assert.equal(inPlace, 0);
-    assert.equal(seen.calls, 0);
-    // The tap's chunks still hold the client's records, not plaintext decrypted over them.
-    const { records, rest } = parseRecords(Buffer.concat(raw));
-    assert.equal(rest, 0);
-    assert.ok(records.every((r) => [0x0301, 0x0303].includes(r.version) && [20, 21, 22, 23].includes(r.type)));
-    const appData = records.filter((r) => r.type === 23).reduce((n, r) => n + r.length, 0);
-    assert.ok(appData > payload.length, `${appData} bytes of application data records`);
-  });
+    }),
+  };
+  for (const [name, tap] of Object.entries(taps)) {
+    it(`leaves the reads alone when something else reads the socket too (${name}): it sees the records as sent`, async () => {
+      const payload = randomBytes(SIZE);
+      const raw = [];
+      let result = null;
+      let seen = null;
+      const server = cleanup.server(ours.createServer(certs.ecdsa, (socket) => {
+        seen = watchFeedInPlace(socket);
+        result = collectViews(socket, seen.memory);
+        socket.on('end', () => socket.end());
+      }));
+      server.prependListener('connection', (socket) => tap(socket, raw));
+      const client = cleanup.socket(tls.connect({
+        port: await listen(server), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
+      }));
+      await once(client, 'secureConnect');
+      client.end(payload);
+      await once(client, 'close');
+      const { data, inPlace } = await result;
+      assert.equal(sha256(data), sha256(payload));
+      assert.equal(inPlace, 0);
+      assert.equal(seen.calls, 0);
+      // The tap's chunks, read after the whole exchange, still parse as the client's records:
+      // nothing was decrypted over them.
+      const { records, rest } = parseRecords(Buffer.concat(raw));
+      assert.equal(rest, 0);
+      assert.ok(records.every((r) => [0x0301, 0x0303].includes(r.version) && [20, 21, 22, 23].includes(r.type)));
+      const appData = records.filter((r) => r.type === 23).reduce((n, r) => n + r.length, 0);
+      assert.ok(appData > payload.length, `${appData} bytes of application data records`);
+    });
+  }
 
   it('gives a little plaintext at the end of a big read a Buffer of its own, not a view holding the read', async () => {
     // The relay cuts the server's 2^14-byte record: 1000 bytes of it, then the rest together
