@@ -84,8 +84,9 @@ describe('the read path: records decrypted in place', function () {
     });
   }
 
-  it("does the same on a server's accepted sockets (node's client)", async () => {
-    const payload = randomBytes(SIZE);
+  // node's client sends `payload` to our server, whose accepted sockets `tap` may also read;
+  // resolves with what the server read ({ data, inPlace }) and its feedInPlace calls (seen).
+  async function sendToOurServer(payload, tap) {
     let result = null;
     let seen = null;
     const server = cleanup.server(ours.createServer(certs.ecdsa, (socket) => {
@@ -93,13 +94,19 @@ describe('the read path: records decrypted in place', function () {
       result = collectViews(socket, seen.memory);
       socket.on('end', () => socket.end());
     }));
+    if (tap) server.prependListener('connection', tap);
     const client = cleanup.socket(tls.connect({
       port: await listen(server), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
     }));
     await once(client, 'secureConnect');
     client.end(payload);
     await once(client, 'close');
-    const { data, inPlace } = await result;
+    return { ...(await result), seen };
+  }
+
+  it("does the same on a server's accepted sockets (node's client)", async () => {
+    const payload = randomBytes(SIZE);
+    const { data, inPlace } = await sendToOurServer(payload);
     assert.equal(sha256(data), sha256(payload));
     assert.ok(inPlace > payload.length / 2, `${inPlace} of ${payload.length} bytes in place`);
   });
@@ -116,21 +123,7 @@ describe('the read path: records decrypted in place', function () {
     it(`leaves the reads alone when something else reads the socket too (${name}): it sees the records as sent`, async () => {
       const payload = randomBytes(SIZE);
       const raw = [];
-      let result = null;
-      let seen = null;
-      const server = cleanup.server(ours.createServer(certs.ecdsa, (socket) => {
-        seen = watchFeedInPlace(socket);
-        result = collectViews(socket, seen.memory);
-        socket.on('end', () => socket.end());
-      }));
-      server.prependListener('connection', (socket) => tap(socket, raw));
-      const client = cleanup.socket(tls.connect({
-        port: await listen(server), host: '127.0.0.1', servername: 'localhost', ca: certs.ca,
-      }));
-      await once(client, 'secureConnect');
-      client.end(payload);
-      await once(client, 'close');
-      const { data, inPlace } = await result;
+      const { data, inPlace, seen } = await sendToOurServer(payload, (socket) => tap(socket, raw));
       assert.equal(sha256(data), sha256(payload));
       assert.equal(inPlace, 0);
       assert.equal(seen.calls, 0);
