@@ -960,8 +960,8 @@ static size_t in_place_room(const mst_session *session)
 }
 
 /* Ends mst_session_feed_in_place()'s writes for this call, the order kept: what is in place
- * moves to the end of the window, where the rest follows. (Not seen in practice: it needs
- * plaintext waiting in Mbed TLS with no room over records already read.) */
+ * moves to the end of the window, where the rest follows. A guard: with TLS records it does
+ * not run, as every record read leaves at least its header and tag of room behind it. */
 static int leave_in_place(mst_session *session)
 {
     int ret = 0;
